@@ -1,0 +1,355 @@
+//! Wiring: [`Application::build`] turns [`Settings`] into bound listeners and a shared
+//! [`AppState`]; [`Application::run_until_stopped`] serves until the shutdown future resolves.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::{
+    auth::{
+        Authenticator,
+        dev::{self, DevTokenRequest},
+        jwt::PartnerName,
+        keys::{JwksCache, KeySource},
+    },
+    config::{AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, Settings},
+    facade::{CatalogCache, Facade, FacadeSettings, paging::PageTokens},
+    partner_center::{
+        PartnerCenter, PartnerCenterClient, TokenCache,
+        client::RetryPolicy,
+        token::{PartnerCredentials, RefreshToken, SecretSource},
+    },
+    server, telemetry,
+};
+
+/// What every REST handler and gRPC service shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub facade: Arc<Facade>,
+    pub authenticator: Arc<Authenticator>,
+    pub readiness: Arc<Readiness>,
+    pub metrics: PrometheusHandle,
+    pub rest_timeout: Duration,
+    pub grpc_default_timeout: Duration,
+}
+
+/// Ready once both listeners serve; not ready again as soon as shutdown starts.
+#[derive(Default)]
+pub struct Readiness(AtomicBool);
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::Release);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {addr} (setting `{key}`): {source}")]
+    Bind { key: &'static str, addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Setup(String),
+}
+
+pub struct Application {
+    settings: Settings,
+    state: AppState,
+    rest_listener: TcpListener,
+    grpc_listener: TcpListener,
+    #[cfg(feature = "simulator")]
+    simulator: Option<crate::simulator::SimulatorHandle>,
+}
+
+/// Where Partner Center is, and which partners the gateway acts for.
+struct Upstream {
+    base_url: Url,
+    authority: Url,
+    partners: Vec<PartnerCredentials>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        settings.validate()?;
+        #[cfg(feature = "simulator")]
+        let simulator = if settings.uses_simulator() {
+            let config = crate::simulator::SimulatorConfig {
+                order_list_delay: settings.simulator.order_list_delay,
+                ..Default::default()
+            };
+            Some(crate::simulator::start(settings.simulator.listen, config).await.map_err(|source| {
+                StartError::Bind { key: "simulator.listen", addr: settings.simulator.listen, source }
+            })?)
+        } else {
+            None
+        };
+        #[cfg(feature = "simulator")]
+        let upstream = upstream(&settings, simulator.as_ref().map(crate::simulator::SimulatorHandle::base_url))?;
+        #[cfg(not(feature = "simulator"))]
+        let upstream = upstream(&settings, None)?;
+
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.partner_center.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .user_agent(concat!("partner-center-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| StartError::Setup(format!("http client: {e}")))?;
+        let partner_names: Vec<PartnerName> = upstream
+            .partners
+            .iter()
+            .map(|p| PartnerName { id: p.id.clone(), tenant_id: p.tenant_id.clone() })
+            .collect();
+        let tokens = Arc::new(TokenCache::new(
+            http.clone(),
+            upstream.authority,
+            settings.partner_center.resource.clone(),
+            settings.partner_center.token_refresh_skew,
+            upstream.partners,
+        ));
+        let client = PartnerCenterClient::new(
+            http.clone(),
+            upstream.base_url,
+            tokens,
+            RetryPolicy::from(&settings.partner_center.retry),
+            settings.partner_center.attempt_timeout,
+        );
+        let pages = PageTokens::new(
+            settings.paging.token_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).as_bytes()),
+        )
+        .map_err(|e| StartError::Setup(e.detail().to_owned()))?;
+        if settings.paging.token_secret.is_none() && settings.environment == crate::config::Environment::Production {
+            tracing::warn!("paging.token_secret is not set: page tokens only work on the replica that issued them");
+        }
+        let facade = Facade::new(
+            Arc::new(PartnerCenter::new(client)),
+            CatalogCache::new(settings.catalog.cache_ttl, settings.catalog.cache_capacity),
+            pages,
+            FacadeSettings::from_settings(&settings).map_err(|e| StartError::Setup(e.detail().to_owned()))?,
+        );
+        let authenticator = authenticator(&settings, http, partner_names).await?;
+        let rest_listener = TcpListener::bind(settings.rest.listen).await.map_err(|source| StartError::Bind {
+            key: "rest.listen",
+            addr: settings.rest.listen,
+            source,
+        })?;
+        let grpc_listener = TcpListener::bind(settings.grpc.listen).await.map_err(|source| StartError::Bind {
+            key: "grpc.listen",
+            addr: settings.grpc.listen,
+            source,
+        })?;
+        let state = AppState {
+            facade: Arc::new(facade),
+            authenticator: Arc::new(authenticator),
+            readiness: Arc::new(Readiness::default()),
+            metrics: telemetry::metrics_handle(),
+            rest_timeout: settings.rest.request_timeout,
+            grpc_default_timeout: settings.grpc.default_timeout,
+        };
+        Ok(Self {
+            settings,
+            state,
+            rest_listener,
+            grpc_listener,
+            #[cfg(feature = "simulator")]
+            simulator,
+        })
+    }
+
+    pub fn rest_addr(&self) -> SocketAddr {
+        self.rest_listener.local_addr().unwrap_or(self.settings.rest.listen)
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_listener.local_addr().unwrap_or(self.settings.grpc.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The embedded simulator, when the gateway runs against it.
+    #[cfg(feature = "simulator")]
+    pub fn simulator(&self) -> Option<&crate::simulator::SimulatorHandle> {
+        self.simulator.as_ref()
+    }
+
+    /// A token the dev auth mode accepts, with every permission on every customer of the first
+    /// partner; `None` outside dev mode.
+    pub fn dev_token(&self) -> Option<String> {
+        if self.settings.auth_mode() != AuthMode::Dev {
+            return None;
+        }
+        let mut request = DevTokenRequest::all_access("dev-user");
+        request.partner =
+            self.settings.partner_center.partners.first().map(|p| p.id.clone()).or_else(default_partner_id);
+        mint_dev_token(&self.settings, &request).ok()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let result = server::serve(self.rest_listener, self.grpc_listener, self.state, &self.settings, shutdown).await;
+        #[cfg(feature = "simulator")]
+        if let Some(simulator) = self.simulator {
+            simulator.shutdown().await;
+        }
+        result
+    }
+}
+
+#[cfg(feature = "simulator")]
+fn default_partner_id() -> Option<String> {
+    Some(crate::simulator::seed::CONTOSO_PARTNER_ID.to_owned())
+}
+
+#[cfg(not(feature = "simulator"))]
+fn default_partner_id() -> Option<String> {
+    None
+}
+
+/// Mints a dev-mode token with the configured dev secret, issuer and audience.
+pub fn mint_dev_token(settings: &Settings, request: &DevTokenRequest) -> Result<String, StartError> {
+    let issuer = settings.auth.issuer.as_deref().unwrap_or(DEFAULT_DEV_ISSUER);
+    let audience = settings.auth.audience.as_deref().unwrap_or(DEFAULT_DEV_AUDIENCE);
+    dev::mint(settings.dev_secret(), issuer, audience, request)
+        .map_err(|e| StartError::Setup(format!("minting a dev token: {e}")))
+}
+
+fn upstream(settings: &Settings, simulator: Option<Url>) -> Result<Upstream, StartError> {
+    let configured = || -> Result<Vec<PartnerCredentials>, StartError> {
+        Ok(settings
+            .partner_center
+            .partners
+            .iter()
+            .map(|p| PartnerCredentials {
+                id: Arc::from(p.id.as_str()),
+                tenant_id: p.tenant_id.to_string(),
+                client_id: p.client_id.clone(),
+                client_secret: match (&p.client_secret, &p.client_secret_file) {
+                    (Some(secret), _) => SecretSource::Inline(secret.clone()),
+                    (None, Some(file)) => SecretSource::File(file.clone()),
+                    (None, None) => SecretSource::Inline(SecretString::from(String::new())),
+                },
+                refresh_token: match (&p.refresh_token, &p.refresh_token_file) {
+                    (Some(token), _) => Some(RefreshToken::new(SecretSource::Inline(token.clone()))),
+                    (None, Some(file)) => Some(RefreshToken::new(SecretSource::File(file.clone()))),
+                    (None, None) => None,
+                },
+            })
+            .collect())
+    };
+    match (simulator, &settings.partner_center.base_url) {
+        (_, Some(base_url)) => Ok(Upstream {
+            base_url: with_trailing_slash(base_url.clone()),
+            authority: with_trailing_slash(
+                settings
+                    .partner_center
+                    .authority
+                    .clone()
+                    .unwrap_or(Url::parse(DEFAULT_AUTHORITY).map_err(|e| StartError::Setup(e.to_string()))?),
+            ),
+            partners: configured()?,
+        }),
+        (Some(simulator), None) => {
+            let partners =
+                if settings.partner_center.partners.is_empty() { simulator_partners() } else { configured()? };
+            Ok(Upstream { base_url: simulator.clone(), authority: simulator, partners })
+        }
+        (None, None) => Err(StartError::Config(ConfigError::new(
+            "partner_center.base_url",
+            "is required: this build has no built-in simulator",
+        ))),
+    }
+}
+
+#[cfg(feature = "simulator")]
+fn simulator_partners() -> Vec<PartnerCredentials> {
+    crate::simulator::seed::PARTNERS
+        .iter()
+        .map(|p| PartnerCredentials {
+            id: Arc::from(p.id),
+            tenant_id: p.tenant_id.to_owned(),
+            client_id: p.client_id.to_owned(),
+            client_secret: SecretSource::Inline(SecretString::from(p.client_secret.to_owned())),
+            refresh_token: Some(RefreshToken::new(SecretSource::Inline(SecretString::from(
+                p.refresh_token.to_owned(),
+            )))),
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "simulator"))]
+fn simulator_partners() -> Vec<PartnerCredentials> {
+    Vec::new()
+}
+
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+async fn authenticator(
+    settings: &Settings,
+    http: reqwest::Client,
+    partners: Vec<PartnerName>,
+) -> Result<Authenticator, StartError> {
+    let leeway = settings.auth.leeway.as_secs();
+    let max = settings.auth.max_token_bytes;
+    match settings.auth_mode() {
+        AuthMode::Dev => Ok(Authenticator::new(
+            KeySource::dev_secret(settings.dev_secret()),
+            settings.auth.issuer.clone().unwrap_or_else(|| DEFAULT_DEV_ISSUER.to_owned()),
+            settings.auth.audience.clone().unwrap_or_else(|| DEFAULT_DEV_AUDIENCE.to_owned()),
+            leeway,
+            max,
+            partners,
+        )),
+        AuthMode::Jwt => {
+            let keys = if let Some(url) = &settings.auth.jwks_url {
+                let cache = Arc::new(JwksCache::new(url.clone(), http));
+                match cache.fetch().await {
+                    Ok(count) => tracing::info!(keys = count, "jwks loaded"),
+                    // Start anyway: the issuer may be briefly down; unknown kids refetch.
+                    Err(error) => tracing::warn!(%error, "jwks not loaded at start"),
+                }
+                cache.spawn_refresh(settings.auth.jwks_refresh_interval);
+                KeySource::Jwks(cache)
+            } else {
+                let pem = match (&settings.auth.public_key_pem, &settings.auth.public_key_file) {
+                    (Some(pem), _) => pem.clone().into_bytes(),
+                    (None, Some(file)) => std::fs::read(file).map_err(|e| {
+                        StartError::Config(ConfigError::new(
+                            "auth.public_key_file",
+                            format!("cannot read {}: {e}", file.display()),
+                        ))
+                    })?,
+                    (None, None) => {
+                        return Err(StartError::Config(ConfigError::new("auth.jwks_url", "no key source")));
+                    }
+                };
+                KeySource::pem(&pem)
+                    .map_err(|e| StartError::Config(ConfigError::new("auth.public_key_pem", e.to_string())))?
+            };
+            let issuer = settings.auth.issuer.clone().unwrap_or_default();
+            let audience = settings.auth.audience.clone().unwrap_or_default();
+            Ok(Authenticator::new(keys, issuer, audience, leeway, max, partners))
+        }
+    }
+}

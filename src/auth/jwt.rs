@@ -1,0 +1,255 @@
+//! Bearer token → [`Caller`].
+
+use std::{collections::HashSet, sync::Arc};
+
+use jsonwebtoken::{Validation, errors::ErrorKind as JwtErrorKind};
+use serde::Deserialize;
+
+use super::{
+    Caller, CustomerScope, Permission, Permissions,
+    keys::{KeySource, VerificationKey},
+};
+use crate::{
+    error::{Error, Result},
+    model::CustomerId,
+};
+
+/// A configured partner tenant, as the `partner` claim may name it.
+#[derive(Debug, Clone)]
+pub struct PartnerName {
+    /// The configured id (`partner_center.partners[].id`).
+    pub id: Arc<str>,
+    /// Its Azure AD tenant id, which callers may use instead.
+    pub tenant_id: String,
+}
+
+pub struct Authenticator {
+    keys: KeySource,
+    issuer: String,
+    audience: String,
+    leeway_seconds: u64,
+    max_token_bytes: usize,
+    partners: Vec<PartnerName>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CustomersClaim {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    partner: Option<String>,
+    #[serde(default)]
+    customers: Option<CustomersClaim>,
+    #[serde(default)]
+    scp: Option<String>,
+    #[serde(default)]
+    roles: Option<Vec<String>>,
+}
+
+impl Authenticator {
+    pub fn new(
+        keys: KeySource,
+        issuer: String,
+        audience: String,
+        leeway_seconds: u64,
+        max_token_bytes: usize,
+        partners: Vec<PartnerName>,
+    ) -> Self {
+        Self { keys, issuer, audience, leeway_seconds, max_token_bytes, partners }
+    }
+
+    /// Verifies the `Authorization` header value and builds the caller.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller> {
+        let header = authorization.ok_or_else(|| Error::unauthenticated("a bearer token is required"))?;
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| Error::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        if token.len() > self.max_token_bytes {
+            return Err(Error::unauthenticated(format!("the token is longer than {} bytes", self.max_token_bytes)));
+        }
+        let jwt_header =
+            jsonwebtoken::decode_header(token).map_err(|_| Error::unauthenticated("the token is not a valid JWT"))?;
+        let key = self.key_for(jwt_header.kid.as_deref()).await?;
+        if jwt_header.alg != key.algorithm {
+            return Err(Error::unauthenticated(format!(
+                "the token's algorithm {:?} is not accepted; expected {:?}",
+                jwt_header.alg, key.algorithm
+            )));
+        }
+        let mut validation = Validation::new(key.algorithm);
+        validation.leeway = self.leeway_seconds;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &validation).map_err(|e| describe(&e))?;
+        self.caller_from(data.claims)
+    }
+
+    async fn key_for(&self, kid: Option<&str>) -> Result<VerificationKey> {
+        match &self.keys {
+            KeySource::DevSecret(key) | KeySource::Pem(key) => Ok(key.clone()),
+            KeySource::Jwks(cache) => cache
+                .key(kid)
+                .await
+                .ok_or_else(|| Error::unauthenticated("the token is signed with an unknown key (kid)")),
+        }
+    }
+
+    fn caller_from(&self, claims: Claims) -> Result<Caller> {
+        if claims.sub.is_empty() {
+            return Err(Error::unauthenticated("the token's sub claim is empty"));
+        }
+        let partner = self.resolve_partner(claims.partner.as_deref())?;
+        let customers = match claims.customers {
+            None => CustomerScope::Only(HashSet::new()),
+            Some(CustomersClaim::One(star)) if star == "*" => CustomerScope::All,
+            Some(CustomersClaim::One(single)) => CustomerScope::Only(parse_customers(std::slice::from_ref(&single))?),
+            Some(CustomersClaim::Many(list)) if list.iter().any(|c| c == "*") => CustomerScope::All,
+            Some(CustomersClaim::Many(list)) => CustomerScope::Only(parse_customers(&list)?),
+        };
+        // Unknown scope values belong to other audiences; they grant nothing here.
+        let names = claims
+            .scp
+            .iter()
+            .flat_map(|s| s.split_whitespace().map(str::to_owned))
+            .chain(claims.roles.into_iter().flatten());
+        let permissions: Permissions = names.filter_map(|name| Permission::from_name(&name)).collect();
+        Ok(Caller::new(claims.sub, partner, customers, permissions))
+    }
+
+    fn resolve_partner(&self, claimed: Option<&str>) -> Result<Arc<str>> {
+        match claimed {
+            Some(name) => self
+                .partners
+                .iter()
+                .find(|p| &*p.id == name || p.tenant_id.eq_ignore_ascii_case(name))
+                .map(|p| p.id.clone())
+                .ok_or_else(|| {
+                    Error::permission_denied(format!("partner {name:?} is not served by this gateway"))
+                        .with_reason("UNKNOWN_PARTNER")
+                }),
+            None => match self.partners.as_slice() {
+                [only] => Ok(only.id.clone()),
+                _ => Err(Error::permission_denied(
+                    "the token names no partner and this gateway serves several; add a partner claim",
+                )
+                .with_reason("PARTNER_REQUIRED")),
+            },
+        }
+    }
+}
+
+fn parse_customers(list: &[String]) -> Result<HashSet<CustomerId>> {
+    list.iter()
+        .map(|c| {
+            CustomerId::parse("customers", c)
+                .map_err(|_| Error::unauthenticated("the token's customers claim holds a value that is not a GUID"))
+        })
+        .collect()
+}
+
+/// A reason the caller can act on, never the token itself.
+fn describe(error: &jsonwebtoken::errors::Error) -> Error {
+    let reason = match error.kind() {
+        JwtErrorKind::ExpiredSignature => "the token has expired",
+        JwtErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
+        JwtErrorKind::InvalidIssuer => "the token's issuer is not accepted",
+        JwtErrorKind::InvalidAudience => "the token's audience is not accepted",
+        JwtErrorKind::InvalidSignature => "the token's signature is invalid",
+        JwtErrorKind::InvalidAlgorithm => "the token's algorithm is not accepted",
+        JwtErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp, iss, aud, sub)",
+        JwtErrorKind::Json(_) => "the token's claims have the wrong shape",
+        _ => "the token is invalid",
+    };
+    let detail = match error.kind() {
+        JwtErrorKind::MissingRequiredClaim(claim) => {
+            format!("the token lacks the required claim {claim}")
+        }
+        _ => reason.to_owned(),
+    };
+    Error::unauthenticated(detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::auth::dev::{DevTokenRequest, mint};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn authenticator() -> Authenticator {
+        Authenticator::new(
+            KeySource::dev_secret(SECRET),
+            "iss".to_owned(),
+            "aud".to_owned(),
+            0,
+            8192,
+            vec![PartnerName { id: Arc::from("contoso"), tenant_id: "t".to_owned() }],
+        )
+    }
+
+    fn request() -> DevTokenRequest {
+        DevTokenRequest {
+            subject: "svc".to_owned(),
+            partner: None,
+            customers: vec!["11111111-1111-1111-1111-111111111111".to_owned()],
+            scopes: vec!["customers.read".to_owned(), "unrelated.scope".to_owned()],
+            ttl: Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_becomes_a_scoped_caller() {
+        let token = mint(SECRET, "iss", "aud", &request()).expect("mint");
+        let caller = authenticator().authenticate(Some(&format!("Bearer {token}"))).await.expect("valid");
+        assert_eq!(caller.partner(), "contoso");
+        assert!(caller.permissions().contains(Permission::CustomersRead));
+        assert!(!caller.permissions().contains(Permission::OrdersWrite));
+        assert!(matches!(caller.customers(), CustomerScope::Only(set) if set.len() == 1));
+    }
+
+    #[tokio::test]
+    async fn wrong_issuer_audience_and_secret_are_rejected() {
+        let auth = authenticator();
+        for token in [
+            mint(SECRET, "other", "aud", &request()),
+            mint(SECRET, "iss", "other", &request()),
+            mint("another-secret-another-secret-xx", "iss", "aud", &request()),
+        ] {
+            let token = token.expect("mint");
+            let error = auth.authenticate(Some(&format!("Bearer {token}"))).await.expect_err("rejected");
+            assert_eq!(error.kind(), crate::error::ErrorKind::Unauthenticated);
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_or_malformed_headers_are_unauthenticated() {
+        let auth = authenticator();
+        for header in [None, Some("Basic abc"), Some("Bearer "), Some("Bearer not.a.jwt")] {
+            let error = auth.authenticate(header).await.expect_err("rejected");
+            assert_eq!(error.kind(), crate::error::ErrorKind::Unauthenticated, "{header:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_partner_is_denied() {
+        let mut req = request();
+        req.partner = Some("fabrikam".to_owned());
+        let token = mint(SECRET, "iss", "aud", &req).expect("mint");
+        let error = authenticator().authenticate(Some(&format!("Bearer {token}"))).await.expect_err("denied");
+        assert_eq!(error.kind(), crate::error::ErrorKind::PermissionDenied);
+    }
+}

@@ -1,0 +1,643 @@
+//! Settings, loaded in layers: code defaults, an optional TOML file (`--config` / `GATEWAY_CONFIG`),
+//! environment variables (`GATEWAY_` prefix, `__` between levels, e.g. `GATEWAY_REST__LISTEN`), then
+//! command-line flags (`--set key=value` for any key). Unknown keys and bad values fail at start with
+//! a message naming the key; [`Settings::validate`] then checks what types alone cannot.
+//!
+//! `docs/configuration.md` documents every key; a test fails when one is missing there.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+use uuid::Uuid;
+
+/// A setting that is wrong, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid setting `{}`: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Human-readable logs; the built-in simulator and dev auth are allowed.
+    #[default]
+    Development,
+    /// JSON logs; no simulator unless asked for, no dev auth.
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub environment: Environment,
+    pub rest: RestSettings,
+    pub grpc: GrpcSettings,
+    pub auth: AuthSettings,
+    pub partner_center: PartnerCenterSettings,
+    pub catalog: CatalogSettings,
+    pub paging: PagingSettings,
+    pub log: LogSettings,
+    pub simulator: SimulatorSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RestSettings {
+    /// Address of the REST (HTTP/1.1 and h2c) listener.
+    pub listen: SocketAddr,
+    /// Longest a REST request may take, upstream retries included.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// How long shutdown waits for in-flight requests.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for RestSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout: Duration::from_secs(30),
+            body_limit_bytes: 1024 * 1024,
+            shutdown_grace: Duration::from_secs(25),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcSettings {
+    /// Address of the gRPC (h2c) listener.
+    pub listen: SocketAddr,
+    /// Deadline applied when the caller sends no `grpc-timeout`.
+    #[serde(with = "humantime_serde")]
+    pub default_timeout: Duration,
+}
+
+impl Default for GrpcSettings {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 50051)), default_timeout: Duration::from_secs(30) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// HS256 tokens signed with `auth.dev_secret` (see `partner-center-gateway dev-token`).
+    Dev,
+    /// Tokens from a real issuer: `auth.jwks_url` or `auth.public_key_file` / `auth.public_key_pem`.
+    Jwt,
+}
+
+/// A development-only signing secret, so `cargo run` and `dev-token` agree out of the box.
+pub const DEFAULT_DEV_SECRET: &str = "partner-center-gateway-development-secret-do-not-use-in-production";
+pub const DEFAULT_DEV_ISSUER: &str = "partner-center-gateway-dev";
+pub const DEFAULT_DEV_AUDIENCE: &str = "partner-center-gateway";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// `dev` or `jwt`; unset means `dev` with the built-in simulator and `jwt` otherwise.
+    pub mode: Option<AuthMode>,
+    /// Required `iss` claim.
+    pub issuer: Option<String>,
+    /// Required `aud` claim.
+    pub audience: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf` (at most 60 s).
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+    /// HS256 secret for dev mode only.
+    pub dev_secret: Option<SecretString>,
+    /// PEM public key (RSA or EC) given inline.
+    pub public_key_pem: Option<String>,
+    /// PEM public key (RSA or EC) read from a file.
+    pub public_key_file: Option<PathBuf>,
+    /// JWKS document URL; keys are cached and refetched on an unknown `kid` at most once a minute.
+    pub jwks_url: Option<Url>,
+    /// How often the JWKS is refreshed in the background.
+    #[serde(with = "humantime_serde")]
+    pub jwks_refresh_interval: Duration,
+    /// Bearer tokens longer than this are rejected before parsing.
+    pub max_token_bytes: usize,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            mode: None,
+            issuer: None,
+            audience: None,
+            leeway: Duration::from_secs(30),
+            dev_secret: None,
+            public_key_pem: None,
+            public_key_file: None,
+            jwks_url: None,
+            jwks_refresh_interval: Duration::from_secs(600),
+            max_token_bytes: 8 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartnerCenterSettings {
+    /// Partner Center API root, e.g. `https://api.partnercenter.microsoft.com`. Unset: the built-in simulator.
+    pub base_url: Option<Url>,
+    /// Azure AD authority; tokens come from `{authority}/{tenant}/oauth2/token`.
+    pub authority: Option<Url>,
+    /// Resource (audience) requested for Partner Center tokens.
+    pub resource: String,
+    /// The partner tenants this gateway acts for.
+    pub partners: Vec<PartnerSettings>,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Timeout of one upstream attempt.
+    #[serde(with = "humantime_serde")]
+    pub attempt_timeout: Duration,
+    pub retry: RetrySettings,
+    /// A cached token is renewed this long before it expires.
+    #[serde(with = "humantime_serde")]
+    pub token_refresh_skew: Duration,
+}
+
+pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
+pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+
+impl Default for PartnerCenterSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            authority: None,
+            resource: PARTNER_CENTER_RESOURCE.to_owned(),
+            partners: Vec::new(),
+            connect_timeout: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(20),
+            retry: RetrySettings::default(),
+            token_refresh_skew: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySettings {
+    /// Attempts per logical call, the first included.
+    pub max_attempts: u32,
+    /// First backoff; doubles per attempt, with full jitter.
+    #[serde(with = "humantime_serde")]
+    pub base_delay: Duration,
+    /// Longest single wait, `Retry-After` included; a longer `Retry-After` is returned to the caller.
+    #[serde(with = "humantime_serde")]
+    pub max_delay: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self { max_attempts: 3, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(10) }
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerSettings {
+    /// The name callers use in the `partner` claim.
+    pub id: String,
+    /// The partner's Azure AD tenant id.
+    pub tenant_id: Uuid,
+    /// The Azure AD application (client) id.
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    /// File holding the client secret (e.g. a mounted Kubernetes Secret); read at start.
+    pub client_secret_file: Option<PathBuf>,
+    /// App+user refresh token (secure application model), for operations Partner Center serves only that way.
+    pub refresh_token: Option<SecretString>,
+    pub refresh_token_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for PartnerSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartnerSettings")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field("client_secret_file", &self.client_secret_file)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[redacted]"))
+            .field("refresh_token_file", &self.refresh_token_file)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogSettings {
+    /// How long catalog reads (products, SKUs, availabilities, the Azure plan item) are cached.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    /// Most catalog entries kept.
+    pub cache_capacity: u64,
+    /// Country used when a request names none (Azure plan purchase).
+    pub default_country: String,
+    pub azure_plan_product_id: String,
+    pub azure_plan_sku_id: String,
+    /// Segment of the Azure plan availability to buy.
+    pub azure_plan_segment: String,
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::from_secs(3600),
+            cache_capacity: 10_000,
+            default_country: "US".to_owned(),
+            azure_plan_product_id: "DZH318Z0BPS6".to_owned(),
+            azure_plan_sku_id: "0001".to_owned(),
+            azure_plan_segment: "commercial".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagingSettings {
+    /// HMAC key for page tokens (≥ 32 bytes). Replicas must share it; unset: random per process.
+    pub token_secret: Option<SecretString>,
+    pub default_page_size: u32,
+    pub max_page_size: u32,
+}
+
+impl Default for PagingSettings {
+    fn default() -> Self {
+        Self { token_secret: None, default_page_size: 100, max_page_size: 1000 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `json` or `text`; unset: text in development, JSON in production.
+    pub format: Option<LogFormat>,
+    /// tracing `EnvFilter` directives, e.g. `info,partner_center_gateway=debug`.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: None, filter: "info".to_owned() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulatorSettings {
+    /// Address of the simulator; port 0 picks a free loopback port.
+    pub listen: SocketAddr,
+    /// How long a new order stays out of the customer's order list, as in Partner Center.
+    #[serde(with = "humantime_serde")]
+    pub order_list_delay: Duration,
+    /// Run the simulator in production mode (demo deployments only).
+    pub allow_in_production: bool,
+}
+
+impl Default for SimulatorSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            order_list_delay: Duration::from_secs(15 * 60),
+            allow_in_production: false,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Development,
+            rest: RestSettings::default(),
+            grpc: GrpcSettings::default(),
+            auth: AuthSettings::default(),
+            partner_center: PartnerCenterSettings::default(),
+            catalog: CatalogSettings::default(),
+            paging: PagingSettings::default(),
+            log: LogSettings::default(),
+            simulator: SimulatorSettings::default(),
+        }
+    }
+}
+
+/// Where the settings come from, outermost last.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    pub file: Option<PathBuf>,
+    /// Environment variables as (name, value); the process environment in production, a map in tests.
+    pub env: Vec<(String, String)>,
+    /// `key=value` overrides, `key` dotted (`rest.listen`).
+    pub overrides: Vec<(String, String)>,
+}
+
+impl Sources {
+    pub fn from_process_env(file: Option<PathBuf>, overrides: Vec<(String, String)>) -> Self {
+        Self { file, env: std::env::vars().collect(), overrides }
+    }
+}
+
+impl Settings {
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(file) = &sources.file {
+            if !file.is_file() {
+                return Err(ConfigError::new("config", format!("file {} does not exist", file.display())));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let env: Vec<(String, String)> =
+            sources.env.iter().filter(|(k, _)| k.starts_with("GATEWAY_") && k != "GATEWAY_CONFIG").cloned().collect();
+        figment = figment.merge(EnvMap(env));
+        for (key, value) in &sources.overrides {
+            let value = figment::value::Value::from_str(value).unwrap_or_else(|never| match never {});
+            figment = figment.merge((key.as_str(), value));
+        }
+        let settings: Settings = figment.extract().map_err(|e| figment_error(e, sources))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn uses_simulator(&self) -> bool {
+        self.partner_center.base_url.is_none()
+    }
+
+    pub fn auth_mode(&self) -> AuthMode {
+        self.auth.mode.unwrap_or(if self.uses_simulator() { AuthMode::Dev } else { AuthMode::Jwt })
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log.format.unwrap_or(match self.environment {
+            Environment::Development => LogFormat::Text,
+            Environment::Production => LogFormat::Json,
+        })
+    }
+
+    pub fn dev_secret(&self) -> &str {
+        self.auth.dev_secret.as_ref().map_or(DEFAULT_DEV_SECRET, |s| s.expose_secret())
+    }
+
+    /// Checks that span several keys or need more than a type.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let production = self.environment == Environment::Production;
+        if self.rest.listen == self.grpc.listen && self.rest.listen.port() != 0 {
+            return Err(ConfigError::new("grpc.listen", "must differ from rest.listen"));
+        }
+        if self.rest.body_limit_bytes == 0 {
+            return Err(ConfigError::new("rest.body_limit_bytes", "must be greater than 0"));
+        }
+        if self.rest.request_timeout.is_zero() {
+            return Err(ConfigError::new("rest.request_timeout", "must be greater than 0"));
+        }
+        if self.auth.leeway > Duration::from_secs(60) {
+            return Err(ConfigError::new("auth.leeway", "must be at most 60s"));
+        }
+        if self.uses_simulator() {
+            if !cfg!(feature = "simulator") {
+                return Err(ConfigError::new(
+                    "partner_center.base_url",
+                    "is required: this build has no built-in simulator",
+                ));
+            }
+            if production && !self.simulator.allow_in_production {
+                return Err(ConfigError::new(
+                    "partner_center.base_url",
+                    "is required in production (or set simulator.allow_in_production for a demo)",
+                ));
+            }
+        } else if self.partner_center.partners.is_empty() {
+            return Err(ConfigError::new("partner_center.partners", "must list at least one partner tenant"));
+        }
+        match self.auth_mode() {
+            AuthMode::Dev => {
+                if production {
+                    return Err(ConfigError::new("auth.mode", "dev is not allowed in production"));
+                }
+                if !self.uses_simulator() {
+                    return Err(ConfigError::new(
+                        "auth.mode",
+                        "dev is only allowed with the built-in simulator; configure jwks_url or a public key",
+                    ));
+                }
+                if self.dev_secret().len() < 32 {
+                    return Err(ConfigError::new("auth.dev_secret", "must be at least 32 bytes"));
+                }
+            }
+            AuthMode::Jwt => {
+                let sources = [
+                    self.auth.jwks_url.is_some(),
+                    self.auth.public_key_file.is_some(),
+                    self.auth.public_key_pem.is_some(),
+                ];
+                match sources.iter().filter(|s| **s).count() {
+                    0 => {
+                        return Err(ConfigError::new(
+                            "auth.jwks_url",
+                            "jwt mode needs one key source: jwks_url, public_key_file or public_key_pem",
+                        ));
+                    }
+                    1 => {}
+                    _ => {
+                        return Err(ConfigError::new(
+                            "auth.jwks_url",
+                            "give only one of jwks_url, public_key_file, public_key_pem",
+                        ));
+                    }
+                }
+                if self.auth.issuer.as_deref().is_none_or(str::is_empty) {
+                    return Err(ConfigError::new("auth.issuer", "is required in jwt mode"));
+                }
+                if self.auth.audience.as_deref().is_none_or(str::is_empty) {
+                    return Err(ConfigError::new("auth.audience", "is required in jwt mode"));
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (index, partner) in self.partner_center.partners.iter().enumerate() {
+            let key = |field: &str| format!("partner_center.partners[{index}].{field}");
+            if partner.id.is_empty() || !seen.insert(partner.id.clone()) {
+                return Err(ConfigError::new(key("id"), "must be non-empty and unique"));
+            }
+            if partner.client_id.is_empty() {
+                return Err(ConfigError::new(key("client_id"), "must not be empty"));
+            }
+            if partner.client_secret.is_some() == partner.client_secret_file.is_some() {
+                return Err(ConfigError::new(
+                    key("client_secret"),
+                    "give exactly one of client_secret, client_secret_file",
+                ));
+            }
+            if partner.refresh_token.is_some() && partner.refresh_token_file.is_some() {
+                return Err(ConfigError::new(
+                    key("refresh_token"),
+                    "give at most one of refresh_token, refresh_token_file",
+                ));
+            }
+        }
+        if let Some(secret) = &self.paging.token_secret
+            && secret.expose_secret().len() < 32
+        {
+            return Err(ConfigError::new("paging.token_secret", "must be at least 32 bytes"));
+        }
+        if self.paging.default_page_size == 0 || self.paging.default_page_size > self.paging.max_page_size {
+            return Err(ConfigError::new("paging.default_page_size", "must be between 1 and paging.max_page_size"));
+        }
+        if self.partner_center.retry.max_attempts == 0 {
+            return Err(ConfigError::new("partner_center.retry.max_attempts", "must be at least 1"));
+        }
+        crate::model::Country::parse("catalog.default_country", &self.catalog.default_country)
+            .map_err(|e| ConfigError::new("catalog.default_country", e.detail().to_owned()))?;
+        crate::model::catalog::Segment::parse("catalog.azure_plan_segment", &self.catalog.azure_plan_segment)
+            .map_err(|e| ConfigError::new("catalog.azure_plan_segment", e.detail().to_owned()))?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.filter)
+            .map_err(|e| ConfigError::new("log.filter", e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Environment variables from an explicit list, `GATEWAY_A__B` → `a.b` (tests never touch the process env).
+struct EnvMap(Vec<(String, String)>);
+
+impl figment::Provider for EnvMap {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment variables")
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut figment = Figment::new();
+        for (name, value) in &self.0 {
+            let key = name.trim_start_matches("GATEWAY_").to_ascii_lowercase().replace("__", ".");
+            let value = figment::value::Value::from_str(value).unwrap_or_else(|never| match never {});
+            figment = figment.merge((key, value));
+        }
+        figment.data()
+    }
+}
+
+/// The key figment failed on, and where its value came from.
+fn figment_error(error: figment::Error, sources: &Sources) -> ConfigError {
+    let key = error.path.join(".");
+    let message = error.kind.to_string();
+    if key.is_empty() {
+        return ConfigError::new("config", message);
+    }
+    let env_name = format!("GATEWAY_{}", key.to_ascii_uppercase().replace('.', "__"));
+    let origin = if sources.overrides.iter().any(|(k, _)| *k == key) {
+        format!("--set {key}")
+    } else if sources.env.iter().any(|(k, _)| *k == env_name) {
+        format!("environment variable {env_name}")
+    } else if let Some(file) = &sources.file {
+        format!("file {}", file.display())
+    } else {
+        "defaults".to_owned()
+    };
+    ConfigError::new(key, format!("{message} (from {origin})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)], overrides: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load(&Sources {
+            file: None,
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            overrides: overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        })
+    }
+
+    #[test]
+    fn defaults_start_the_simulator_in_dev_mode() {
+        let settings = load(&[], &[]).expect("defaults are valid");
+        assert!(settings.uses_simulator());
+        assert_eq!(settings.auth_mode(), AuthMode::Dev);
+        assert_eq!(settings.rest.listen.port(), 8080);
+        assert_eq!(settings.grpc.listen.port(), 50051);
+        assert_eq!(settings.log_format(), LogFormat::Text);
+    }
+
+    #[test]
+    fn env_and_flags_override_in_order() {
+        let settings = load(
+            &[("GATEWAY_REST__LISTEN", "127.0.0.1:9000"), ("GATEWAY_CATALOG__CACHE_TTL", "5m")],
+            &[("rest.listen", "127.0.0.1:9001")],
+        )
+        .expect("valid");
+        assert_eq!(settings.rest.listen.port(), 9001);
+        assert_eq!(settings.catalog.cache_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let error = load(&[("GATEWAY_REST__LISTEN", "not-an-address")], &[]).expect_err("invalid");
+        assert_eq!(error.key, "rest.listen");
+        assert!(error.message.contains("GATEWAY_REST__LISTEN"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let error = load(&[], &[("rest.lisen", "127.0.0.1:1")]).expect_err("unknown key");
+        assert!(error.to_string().contains("lisen"), "{error}");
+    }
+
+    #[test]
+    fn production_refuses_the_simulator_and_dev_auth() {
+        let error = load(&[("GATEWAY_ENVIRONMENT", "production")], &[]).expect_err("no upstream");
+        assert_eq!(error.key, "partner_center.base_url");
+    }
+
+    #[test]
+    fn a_real_upstream_needs_partners_and_a_key_source() {
+        let error =
+            load(&[], &[("partner_center.base_url", "https://api.partnercenter.microsoft.com")]).expect_err("invalid");
+        assert_eq!(error.key, "partner_center.partners");
+    }
+
+    #[test]
+    fn partner_secrets_are_redacted_in_debug_output() {
+        let settings = load(
+            &[],
+            &[(
+                "partner_center.partners",
+                r#"[{id="p", tenant_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301", client_id="c", client_secret="s3cr3t-value"}]"#,
+            )],
+        )
+        .expect("valid");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("s3cr3t-value"), "{printed}");
+    }
+}

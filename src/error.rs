@@ -1,0 +1,440 @@
+//! The gateway's one error type.
+//!
+//! Every failure becomes an [`Error`] with a small, closed [`ErrorKind`]. Each kind has exactly one
+//! row in [`ErrorKind::spec`]: its HTTP status, its gRPC code and its problem type. The REST edge
+//! renders it as RFC 9457 `application/problem+json` (see `rest::problem`), the gRPC edge as a
+//! `tonic::Status` with `google.rpc` details ([`Error::to_status`]). `detail` is written for the
+//! caller; `source` is only ever logged.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use serde::Serialize;
+use tonic::Code;
+use tonic_types::{ErrorDetails, StatusExt};
+use utoipa::ToSchema;
+
+/// Base of the problem `type` URIs: `{PROBLEM_TYPE_BASE}{slug}`.
+pub const PROBLEM_TYPE_BASE: &str = "urn:partner-center-gateway:problem:";
+/// The `domain` of gRPC `ErrorInfo` details.
+pub const ERROR_DOMAIN: &str = "partner-center-gateway";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The caller sent something malformed: a bad id, an unknown query value, bad JSON.
+    InvalidArgument,
+    /// No token, or a token that fails verification.
+    Unauthenticated,
+    /// A valid token without the customer, partner or permission the operation needs.
+    PermissionDenied,
+    NotFound,
+    /// The thing to create exists already (e.g. the same agreement confirmation).
+    AlreadyExists,
+    /// A concurrent change won (e.g. an ETag that stayed stale after a retry).
+    Conflict,
+    /// The resource's state forbids the operation (e.g. suspending a plan with active Azure subscriptions).
+    FailedPrecondition,
+    /// A prerequisite outside the request is missing (e.g. the customer has not accepted the MCA).
+    PreconditionRequired,
+    /// The request body is larger than the configured limit.
+    PayloadTooLarge,
+    /// The caller, or Partner Center for our tenant, is over its request budget.
+    RateLimited,
+    /// A route exists but not for this method.
+    MethodNotAllowed,
+    Internal,
+    /// The operation needs a setting (e.g. an app+user refresh token) this deployment lacks.
+    NotConfigured,
+    /// Partner Center failed, or rejected the gateway's own credentials.
+    UpstreamUnavailable,
+    /// The gateway sheds load, is shutting down, or its circuit to Partner Center is open.
+    Unavailable,
+    /// Partner Center did not answer in time.
+    UpstreamTimeout,
+}
+
+/// The one mapping of a kind to both wire formats.
+#[derive(Debug, Clone, Copy)]
+pub struct KindSpec {
+    pub http_status: u16,
+    pub grpc_code: Code,
+    pub slug: &'static str,
+    pub title: &'static str,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 16] = [
+        Self::InvalidArgument,
+        Self::Unauthenticated,
+        Self::PermissionDenied,
+        Self::NotFound,
+        Self::AlreadyExists,
+        Self::Conflict,
+        Self::FailedPrecondition,
+        Self::PreconditionRequired,
+        Self::PayloadTooLarge,
+        Self::RateLimited,
+        Self::MethodNotAllowed,
+        Self::Internal,
+        Self::NotConfigured,
+        Self::UpstreamUnavailable,
+        Self::Unavailable,
+        Self::UpstreamTimeout,
+    ];
+
+    pub const fn spec(self) -> KindSpec {
+        const fn row(http_status: u16, grpc_code: Code, slug: &'static str, title: &'static str) -> KindSpec {
+            KindSpec { http_status, grpc_code, slug, title }
+        }
+        match self {
+            Self::InvalidArgument => row(400, Code::InvalidArgument, "invalid-argument", "Invalid argument"),
+            Self::Unauthenticated => row(401, Code::Unauthenticated, "unauthenticated", "Authentication required"),
+            Self::PermissionDenied => row(403, Code::PermissionDenied, "permission-denied", "Permission denied"),
+            Self::NotFound => row(404, Code::NotFound, "not-found", "Not found"),
+            Self::AlreadyExists => row(409, Code::AlreadyExists, "already-exists", "Already exists"),
+            Self::Conflict => row(409, Code::Aborted, "conflict", "Conflict"),
+            Self::FailedPrecondition => {
+                row(409, Code::FailedPrecondition, "failed-precondition", "Operation not allowed in this state")
+            }
+            Self::PreconditionRequired => {
+                row(412, Code::FailedPrecondition, "precondition-required", "A prerequisite is missing")
+            }
+            Self::PayloadTooLarge => row(413, Code::InvalidArgument, "payload-too-large", "Payload too large"),
+            Self::RateLimited => row(429, Code::ResourceExhausted, "rate-limited", "Too many requests"),
+            Self::MethodNotAllowed => row(405, Code::Unimplemented, "method-not-allowed", "Method not allowed"),
+            Self::Internal => row(500, Code::Internal, "internal", "Internal error"),
+            Self::NotConfigured => row(501, Code::FailedPrecondition, "not-configured", "Not configured"),
+            Self::UpstreamUnavailable => {
+                row(502, Code::Unavailable, "upstream-unavailable", "Partner Center unavailable")
+            }
+            Self::Unavailable => row(503, Code::Unavailable, "unavailable", "Service unavailable"),
+            Self::UpstreamTimeout => row(504, Code::DeadlineExceeded, "upstream-timeout", "Partner Center timed out"),
+        }
+    }
+
+    pub fn problem_type(self) -> String {
+        format!("{PROBLEM_TYPE_BASE}{}", self.spec().slug)
+    }
+
+    /// The `ErrorInfo.reason` used when the error names no more specific one.
+    pub fn default_reason(self) -> &'static str {
+        match self {
+            Self::InvalidArgument => "INVALID_ARGUMENT",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::NotFound => "NOT_FOUND",
+            Self::AlreadyExists => "ALREADY_EXISTS",
+            Self::Conflict => "CONFLICT",
+            Self::FailedPrecondition => "FAILED_PRECONDITION",
+            Self::PreconditionRequired => "PRECONDITION_REQUIRED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::Internal => "INTERNAL",
+            Self::NotConfigured => "NOT_CONFIGURED",
+            Self::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+        }
+    }
+}
+
+/// One invalid field of the request (gRPC `BadRequest.FieldViolation`, problem `errors[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldViolation {
+    /// The field, in the caller's spelling: `customerId`, `lineItems[0].quantity`.
+    pub field: String,
+    pub description: String,
+}
+
+/// One thing that blocks the operation (gRPC `PreconditionFailure.Violation`, problem `violations[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreconditionViolation {
+    /// What kind of blocker, e.g. `ACTIVE_AZURE_SUBSCRIPTION`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Which one, e.g. the Azure subscription id.
+    pub subject: String,
+    pub description: String,
+}
+
+/// Boxed, so `Result<T, Error>` stays small on the hot path.
+#[derive(Clone)]
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    kind: ErrorKind,
+    detail: String,
+    reason: Option<&'static str>,
+    upstream_code: Option<String>,
+    retry_after: Option<Duration>,
+    field_violations: Vec<FieldViolation>,
+    precondition_violations: Vec<PreconditionViolation>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                detail: detail.into(),
+                reason: None,
+                upstream_code: None,
+                retry_after: None,
+                field_violations: Vec::new(),
+                precondition_violations: Vec::new(),
+                source: None,
+            }),
+        }
+    }
+
+    /// 400 naming the offending field.
+    pub fn invalid_field(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let field = field.into();
+        let description = description.into();
+        Self::new(ErrorKind::InvalidArgument, format!("{field}: {description}"))
+            .with_field_violation(field, description)
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthenticated, detail)
+    }
+
+    pub fn permission_denied(detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::PermissionDenied, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, detail)
+    }
+
+    /// A failure that is ours, not the caller's; `source` is logged, never shown.
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::new(ErrorKind::Internal, "the gateway failed to process the request").with_source(source)
+    }
+
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.inner.reason = Some(reason);
+        self
+    }
+
+    pub fn with_upstream_code(mut self, code: impl Into<String>) -> Self {
+        self.inner.upstream_code = Some(code.into());
+        self
+    }
+
+    pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
+        self.inner.retry_after = Some(retry_after);
+        self
+    }
+
+    pub fn with_field_violation(mut self, field: impl Into<String>, description: impl Into<String>) -> Self {
+        self.inner.field_violations.push(FieldViolation { field: field.into(), description: description.into() });
+        self
+    }
+
+    pub fn with_field_violations(mut self, violations: impl IntoIterator<Item = FieldViolation>) -> Self {
+        self.inner.field_violations.extend(violations);
+        self
+    }
+
+    pub fn with_precondition_violation(
+        mut self,
+        kind: impl Into<String>,
+        subject: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        self.inner.precondition_violations.push(PreconditionViolation {
+            kind: kind.into(),
+            subject: subject.into(),
+            description: description.into(),
+        });
+        self
+    }
+
+    pub fn with_source(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        self.inner.source = Some(Arc::from(source.into()));
+        self
+    }
+
+    /// Renames the fields this error names (the gRPC edge speaks snake_case).
+    pub fn map_fields(mut self, rename: impl Fn(&str) -> String) -> Self {
+        for index in 0..self.inner.field_violations.len() {
+            let renamed = rename(&self.inner.field_violations[index].field);
+            if renamed != self.inner.field_violations[index].field {
+                self.inner.detail = self.inner.detail.replace(&self.inner.field_violations[index].field, &renamed);
+                self.inner.field_violations[index].field = renamed;
+            }
+        }
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.inner.detail
+    }
+
+    pub fn reason(&self) -> &'static str {
+        self.inner.reason.unwrap_or_else(|| self.inner.kind.default_reason())
+    }
+
+    pub fn upstream_code(&self) -> Option<&str> {
+        self.inner.upstream_code.as_deref()
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        &self.inner.field_violations
+    }
+
+    pub fn precondition_violations(&self) -> &[PreconditionViolation] {
+        &self.inner.precondition_violations
+    }
+
+    /// Whole seconds to tell the caller to wait, rounded up so "0.2 s" does not become "retry now".
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        self.inner.retry_after.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+    }
+
+    /// The error and its causes, for logs only.
+    pub fn chain(&self) -> String {
+        let mut out = format!("{:?}: {}", self.inner.kind, self.inner.detail);
+        let mut next: Option<&(dyn std::error::Error + 'static)> =
+            self.inner.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static));
+        while let Some(cause) = next {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
+
+    /// The gRPC rendering: same code table as REST, with `ErrorInfo`, `RequestInfo`, `RetryInfo`,
+    /// `BadRequest` and `PreconditionFailure` details as they apply.
+    pub fn to_status(&self, request_id: Option<&str>) -> tonic::Status {
+        let spec = self.inner.kind.spec();
+        let mut details = ErrorDetails::new();
+        let mut metadata = std::collections::HashMap::new();
+        if let Some(code) = &self.inner.upstream_code {
+            metadata.insert("upstreamCode".to_owned(), code.clone());
+        }
+        metadata.insert("problemType".to_owned(), self.inner.kind.problem_type());
+        details.set_error_info(self.reason(), ERROR_DOMAIN, metadata);
+        if let Some(id) = request_id {
+            details.set_request_info(id, "");
+        }
+        if let Some(retry_after) = self.inner.retry_after {
+            details.set_retry_info(Some(retry_after));
+        }
+        if !self.inner.field_violations.is_empty() {
+            details.set_bad_request(
+                self.inner
+                    .field_violations
+                    .iter()
+                    .map(|v| tonic_types::FieldViolation::new(&v.field, &v.description))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        if !self.inner.precondition_violations.is_empty() {
+            details.set_precondition_failure(
+                self.inner
+                    .precondition_violations
+                    .iter()
+                    .map(|v| tonic_types::PreconditionViolation::new(&v.kind, &v.subject, &v.description))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        tonic::Status::with_error_details(spec.grpc_code, self.inner.detail.clone(), details)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("detail", &self.inner.detail)
+            .field("reason", &self.reason())
+            .field("upstream_code", &self.inner.upstream_code)
+            .field("source", &self.inner.source.as_ref().map(|s| s.to_string()))
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.detail)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> Self {
+        error.to_status(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_distinct_problem_type_and_a_client_or_server_status() {
+        let mut slugs = std::collections::HashSet::new();
+        for kind in ErrorKind::ALL {
+            let spec = kind.spec();
+            assert!(slugs.insert(spec.slug), "duplicate slug {}", spec.slug);
+            assert!((400..=599).contains(&spec.http_status), "{kind:?}");
+            assert_ne!(spec.grpc_code, Code::Ok, "{kind:?}");
+            assert_ne!(spec.grpc_code, Code::Unknown, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn status_carries_the_code_detail_and_rich_details() {
+        let error = Error::invalid_field("customerId", "must be a GUID")
+            .with_upstream_code("400013")
+            .with_retry_after(Duration::from_secs(7));
+        let status = error.to_status(Some("req-1"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "customerId: must be a GUID");
+        let details = status.check_error_details().expect("details decode");
+        let bad_request = details.bad_request().expect("bad request detail");
+        assert_eq!(bad_request.field_violations[0].field, "customerId");
+        let info = details.error_info().expect("error info");
+        assert_eq!(info.reason, "INVALID_ARGUMENT");
+        assert_eq!(info.metadata.get("upstreamCode").map(String::as_str), Some("400013"));
+        assert_eq!(details.request_info().map(|r| r.request_id.as_str()), Some("req-1"));
+        assert_eq!(details.retry_info().and_then(|r| r.retry_delay), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let error = Error::new(ErrorKind::RateLimited, "slow down").with_retry_after(Duration::from_millis(200));
+        assert_eq!(error.retry_after_seconds(), Some(1));
+    }
+
+    #[test]
+    fn internal_errors_never_show_their_source() {
+        let error = Error::internal("database password is hunter2");
+        assert!(!error.detail().contains("hunter2"));
+        assert!(error.chain().contains("hunter2"));
+    }
+}

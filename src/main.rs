@@ -1,0 +1,207 @@
+//! The `partner-center-gateway` binary: parse the command line, load settings, run.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use partner_center_gateway::{
+    app::{self, Application},
+    auth::{Permission, dev::DevTokenRequest},
+    config::{LogFormat, Settings, Sources},
+    rest, server, telemetry,
+};
+
+#[derive(Parser)]
+#[command(name = "partner-center-gateway", version, about = "A gateway in front of the Microsoft Partner Center API")]
+struct Cli {
+    /// TOML settings file.
+    #[arg(long, env = "GATEWAY_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Override any setting, e.g. `--set catalog.cache_ttl=10m` (repeatable; wins over file and env).
+    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    set: Vec<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve REST and gRPC (the default). Without `partner_center.base_url`, against the built-in simulator.
+    Serve(ServeArgs),
+    /// Run only the Partner Center simulator.
+    Simulate(SimulateArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Mint a token that dev auth mode accepts.
+    DevToken(DevTokenArgs),
+}
+
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// REST listen address (`rest.listen`).
+    #[arg(long)]
+    rest_listen: Option<SocketAddr>,
+    /// gRPC listen address (`grpc.listen`).
+    #[arg(long)]
+    grpc_listen: Option<SocketAddr>,
+    /// `json` or `text` (`log.format`).
+    #[arg(long)]
+    log_format: Option<String>,
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// How long new orders stay out of order lists, e.g. `15m`.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    order_list_delay: Duration,
+}
+
+#[derive(Args)]
+struct DevTokenArgs {
+    /// Customer tenant id the token grants (repeatable); `*` for all.
+    #[arg(long = "customer", default_value = "*")]
+    customers: Vec<String>,
+    /// Permission the token grants (repeatable), e.g. `orders.write`; default: all.
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// Configured partner id the token acts for; default: the first.
+    #[arg(long)]
+    partner: Option<String>,
+    #[arg(long, default_value = "dev-user")]
+    subject: String,
+    /// Lifetime, e.g. `12h`.
+    #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let mut overrides = Vec::new();
+    for item in &cli.set {
+        let (key, value) = item.split_once('=').ok_or_else(|| format!("--set {item}: expected KEY=VALUE"))?;
+        overrides.push((key.trim().to_owned(), value.trim().to_owned()));
+    }
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            if let Some(addr) = args.rest_listen {
+                overrides.push(("rest.listen".to_owned(), addr.to_string()));
+            }
+            if let Some(addr) = args.grpc_listen {
+                overrides.push(("grpc.listen".to_owned(), addr.to_string()));
+            }
+            if let Some(format) = args.log_format {
+                overrides.push(("log.format".to_owned(), format));
+            }
+            let settings =
+                Settings::load(&Sources::from_process_env(cli.config, overrides)).map_err(|e| e.to_string())?;
+            serve(settings).await
+        }
+        Command::Simulate(args) => simulate(args).await,
+        Command::Openapi => {
+            let document = rest::openapi().to_pretty_json().map_err(|e| e.to_string())?;
+            println!("{document}");
+            Ok(())
+        }
+        Command::DevToken(args) => {
+            let settings =
+                Settings::load(&Sources::from_process_env(cli.config, overrides)).map_err(|e| e.to_string())?;
+            let scopes = if args.scopes.is_empty() {
+                Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect()
+            } else {
+                args.scopes
+            };
+            let request = DevTokenRequest {
+                subject: args.subject,
+                partner: args.partner.or_else(|| default_partner(&settings)),
+                customers: args.customers,
+                scopes,
+                ttl: args.ttl,
+            };
+            println!("{}", app::mint_dev_token(&settings, &request).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+    }
+}
+
+fn default_partner(settings: &Settings) -> Option<String> {
+    settings.partner_center.partners.first().map(|p| p.id.clone()).or_else(|| {
+        #[cfg(feature = "simulator")]
+        return Some(partner_center_gateway::simulator::seed::CONTOSO_PARTNER_ID.to_owned());
+        #[cfg(not(feature = "simulator"))]
+        None
+    })
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    telemetry::init_logging(settings.log_format(), &settings.log.filter);
+    let application = Application::build(settings).await.map_err(|e| e.to_string())?;
+    let rest = application.rest_addr();
+    let grpc = application.grpc_addr();
+    tracing::info!(%rest, %grpc, "partner-center-gateway started");
+    if let Some(token) = application.dev_token() {
+        // On stdout, not in the logs: a dev convenience, never printed in jwt mode.
+        println!();
+        println!("  Partner Center Gateway (development mode, built-in Partner Center simulator)");
+        println!("  REST        http://{rest}/v1/customers");
+        println!("  Swagger UI  http://{rest}/swagger-ui/");
+        println!("  gRPC        {grpc}  (reflection on)");
+        println!();
+        println!("  Dev token (all customers, all permissions, 12 h):");
+        println!("  {token}");
+        println!();
+        println!("  curl -H \"Authorization: Bearer $TOKEN\" http://{rest}/v1/customers");
+        println!();
+    }
+    application.run_until_stopped(server::shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn simulate(args: SimulateArgs) -> Result<(), String> {
+    #[cfg(feature = "simulator")]
+    {
+        use partner_center_gateway::simulator::{self, SimulatorConfig, seed};
+        telemetry::init_logging(LogFormat::Text, "info");
+        let config = SimulatorConfig { order_list_delay: args.order_list_delay, ..Default::default() };
+        let handle = simulator::start(args.listen, config)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        println!("Partner Center simulator on {}", handle.base_url());
+        println!("  API root and Azure AD authority: {}", handle.base_url());
+        for partner in seed::PARTNERS {
+            println!(
+                "  partner {:<10} tenant {}  client_id {}  client_secret {}",
+                partner.id, partner.tenant_id, partner.client_id, partner.client_secret
+            );
+        }
+        println!(
+            "  counters: GET {}_simulator/counters   faults: POST {}_simulator/faults",
+            handle.base_url(),
+            handle.base_url()
+        );
+        server::shutdown_signal().await;
+        handle.shutdown().await;
+        Ok(())
+    }
+    #[cfg(not(feature = "simulator"))]
+    {
+        let _ = (args, LogFormat::Text);
+        Err("this build has no simulator (feature `simulator`)".to_owned())
+    }
+}

@@ -1,0 +1,349 @@
+//! The one HTTP client towards Partner Center: headers, tokens, retries, deadlines, metrics.
+//!
+//! Every call sends `Authorization`, `Accept`, `MS-CorrelationId` (the inbound request's),
+//! `MS-RequestId` (one per logical call, identical across its retries, which is what makes a
+//! retried checkout safe), `MS-Contract-Version: v1` and `X-Locale` when the caller gave one.
+//! Connect errors, timeouts, 429 and 502/503/504 are retried with exponential backoff and full
+//! jitter, honouring `Retry-After`, never past the caller's deadline. An upstream 401 drops the
+//! token and retries once with a fresh one.
+
+use std::{borrow::Cow, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use rand::Rng;
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::time::Instant;
+use url::Url;
+use uuid::Uuid;
+
+use super::{
+    error::{classify, is_retryable_status, retry_after},
+    token::{TokenCache, TokenFlow},
+};
+use crate::{
+    config::RetrySettings,
+    context::RequestContext,
+    error::{Error, ErrorKind, Result},
+};
+
+pub const MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
+pub const MS_CORRELATION_ID: HeaderName = HeaderName::from_static("ms-correlationid");
+pub const MS_CONTRACT_VERSION: HeaderName = HeaderName::from_static("ms-contract-version");
+pub const MS_CONTINUATION_TOKEN: HeaderName = HeaderName::from_static("ms-continuationtoken");
+pub const X_LOCALE: HeaderName = HeaderName::from_static("x-locale");
+
+/// Largest upstream JSON body read into memory (big lists page well below this).
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Below this much time left there is no point starting another attempt.
+const MIN_ATTEMPT_BUDGET: Duration = Duration::from_millis(50);
+
+/// One logical call to Partner Center.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    /// Stable operation name for metrics and logs, e.g. `customers.list`.
+    pub operation: &'static str,
+    pub method: Method,
+    /// Path under the API root, starting with `/v1/`; ids in it are already validated.
+    pub path: String,
+    pub query: Vec<(Cow<'static, str>, String)>,
+    pub headers: HeaderMap,
+    pub body: Option<Bytes>,
+    pub flow: TokenFlow,
+}
+
+impl UpstreamRequest {
+    pub fn new(operation: &'static str, method: Method, path: impl Into<String>) -> Self {
+        Self {
+            operation,
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            flow: TokenFlow::AppOnly,
+        }
+    }
+
+    pub fn get(operation: &'static str, path: impl Into<String>) -> Self {
+        Self::new(operation, Method::GET, path)
+    }
+
+    pub fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((Cow::Borrowed(key), value.into()));
+        self
+    }
+
+    pub fn query_opt(self, key: &'static str, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(value) => self.query(key, value),
+            None => self,
+        }
+    }
+
+    /// Adds a header; values that cannot be a header are a bug in the caller of this method.
+    pub fn header(mut self, name: HeaderName, value: &str) -> Result<Self> {
+        let value = HeaderValue::from_str(value).map_err(|e| Error::internal(format!("header {name}: {e}")))?;
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    pub fn json(mut self, body: &impl Serialize) -> Result<Self> {
+        self.body = Some(Bytes::from(serde_json::to_vec(body).map_err(Error::internal)?));
+        self.headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(self)
+    }
+
+    pub fn flow(mut self, flow: TokenFlow) -> Self {
+        self.flow = flow;
+        self
+    }
+}
+
+/// A successful answer, body read.
+#[derive(Debug)]
+pub struct UpstreamResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl UpstreamResponse {
+    pub fn json<T: DeserializeOwned>(&self, operation: &str) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::new(ErrorKind::UpstreamUnavailable, "Partner Center answered with a body the gateway cannot read")
+                .with_reason("UPSTREAM_MALFORMED_RESPONSE")
+                .with_source(format!("{operation}: {e}"))
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl From<&RetrySettings> for RetryPolicy {
+    fn from(settings: &RetrySettings) -> Self {
+        Self { max_attempts: settings.max_attempts, base_delay: settings.base_delay, max_delay: settings.max_delay }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: uniform in [0, min(max, base·2^(attempt-1))].
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let cap = exp.min(self.max_delay);
+        cap.mul_f64(rand::rng().random_range(0.0..=1.0))
+    }
+}
+
+pub struct PartnerCenterClient {
+    http: reqwest::Client,
+    base_url: Url,
+    tokens: Arc<TokenCache>,
+    retry: RetryPolicy,
+    attempt_timeout: Duration,
+}
+
+/// What one attempt produced, before deciding whether to retry.
+enum Attempt {
+    Done(UpstreamResponse),
+    Rejected(UpstreamResponse),
+    Transport { error: Error, retryable: bool },
+}
+
+impl PartnerCenterClient {
+    pub fn new(
+        http: reqwest::Client,
+        base_url: Url,
+        tokens: Arc<TokenCache>,
+        retry: RetryPolicy,
+        attempt_timeout: Duration,
+    ) -> Self {
+        Self { http, base_url, tokens, retry, attempt_timeout }
+    }
+
+    pub fn tokens(&self) -> &Arc<TokenCache> {
+        &self.tokens
+    }
+
+    /// Sends `request` for `partner` and returns the 2xx answer, or the classified failure.
+    pub async fn execute(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        request: &UpstreamRequest,
+    ) -> Result<UpstreamResponse> {
+        let request_id = Uuid::new_v4();
+        let mut url = self
+            .base_url
+            .join(request.path.trim_start_matches('/'))
+            .map_err(|e| Error::internal(format!("upstream url for {}: {e}", request.operation)))?;
+        if url.origin() != self.base_url.origin() {
+            return Err(Error::internal(format!("{} would leave the Partner Center origin", request.operation)));
+        }
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query.iter().map(|(k, v)| (k.as_ref(), v.as_str())));
+        }
+        let mut attempt = 0;
+        let mut renewed_token = false;
+        loop {
+            attempt += 1;
+            let remaining = ctx.remaining();
+            if remaining.is_some_and(|r| r < MIN_ATTEMPT_BUDGET) {
+                return Err(Error::new(
+                    ErrorKind::UpstreamTimeout,
+                    "the request's deadline passed while waiting for Partner Center",
+                ));
+            }
+            let token = self.tokens.get(partner, request.flow).await?;
+            let timeout = remaining.map_or(self.attempt_timeout, |r| r.min(self.attempt_timeout));
+            let started = Instant::now();
+            let outcome = self.attempt(ctx, request, &url, request_id, &token.bearer(), timeout).await;
+            let status_label = match &outcome {
+                Attempt::Done(r) | Attempt::Rejected(r) => r.status.as_str().to_owned(),
+                Attempt::Transport { .. } => "transport_error".to_owned(),
+            };
+            metrics::counter!("gateway_upstream_requests_total", "operation" => request.operation, "partner" => partner.to_owned(), "status" => status_label.clone()).increment(1);
+            metrics::histogram!("gateway_upstream_request_duration_seconds", "operation" => request.operation)
+                .record(started.elapsed().as_secs_f64());
+            tracing::debug!(operation = request.operation, method = %request.method, path = %request.path, status = %status_label, attempt, elapsed_ms = started.elapsed().as_millis() as u64, ms_request_id = %request_id, "partner center call");
+
+            let (error, retryable, wait_at_least) = match outcome {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Rejected(response) if response.status == StatusCode::UNAUTHORIZED && !renewed_token => {
+                    // Our token was refused: drop it and try once more with a fresh one.
+                    self.tokens.invalidate(partner, request.flow, &token);
+                    renewed_token = true;
+                    attempt -= 1;
+                    continue;
+                }
+                Attempt::Rejected(response) => {
+                    let error = classify(response.status, &response.headers, &response.body);
+                    if response.status == StatusCode::UNAUTHORIZED {
+                        tracing::error!(
+                            operation = request.operation,
+                            partner,
+                            "partner center rejected a freshly issued token: check the partner's app registration and consent"
+                        );
+                    }
+                    (error, is_retryable_status(response.status), retry_after(&response.headers))
+                }
+                Attempt::Transport { error, retryable } => (error, retryable, None),
+            };
+            if !retryable || attempt >= self.retry.max_attempts {
+                return Err(error);
+            }
+            let delay = match wait_at_least {
+                // Retry-After beyond our patience: let the caller decide, with the hint attached.
+                Some(after) if after > self.retry.max_delay => return Err(error),
+                Some(after) => after + self.retry.backoff(1).min(Duration::from_millis(250)),
+                None => self.retry.backoff(attempt),
+            };
+            if ctx.remaining().is_some_and(|r| r < delay + MIN_ATTEMPT_BUDGET) {
+                return Err(error);
+            }
+            metrics::counter!("gateway_upstream_retries_total", "operation" => request.operation, "partner" => partner.to_owned()).increment(1);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// `execute` and parse the JSON body.
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        request: &UpstreamRequest,
+    ) -> Result<T> {
+        self.execute(ctx, partner, request).await?.json(request.operation)
+    }
+
+    async fn attempt(
+        &self,
+        ctx: &RequestContext,
+        request: &UpstreamRequest,
+        url: &Url,
+        request_id: Uuid,
+        bearer: &str,
+        timeout: Duration,
+    ) -> Attempt {
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url.clone())
+            .timeout(timeout)
+            .headers(request.headers.clone())
+            .header(http::header::AUTHORIZATION, bearer)
+            .header(http::header::ACCEPT, "application/json")
+            .header(MS_REQUEST_ID, request_id.to_string())
+            .header(MS_CORRELATION_ID, ctx.correlation_id.to_string())
+            .header(MS_CONTRACT_VERSION, "v1");
+        if let Some(locale) = &ctx.locale {
+            builder = builder.header(X_LOCALE, locale);
+        }
+        match &request.body {
+            Some(body) => builder = builder.body(body.clone()),
+            None if request.method == Method::POST => builder = builder.header(http::header::CONTENT_LENGTH, "0"),
+            None => {}
+        }
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(error) => return transport_error(request.operation, &error),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+            return Attempt::Transport {
+                error: Error::new(ErrorKind::UpstreamUnavailable, "Partner Center's answer is too large")
+                    .with_source(request.operation.to_owned()),
+                retryable: false,
+            };
+        }
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(error) => return transport_error(request.operation, &error),
+        };
+        let response = UpstreamResponse { status, headers, body };
+        if status.is_success() { Attempt::Done(response) } else { Attempt::Rejected(response) }
+    }
+}
+
+fn transport_error(operation: &str, error: &reqwest::Error) -> Attempt {
+    let source = format!("{operation}: {}", error.without_url_ref());
+    if error.is_timeout() {
+        Attempt::Transport {
+            error: Error::new(ErrorKind::UpstreamTimeout, "Partner Center did not answer in time").with_source(source),
+            retryable: true,
+        }
+    } else {
+        Attempt::Transport {
+            error: Error::new(ErrorKind::UpstreamUnavailable, "the gateway could not reach Partner Center")
+                .with_source(source),
+            // Connect errors, resets and truncated bodies: safe to retry with the same MS-RequestId.
+            retryable: error.is_connect() || error.is_request() || error.is_body() || error.is_decode(),
+        }
+    }
+}
+
+trait WithoutUrlRef {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrlRef for reqwest::Error {
+    /// The error text without the URL (query strings may hold continuation tokens).
+    fn without_url_ref(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(url) = self.url() {
+            text = text.replace(url.as_str(), "<partner center>");
+        }
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+}

@@ -1,0 +1,364 @@
+//! Azure AD tokens towards Partner Center, cached per (partner, flow).
+//!
+//! - Single-flight per key: N concurrent requests on a cold key cause one token request, and one
+//!   partner's slow token endpoint never blocks another partner.
+//! - A token is used until `skew` before it expires; past half its life (with jitter) the next
+//!   request triggers a background refresh, so callers rarely wait.
+//! - An upstream 401 drops exactly the token that was rejected (`invalidate`), never a newer one.
+//! - App+user tokens come from the refresh-token grant; Azure AD may rotate the refresh token and
+//!   the newest one is kept.
+//! - Tokens and secrets live in `SecretString`s and are never logged or shown in errors.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use parking_lot::{Mutex, RwLock};
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Which Azure AD flow a Partner Center operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenFlow {
+    /// Client credentials.
+    AppOnly,
+    /// Refresh-token grant of the secure application model.
+    AppUser,
+}
+
+impl TokenFlow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AppOnly => "app_only",
+            Self::AppUser => "app_user",
+        }
+    }
+}
+
+/// A secret given inline or as a file that is re-read, so a rotated Kubernetes Secret takes effect
+/// without a restart.
+#[derive(Clone)]
+pub enum SecretSource {
+    Inline(SecretString),
+    File(PathBuf),
+}
+
+impl SecretSource {
+    async fn read(&self, what: &str) -> Result<SecretString> {
+        match self {
+            Self::Inline(secret) => Ok(secret.clone()),
+            Self::File(path) => {
+                tokio::fs::read_to_string(path).await.map(|s| SecretString::from(s.trim().to_owned())).map_err(|e| {
+                    Error::new(ErrorKind::Internal, "the gateway could not read its partner credentials")
+                        .with_source(format!("reading the {what} file {}: {e}", path.display()))
+                })
+            }
+        }
+    }
+}
+
+/// One partner tenant's credentials.
+pub struct PartnerCredentials {
+    pub id: Arc<str>,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: SecretSource,
+    /// Absent when the app+user flow is not configured for this partner.
+    pub refresh_token: Option<RefreshToken>,
+}
+
+/// The newest refresh token; a changed file (operator rotation) wins over the one we hold.
+pub struct RefreshToken {
+    source: SecretSource,
+    current: Mutex<Option<(SecretString, Option<String>)>>,
+}
+
+impl RefreshToken {
+    pub fn new(source: SecretSource) -> Self {
+        Self { source, current: Mutex::new(None) }
+    }
+
+    async fn get(&self) -> Result<SecretString> {
+        let from_source = self.source.read("refresh token").await?;
+        let fingerprint = Some(fingerprint(from_source.expose_secret()));
+        let mut current = self.current.lock();
+        match &*current {
+            Some((rotated, seen)) if *seen == fingerprint => Ok(rotated.clone()),
+            _ => {
+                *current = Some((from_source.clone(), fingerprint));
+                Ok(from_source)
+            }
+        }
+    }
+
+    /// Azure AD returned a new refresh token: keep it (the source still shows the old one).
+    fn rotate(&self, newest: SecretString) {
+        let mut current = self.current.lock();
+        let seen = current.as_ref().and_then(|(_, seen)| seen.clone());
+        *current = Some((newest, seen));
+    }
+}
+
+fn fingerprint(secret: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+    digest.as_ref().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A bearer token for Partner Center. `generation` identifies it for [`TokenCache::invalidate`].
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: SecretString,
+    generation: u64,
+}
+
+impl AccessToken {
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.secret.expose_secret())
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+struct CachedToken {
+    token: AccessToken,
+    issued_at: Instant,
+    expires_at: Instant,
+    /// Past this instant a request starts a background refresh.
+    refresh_at: Instant,
+}
+
+#[derive(Default)]
+struct Slot {
+    current: RwLock<Option<Arc<CachedToken>>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+type SlotKey = (Arc<str>, TokenFlow);
+
+pub struct TokenCache {
+    http: reqwest::Client,
+    authority: Url,
+    resource: String,
+    skew: Duration,
+    partners: HashMap<Arc<str>, Arc<PartnerCredentials>>,
+    slots: RwLock<HashMap<SlotKey, Arc<Slot>>>,
+    generations: AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(deserialize_with = "number_or_string")]
+    expires_in: u64,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenErrorResponse {
+    error: String,
+}
+
+/// Azure AD v1 writes numbers as strings ("3599"); v2 as numbers.
+fn number_or_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(u64),
+        Text(String),
+    }
+    match Either::deserialize(deserializer)? {
+        Either::Number(n) => Ok(n),
+        Either::Text(s) => s.trim().parse().map_err(serde::de::Error::custom),
+    }
+}
+
+impl TokenCache {
+    pub fn new(
+        http: reqwest::Client,
+        authority: Url,
+        resource: String,
+        skew: Duration,
+        partners: impl IntoIterator<Item = PartnerCredentials>,
+    ) -> Self {
+        Self {
+            http,
+            authority,
+            resource,
+            skew,
+            partners: partners.into_iter().map(|p| (p.id.clone(), Arc::new(p))).collect(),
+            slots: RwLock::new(HashMap::new()),
+            generations: AtomicU64::new(1),
+        }
+    }
+
+    /// A valid token for `partner` and `flow`, from the cache when possible.
+    pub async fn get(self: &Arc<Self>, partner: &str, flow: TokenFlow) -> Result<AccessToken> {
+        let credentials = self.credentials(partner)?;
+        if flow == TokenFlow::AppUser && credentials.refresh_token.is_none() {
+            return Err(Error::new(
+                ErrorKind::NotConfigured,
+                format!(
+                    "this operation needs Partner Center's app+user authentication; set \
+                     partner_center.partners[id={partner}].refresh_token (or refresh_token_file)"
+                ),
+            )
+            .with_reason("APP_USER_FLOW_NOT_CONFIGURED"));
+        }
+        let slot = self.slot(&credentials.id, flow);
+        let now = Instant::now();
+        if let Some(cached) = Self::usable(&slot, now, self.skew) {
+            if now >= cached.refresh_at {
+                self.refresh_in_background(credentials.clone(), flow, slot.clone());
+            }
+            return Ok(cached.token.clone());
+        }
+        let _guard = slot.refresh.lock().await;
+        // Whoever held the lock before us may have fetched one already: that is the single flight.
+        if let Some(cached) = Self::usable(&slot, Instant::now(), self.skew) {
+            return Ok(cached.token.clone());
+        }
+        self.fetch_into(&credentials, flow, &slot).await
+    }
+
+    /// Drops `token` if it is still the cached one (Partner Center answered 401 to it).
+    pub fn invalidate(&self, partner: &str, flow: TokenFlow, token: &AccessToken) {
+        let slot = self.slots.read().get(&(Arc::from(partner), flow)).cloned();
+        if let Some(slot) = slot {
+            let mut current = slot.current.write();
+            if current.as_ref().is_some_and(|c| c.token.generation == token.generation) {
+                *current = None;
+            }
+        }
+    }
+
+    fn credentials(&self, partner: &str) -> Result<Arc<PartnerCredentials>> {
+        self.partners.get(partner).cloned().ok_or_else(|| {
+            Error::new(ErrorKind::Internal, "the gateway has no credentials for this partner")
+                .with_source(format!("unknown partner {partner}"))
+        })
+    }
+
+    fn slot(&self, partner: &Arc<str>, flow: TokenFlow) -> Arc<Slot> {
+        let key = (partner.clone(), flow);
+        if let Some(slot) = self.slots.read().get(&key) {
+            return slot.clone();
+        }
+        self.slots.write().entry(key).or_default().clone()
+    }
+
+    fn usable(slot: &Slot, now: Instant, skew: Duration) -> Option<Arc<CachedToken>> {
+        let current = slot.current.read();
+        current.as_ref().filter(|c| now + skew.min(c.lifetime() / 2) < c.expires_at).cloned()
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, credentials: Arc<PartnerCredentials>, flow: TokenFlow, slot: Arc<Slot>) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            // Someone is already refreshing: nothing to do.
+            let Ok(_guard) = slot.refresh.try_lock() else {
+                return;
+            };
+            let still_due = slot.current.read().as_ref().is_none_or(|c| Instant::now() >= c.refresh_at);
+            if still_due && let Err(error) = cache.fetch_into(&credentials, flow, &slot).await {
+                tracing::warn!(partner = %credentials.id, flow = flow.as_str(), error = %error.chain(), "background token refresh failed");
+            }
+        });
+    }
+
+    async fn fetch_into(&self, credentials: &PartnerCredentials, flow: TokenFlow, slot: &Slot) -> Result<AccessToken> {
+        let started = Instant::now();
+        let response = self.request_token(credentials, flow).await;
+        metrics::counter!("gateway_token_requests_total", "partner" => credentials.id.to_string(), "flow" => flow.as_str(), "outcome" => if response.is_ok() { "ok" } else { "error" }).increment(1);
+        let response = response?;
+        let lifetime = Duration::from_secs(response.expires_in.max(1));
+        let jitter = rand::rng().random_range(0.0..0.1);
+        let cached = CachedToken {
+            token: AccessToken {
+                secret: SecretString::from(response.access_token),
+                generation: self.generations.fetch_add(1, Ordering::Relaxed),
+            },
+            issued_at: started,
+            expires_at: started + lifetime,
+            refresh_at: started + lifetime.mul_f64(0.5 + jitter),
+        };
+        let token = cached.token.clone();
+        *slot.current.write() = Some(Arc::new(cached));
+        tracing::debug!(partner = %credentials.id, flow = flow.as_str(), expires_in = lifetime.as_secs(), "partner center token acquired");
+        Ok(token)
+    }
+
+    async fn request_token(&self, credentials: &PartnerCredentials, flow: TokenFlow) -> Result<TokenResponse> {
+        let client_secret = credentials.client_secret.read("client secret").await?;
+        let url = self
+            .authority
+            .join(&format!("{}/oauth2/token", credentials.tenant_id))
+            .map_err(|e| Error::internal(format!("token endpoint url: {e}")))?;
+        let mut form: Vec<(&str, String)> = vec![
+            ("client_id", credentials.client_id.clone()),
+            ("client_secret", client_secret.expose_secret().to_owned()),
+            ("resource", self.resource.clone()),
+        ];
+        let refresh = match (flow, &credentials.refresh_token) {
+            (TokenFlow::AppOnly, _) => {
+                form.push(("grant_type", "client_credentials".to_owned()));
+                None
+            }
+            (TokenFlow::AppUser, Some(refresh)) => {
+                form.push(("grant_type", "refresh_token".to_owned()));
+                form.push(("refresh_token", refresh.get().await?.expose_secret().to_owned()));
+                form.push(("scope", "openid".to_owned()));
+                Some(refresh)
+            }
+            (TokenFlow::AppUser, None) => {
+                return Err(Error::internal("app+user flow without a refresh token"));
+            }
+        };
+        let unavailable = |what: String| {
+            Error::new(ErrorKind::UpstreamUnavailable, "Azure AD did not issue a token for Partner Center")
+                .with_reason("UPSTREAM_TOKEN_FAILED")
+                .with_source(what)
+        };
+        let response = self
+            .http
+            .post(url)
+            .form(&form)
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("token request failed: {}", e.without_url())))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| unavailable(format!("token response: {}", e.without_url())))?;
+        if !status.is_success() {
+            // Only Azure AD's error code: its description may echo request details.
+            let code = serde_json::from_slice::<TokenErrorResponse>(&body).map(|e| e.error).unwrap_or_default();
+            tracing::error!(partner = %credentials.id, flow = flow.as_str(), %status, aad_error = %code, "azure ad refused the partner credentials");
+            return Err(unavailable(format!("azure ad answered {status} {code}")));
+        }
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| unavailable(format!("token response is malformed: {e}")))?;
+        if let (Some(refresh), Some(newest)) = (refresh, &parsed.refresh_token) {
+            refresh.rotate(SecretString::from(newest.clone()));
+        }
+        Ok(parsed)
+    }
+}
+
+impl CachedToken {
+    fn lifetime(&self) -> Duration {
+        self.expires_at.saturating_duration_since(self.issued_at)
+    }
+}

@@ -1,0 +1,90 @@
+//! The REST edge: axum handlers under `/v1`, the OpenAPI 3.1 document and Swagger UI.
+//!
+//! Handlers extract and validate, call one facade function, and return JSON or an [`Error`]
+//! that `problem` renders as problem+json. Middleware (outermost first): request context and
+//! problem finishing, panic catching, body limit.
+
+pub mod catalog;
+pub mod customers;
+pub mod extract;
+pub mod middleware;
+pub mod problem;
+pub mod service;
+
+use axum::{Router, extract::DefaultBodyLimit};
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Partner Center Gateway",
+        description = "Tenant-scoped access to Microsoft Partner Center: customers, catalog, Azure plans, subscriptions, usage and invoices. \
+                       Every operation needs a bearer token whose `customers` claim grants the customer and whose `scp`/`roles` grant the permission. \
+                       Errors are RFC 9457 problem details. Lists take `pageSize` and `pageToken` and return `nextPageToken`.",
+        license(name = "MIT", identifier = "MIT")
+    ),
+    modifiers(&BearerSecurity),
+    security(("bearer" = [])),
+    components(schemas(problem::ProblemDetails, crate::error::FieldViolation, crate::error::PreconditionViolation)),
+    tags(
+        (name = "customers", description = "Customers of the partner tenant"),
+        (name = "catalog", description = "Products, SKUs and availabilities (cached)"),
+        (name = "service", description = "Health and metrics")
+    )
+)]
+struct ApiDoc;
+
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A JWT with `sub`, `partner`, `customers` and `scp` or `roles` claims"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(customers::router())
+        .merge(catalog::router())
+        .merge(service::router())
+}
+
+/// The OpenAPI document (also `partner-center-gateway openapi`, and `openapi/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The complete REST application.
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    let (api, openapi) = api().split_for_parts();
+    let swagger = SwaggerUi::new("/swagger-ui")
+        .url("/openapi.json", openapi)
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"));
+    api.merge(swagger)
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        // A panic becomes a 500 problem, not a dropped connection.
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        // Outermost: ids, deadline and the final problem+json for every error, the layers' own included.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
+        .with_state(state)
+}

@@ -1,0 +1,49 @@
+//! Service endpoints: liveness, readiness (never tied to Partner Center), Prometheus metrics.
+
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(livez)).routes(routes!(readyz)).routes(routes!(metrics))
+}
+
+/// Liveness: the process serves requests.
+#[utoipa::path(get, path = "/livez", tag = "service", security(()), responses((status = 200, description = "Alive", body = String)))]
+async fn livez() -> &'static str {
+    "ok"
+}
+
+/// Readiness: 503 while starting or shutting down. Never depends on Partner Center, so an
+/// upstream outage gives callers a clear 502 instead of taking every replica out of rotation.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "service",
+    security(()),
+    responses((status = 200, description = "Ready", body = String), (status = 503, description = "Not ready", body = String))
+)]
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.readiness.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    security(()),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
+async fn metrics(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}

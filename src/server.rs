@@ -1,0 +1,134 @@
+//! Serves REST and gRPC on their own listeners from one [`AppState`], and shuts both down
+//! gracefully: readiness and gRPC health flip first, in-flight requests finish (bounded by
+//! `rest.shutdown_grace`), then the process may exit.
+
+use std::{future::Future, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic_health::ServingStatus;
+
+use crate::{
+    app::AppState,
+    config::Settings,
+    grpc::{
+        NotYetImplemented, SERVICE_NAMES,
+        catalog::CatalogRpc,
+        customers::CustomerRpc,
+        pb::{
+            self, billing_service_server::BillingServiceServer, catalog_service_server::CatalogServiceServer,
+            commerce_service_server::CommerceServiceServer, customer_service_server::CustomerServiceServer,
+            product_upgrade_service_server::ProductUpgradeServiceServer,
+            subscription_service_server::SubscriptionServiceServer, usage_service_server::UsageServiceServer,
+        },
+    },
+    rest,
+};
+
+pub async fn serve(
+    rest_listener: TcpListener,
+    grpc_listener: TcpListener,
+    state: AppState,
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stop = CancellationToken::new();
+    let grace = settings.rest.shutdown_grace;
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for name in SERVICE_NAMES {
+        health.set_service_status(name, ServingStatus::Serving).await;
+    }
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(std::io::Error::other)?;
+    // Python's grpcio-reflection (and older grpcurl) speak only v1alpha.
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(std::io::Error::other)?;
+
+    let grpc = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(CustomerServiceServer::new(CustomerRpc { state: state.clone() }))
+        .add_service(CatalogServiceServer::new(CatalogRpc { state: state.clone() }))
+        .add_service(CommerceServiceServer::new(NotYetImplemented))
+        .add_service(SubscriptionServiceServer::new(NotYetImplemented))
+        .add_service(ProductUpgradeServiceServer::new(NotYetImplemented))
+        .add_service(UsageServiceServer::new(NotYetImplemented))
+        .add_service(BillingServiceServer::new(NotYetImplemented))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stop.clone().cancelled_owned());
+    let rest = axum::serve(rest_listener, rest::router(state.clone(), settings.rest.body_limit_bytes))
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
+
+    let grpc_task = tokio::spawn(grpc);
+    let rest_task = tokio::spawn(async move { rest.await });
+    state.readiness.set(true);
+    tracing::info!("serving");
+
+    let readiness = state.readiness.clone();
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        // Tell load balancers first, then stop taking new work.
+        readiness.set(false);
+        health.set_service_status("", ServingStatus::NotServing).await;
+        for name in SERVICE_NAMES {
+            health.set_service_status(name, ServingStatus::NotServing).await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+        stopper.cancel();
+    });
+
+    stop.cancelled().await;
+    let drained = tokio::time::timeout(grace + Duration::from_millis(100), async {
+        let grpc = grpc_task.await;
+        let rest = rest_task.await;
+        (grpc, rest)
+    })
+    .await;
+    match drained {
+        Ok((grpc, rest)) => {
+            if let Ok(Err(error)) = grpc {
+                tracing::error!(%error, "grpc server failed");
+            }
+            if let Ok(Err(error)) = rest {
+                tracing::error!(%error, "rest server failed");
+            }
+        }
+        Err(_) => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "in-flight requests did not finish within the grace period")
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

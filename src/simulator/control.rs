@@ -1,0 +1,216 @@
+//! `/_simulator/...`: counters of what the simulator saw, and fault injection.
+//!
+//! - `GET /_simulator/counters`, `POST /_simulator/counters/reset`
+//! - `POST /_simulator/faults` (a [`FaultRule`] as JSON), `DELETE /_simulator/faults`
+//! - `POST /_simulator/tokens/revoke`: every issued access token stops working
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::{MatchedPath, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+
+use super::SimState;
+
+/// What the simulator saw since start or the last reset.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Counters {
+    /// Token requests by grant type (`client_credentials`, `refresh_token`).
+    pub token_requests: BTreeMap<String, u64>,
+    /// Calls by route template, e.g. `GET /v1/customers/{customer_id}` (token endpoint included).
+    pub calls: BTreeMap<String, u64>,
+    /// Partner Center calls by concrete path, e.g. `GET /v1/customers/0b5e...`.
+    pub paths: BTreeMap<String, u64>,
+}
+
+impl Counters {
+    pub fn total_token_requests(&self) -> u64 {
+        self.token_requests.values().sum()
+    }
+
+    /// Partner Center calls (token requests excluded).
+    pub fn total_calls(&self) -> u64 {
+        self.calls.iter().filter(|(route, _)| !route.ends_with("/oauth2/token")).map(|(_, n)| n).sum()
+    }
+
+    pub fn calls_to(&self, route: &str) -> u64 {
+        self.calls.get(route).copied().unwrap_or(0)
+    }
+
+    /// Calls whose concrete path mentions `needle` (e.g. a customer id).
+    pub fn calls_mentioning(&self, needle: &str) -> u64 {
+        let needle = needle.to_ascii_lowercase();
+        self.paths.iter().filter(|(path, _)| path.to_ascii_lowercase().contains(&needle)).map(|(_, n)| n).sum()
+    }
+}
+
+/// What a matching request gets instead of (or before) the normal answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum FaultKind {
+    /// An error status; 429 comes with `Retry-After`.
+    #[serde(rename_all = "camelCase")]
+    Status {
+        status: u16,
+        #[serde(default)]
+        retry_after_seconds: Option<u64>,
+    },
+    /// Wait, then answer normally.
+    #[serde(rename_all = "camelCase")]
+    Delay { delay_ms: u64 },
+    /// Process the request, then drop the connection before the answer is complete.
+    DropAfterProcessing,
+    /// Drop the connection without processing.
+    Drop,
+    /// 401 as if our token were no longer valid.
+    RejectToken,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultRule {
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Only this method (any when absent).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Only paths starting with this (any when absent), e.g. `/v1/customers`.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// How many matching requests it applies to (unlimited when absent).
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// Chance that a matching request is affected, 0.0–1.0 (1.0 when absent).
+    #[serde(default)]
+    pub probability: Option<f64>,
+}
+
+impl FaultRule {
+    pub fn new(kind: FaultKind) -> Self {
+        Self { kind, method: None, path_prefix: None, times: None, probability: None }
+    }
+
+    pub fn on(mut self, method: &str, path_prefix: &str) -> Self {
+        self.method = Some(method.to_owned());
+        self.path_prefix = Some(path_prefix.to_owned());
+        self
+    }
+
+    pub fn times(mut self, times: u32) -> Self {
+        self.times = Some(times);
+        self
+    }
+
+    pub fn probability(mut self, probability: f64) -> Self {
+        self.probability = Some(probability);
+        self
+    }
+
+    pub(super) fn matches(&self, method: &str, path: &str) -> bool {
+        self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+            && self.times != Some(0)
+    }
+}
+
+#[derive(Default)]
+pub struct ControlState {
+    pub counters: Counters,
+    pub faults: Vec<FaultRule>,
+}
+
+impl SimState {
+    pub fn counters(&self) -> Counters {
+        self.lock().control.counters.clone()
+    }
+
+    pub fn reset_counters(&self) {
+        self.lock().control.counters = Counters::default();
+    }
+
+    pub fn inject(&self, rule: FaultRule) {
+        self.lock().control.faults.push(rule);
+    }
+
+    pub fn clear_faults(&self) {
+        self.lock().control.faults.clear();
+    }
+
+    pub fn revoke_tokens(&self) {
+        self.lock().aad.revoke_all();
+    }
+}
+
+pub fn routes() -> Router<Arc<SimState>> {
+    Router::new()
+        .route("/_simulator/counters", get(get_counters))
+        .route("/_simulator/counters/reset", post(reset_counters))
+        .route("/_simulator/faults", post(add_fault).delete(clear_faults).get(list_faults))
+        .route("/_simulator/tokens/revoke", post(revoke_tokens))
+}
+
+async fn get_counters(State(state): State<Arc<SimState>>) -> Json<Counters> {
+    Json(state.counters())
+}
+
+async fn reset_counters(State(state): State<Arc<SimState>>) -> StatusCode {
+    state.reset_counters();
+    StatusCode::NO_CONTENT
+}
+
+async fn add_fault(State(state): State<Arc<SimState>>, Json(rule): Json<FaultRule>) -> Response {
+    if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        return (StatusCode::BAD_REQUEST, "probability must be between 0 and 1").into_response();
+    }
+    if let FaultKind::Status { status, .. } = rule.kind
+        && !(400..=599).contains(&status)
+    {
+        return (StatusCode::BAD_REQUEST, "status must be 4xx or 5xx").into_response();
+    }
+    state.inject(rule);
+    StatusCode::CREATED.into_response()
+}
+
+async fn list_faults(State(state): State<Arc<SimState>>) -> Json<Vec<FaultRule>> {
+    Json(state.lock().control.faults.clone())
+}
+
+async fn clear_faults(State(state): State<Arc<SimState>>) -> StatusCode {
+    state.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn revoke_tokens(State(state): State<Arc<SimState>>) -> StatusCode {
+    state.revoke_tokens();
+    StatusCode::NO_CONTENT
+}
+
+/// Counts every request to the simulated services (not the control routes). Token requests are
+/// also counted by grant type, in the token endpoint itself.
+pub async fn count(State(state): State<Arc<SimState>>, request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let template = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    {
+        let mut inner = state.lock();
+        let counters = &mut inner.control.counters;
+        *counters.calls.entry(format!("{method} {}", template.unwrap_or_else(|| path.clone()))).or_default() += 1;
+        *counters.paths.entry(format!("{method} {path}")).or_default() += 1;
+    }
+    next.run(request).await
+}
+
+/// Counts a token request (called by the token endpoint, which knows the grant type).
+pub fn count_token_request(state: &SimState, grant_type: &str) {
+    *state.lock().control.counters.token_requests.entry(grant_type.to_owned()).or_default() += 1;
+}
+
+/// The default wait a 429 fault announces.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);

@@ -1,0 +1,102 @@
+//! A stand-in for Partner Center and its Azure AD token endpoint, on one loopback port.
+//!
+//! Same paths, casing, collection envelope, paging and error bodies as the real service (see
+//! `shared/partner-center-api.md`), stateful in memory, seeded by [`seed`]. `/_simulator/...`
+//! reports counters and injects faults (429 with `Retry-After`, 5xx, delays, dropped connections,
+//! our token rejected). `cargo run` and the tests use it; production points at the real host.
+
+pub mod aad;
+pub mod catalog;
+pub mod control;
+pub mod customers;
+pub mod faults;
+pub mod seed;
+pub mod state;
+pub mod wire;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{Router, middleware};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+pub use control::{Counters, FaultKind, FaultRule};
+pub use state::SimState;
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// Lifetime of issued access tokens.
+    pub token_lifetime: Duration,
+    /// How long a new order stays out of the customer's order list.
+    pub order_list_delay: Duration,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self { token_lifetime: Duration::from_secs(3599), order_list_delay: Duration::from_secs(15 * 60) }
+    }
+}
+
+/// A running simulator. Dropping the handle does not stop it; call [`SimulatorHandle::shutdown`].
+pub struct SimulatorHandle {
+    addr: SocketAddr,
+    state: Arc<SimState>,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl SimulatorHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:port/`: both the Partner Center API root and the Azure AD authority.
+    pub fn base_url(&self) -> url::Url {
+        // A SocketAddr always forms a valid http URL.
+        url::Url::parse(&format!("http://{}/", self.addr)).unwrap_or_else(|_| unreachable!("socket address url"))
+    }
+
+    pub fn state(&self) -> &Arc<SimState> {
+        &self.state
+    }
+
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// The simulator's router, for embedding or tests.
+pub fn router(state: Arc<SimState>) -> Router {
+    let partner_center = Router::new()
+        .merge(customers::routes())
+        .merge(catalog::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), aad::require_token));
+    Router::new()
+        .merge(aad::routes())
+        .merge(partner_center)
+        // Counting and fault injection see every upstream call, token requests included.
+        .layer(middleware::from_fn_with_state(state.clone(), faults::inject))
+        .layer(middleware::from_fn_with_state(state.clone(), control::count))
+        .merge(control::routes())
+        .fallback(wire::unknown_route)
+        .with_state(state)
+}
+
+/// Starts the simulator on `listen` (port 0 picks one).
+pub async fn start(listen: SocketAddr, config: SimulatorConfig) -> std::io::Result<SimulatorHandle> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(SimState::seeded(config));
+    let app = router(state.clone());
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move { stopped.cancelled().await }).await;
+        if let Err(error) = served {
+            tracing::error!(%error, "simulator stopped");
+        }
+    });
+    Ok(SimulatorHandle { addr, state, stop, task })
+}

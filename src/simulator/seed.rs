@@ -1,0 +1,384 @@
+//! The simulator's starting data: two partner tenants with their app credentials, a handful of
+//! named customers plus enough generated ones to page through, and a realistic catalog with the
+//! Azure plan (`DZH318Z0BPS6` / `0001`).
+
+use serde_json::{Value, json};
+
+/// The partner `cargo run` acts for.
+pub const CONTOSO_PARTNER_ID: &str = "contoso";
+pub const CONTOSO_TENANT_ID: &str = "9a2e7b61-3c1f-4f9e-8f4b-1c2d3e4f5a6b";
+pub const CONTOSO_CLIENT_ID: &str = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
+pub const CONTOSO_CLIENT_SECRET: &str = "sim-contoso-client-secret";
+pub const CONTOSO_REFRESH_TOKEN: &str = "sim-contoso-refresh-token-0";
+
+/// A second partner, for tests that one partner's token never reaches another's data.
+pub const NORTHWIND_PARTNER_ID: &str = "northwind";
+pub const NORTHWIND_TENANT_ID: &str = "4b1d7c3e-2f6a-4e8b-9c0d-5e6f7a8b9c0d";
+pub const NORTHWIND_CLIENT_ID: &str = "6a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d";
+pub const NORTHWIND_CLIENT_SECRET: &str = "sim-northwind-client-secret";
+pub const NORTHWIND_REFRESH_TOKEN: &str = "sim-northwind-refresh-token-0";
+
+/// Contoso's customers with a role in the story.
+/// Accepted the Microsoft Customer Agreement; ready for an Azure plan.
+pub const CUSTOMER_FABRIKAM: &str = "0b5e8f2a-7c1d-4e3f-9a6b-1c2d3e4f5a60";
+/// New customer: has not accepted the MCA yet.
+pub const CUSTOMER_TAILSPIN: &str = "1c6f9a3b-8d2e-4f4a-8b7c-2d3e4f5a6b71";
+/// Has a legacy Microsoft Azure (MS-AZR-0145P) subscription: must transition, not buy.
+pub const CUSTOMER_LITWARE: &str = "2d7a0b4c-9e3f-4a5b-9c8d-3e4f5a6b7c82";
+/// Accepted the MCA; a second ready customer for isolation tests.
+pub const CUSTOMER_ADVENTURE_WORKS: &str = "3e8b1c5d-0f4a-4b6c-8d9e-4f5a6b7c8d93";
+pub const CUSTOMER_WINGTIP: &str = "4f9c2d6e-1a5b-4c7d-9e0f-5a6b7c8d9ea4";
+/// Northwind's own customer.
+pub const CUSTOMER_NORTHWIND_TRADERS: &str = "5a0d3e7f-2b6c-4d8e-8f1a-6b7c8d9eafb5";
+
+/// Contoso customers generated beyond the named ones, so customer lists page.
+pub const GENERATED_CUSTOMERS: usize = 130;
+
+#[derive(Debug, Clone)]
+pub struct SeedPartner {
+    pub id: &'static str,
+    pub tenant_id: &'static str,
+    pub client_id: &'static str,
+    pub client_secret: &'static str,
+    pub refresh_token: &'static str,
+}
+
+pub const PARTNERS: [SeedPartner; 2] = [
+    SeedPartner {
+        id: CONTOSO_PARTNER_ID,
+        tenant_id: CONTOSO_TENANT_ID,
+        client_id: CONTOSO_CLIENT_ID,
+        client_secret: CONTOSO_CLIENT_SECRET,
+        refresh_token: CONTOSO_REFRESH_TOKEN,
+    },
+    SeedPartner {
+        id: NORTHWIND_PARTNER_ID,
+        tenant_id: NORTHWIND_TENANT_ID,
+        client_id: NORTHWIND_CLIENT_ID,
+        client_secret: NORTHWIND_CLIENT_SECRET,
+        refresh_token: NORTHWIND_REFRESH_TOKEN,
+    },
+];
+
+#[derive(Debug, Clone)]
+pub struct SeedCustomer {
+    pub id: String,
+    pub partner_tenant: &'static str,
+    pub company_name: String,
+    pub domain: String,
+    pub mca_accepted: bool,
+    pub has_0145p: bool,
+}
+
+pub fn customers() -> Vec<SeedCustomer> {
+    let named = [
+        (CUSTOMER_FABRIKAM, CONTOSO_TENANT_ID, "Fabrikam, Inc.", "fabrikam.onmicrosoft.com", true, false),
+        (CUSTOMER_TAILSPIN, CONTOSO_TENANT_ID, "Tailspin Toys", "tailspintoys.onmicrosoft.com", false, false),
+        (CUSTOMER_LITWARE, CONTOSO_TENANT_ID, "Litware, Inc.", "litware.onmicrosoft.com", true, true),
+        (
+            CUSTOMER_ADVENTURE_WORKS,
+            CONTOSO_TENANT_ID,
+            "Adventure Works Cycles",
+            "adventureworks.onmicrosoft.com",
+            true,
+            false,
+        ),
+        (CUSTOMER_WINGTIP, CONTOSO_TENANT_ID, "Wingtip Toys", "wingtiptoys.onmicrosoft.com", true, false),
+        (
+            CUSTOMER_NORTHWIND_TRADERS,
+            NORTHWIND_TENANT_ID,
+            "Northwind Traders",
+            "northwindtraders.onmicrosoft.com",
+            true,
+            false,
+        ),
+    ];
+    let mut customers: Vec<SeedCustomer> = named
+        .into_iter()
+        .map(|(id, partner, name, domain, mca, legacy)| SeedCustomer {
+            id: id.to_owned(),
+            partner_tenant: partner,
+            company_name: name.to_owned(),
+            domain: domain.to_owned(),
+            mca_accepted: mca,
+            has_0145p: legacy,
+        })
+        .collect();
+    for n in 0..GENERATED_CUSTOMERS {
+        customers.push(SeedCustomer {
+            id: format!("c0ffee00-0000-4000-8000-{n:012x}"),
+            partner_tenant: CONTOSO_TENANT_ID,
+            company_name: format!("Generated Customer {n:03}"),
+            domain: format!("generated{n:03}.onmicrosoft.com"),
+            mca_accepted: n % 2 == 0,
+            has_0145p: false,
+        });
+    }
+    customers
+}
+
+/// Countries the simulated catalog sells in, with their currency.
+pub const COUNTRIES: [(&str, &str, &str); 10] = [
+    ("US", "USD", "$"),
+    ("CA", "CAD", "$"),
+    ("GB", "GBP", "£"),
+    ("DE", "EUR", "€"),
+    ("FR", "EUR", "€"),
+    ("NL", "EUR", "€"),
+    ("AU", "AUD", "$"),
+    ("JP", "JPY", "¥"),
+    ("IN", "INR", "₹"),
+    ("BR", "BRL", "R$"),
+];
+
+pub const AZURE_PLAN_PRODUCT_ID: &str = "DZH318Z0BPS6";
+pub const AZURE_PLAN_SKU_ID: &str = "0001";
+pub const AZURE_PLAN_AVAILABILITY_COMMERCIAL: &str = "DZH318Z0BML6";
+pub const AZURE_PLAN_AVAILABILITY_EDUCATION: &str = "DZH318Z0BML7";
+pub const AZURE_PLAN_AVAILABILITY_NONPROFIT: &str = "DZH318Z0BML8";
+
+/// One catalog product with the views it appears in, its SKUs and their availabilities.
+pub struct SeedProduct {
+    pub views: &'static [&'static str],
+    pub product: Value,
+    pub skus: Vec<SeedSku>,
+}
+
+pub struct SeedSku {
+    pub sku: Value,
+    /// (availability id, segment, purchasable, terms)
+    pub availabilities: Vec<(&'static str, &'static str, bool, Value)>,
+}
+
+pub fn catalog() -> Vec<SeedProduct> {
+    vec![
+        SeedProduct {
+            views: &["MicrosoftAzure"],
+            product: json!({
+                "id": AZURE_PLAN_PRODUCT_ID,
+                "title": "Azure plan",
+                "description": "Microsoft Azure plan: pay-as-you-go Azure services under the Microsoft Customer Agreement.",
+                "productType": { "id": "Azure", "displayName": "Azure" },
+                "isMicrosoftProduct": true,
+                "publisherName": "Microsoft Corporation"
+            }),
+            skus: vec![SeedSku {
+                sku: json!({
+                    "id": AZURE_PLAN_SKU_ID,
+                    "title": "Azure plan",
+                    "description": "Azure plan",
+                    "minimumQuantity": 1,
+                    "maximumQuantity": 1,
+                    "isTrial": false,
+                    "supportedBillingCycles": ["monthly"],
+                    "purchasePrerequisites": ["MicrosoftCustomerAgreement"],
+                    "inventoryVariables": [],
+                    "provisioningVariables": [],
+                    "dynamicAttributes": { "isMicrosoftProduct": true, "hasConstraints": false, "isAddon": false }
+                }),
+                availabilities: vec![
+                    (AZURE_PLAN_AVAILABILITY_COMMERCIAL, "commercial", true, json!([])),
+                    (AZURE_PLAN_AVAILABILITY_EDUCATION, "education", true, json!([])),
+                    (AZURE_PLAN_AVAILABILITY_NONPROFIT, "nonprofit", true, json!([])),
+                ],
+            }],
+        },
+        SeedProduct {
+            views: &["MicrosoftAzure"],
+            product: json!({
+                "id": "MS-AZR-0145P",
+                "title": "Microsoft Azure",
+                "description": "Legacy Microsoft Azure offer (MS-AZR-0145P); existing customers transition to an Azure plan.",
+                "productType": { "id": "Azure", "displayName": "Azure" },
+                "isMicrosoftProduct": true,
+                "publisherName": "Microsoft Corporation"
+            }),
+            skus: vec![SeedSku {
+                sku: json!({
+                    "id": "0001",
+                    "title": "Microsoft Azure",
+                    "description": "Microsoft Azure (MS-AZR-0145P)",
+                    "minimumQuantity": 1,
+                    "maximumQuantity": 1,
+                    "isTrial": false,
+                    "supportedBillingCycles": ["monthly"],
+                    "purchasePrerequisites": [],
+                    "inventoryVariables": [],
+                    "provisioningVariables": [],
+                    "dynamicAttributes": {}
+                }),
+                availabilities: vec![("DZH318Z0BMLA", "commercial", false, json!([]))],
+            }],
+        },
+        SeedProduct {
+            views: &["Azure", "AzureReservations", "AzureReservationsVM"],
+            product: json!({
+                "id": "DZH318Z0BQ3Q",
+                "title": "Virtual Machines DSv2 Series",
+                "description": "Dv2-series instances are a follow-on to the original D-series and feature a more powerful CPU.",
+                "productType": { "id": "Azure", "displayName": "Azure", "subType": { "id": "VirtualMachines", "displayName": "Virtual Machines" } },
+                "isMicrosoftProduct": true,
+                "publisherName": "Microsoft Corporation"
+            }),
+            skus: vec![
+                SeedSku {
+                    sku: json!({
+                        "id": "0001",
+                        "title": "Reserved VM Instance, Standard_DS1_v2, US West 2, 1 Year",
+                        "description": "Standard_DS1_v2",
+                        "minimumQuantity": 1,
+                        "maximumQuantity": 999999999,
+                        "isTrial": false,
+                        "supportedBillingCycles": ["one_time"],
+                        "purchasePrerequisites": ["AzureSubscriptionRegistration", "InventoryCheck"],
+                        "inventoryVariables": ["CustomerId", "AzureSubscriptionId", "ArmRegionName"],
+                        "provisioningVariables": ["Scope", "SubscriptionId", "Duration"],
+                        "dynamicAttributes": {
+                            "armSkuName": "Standard_DS1_v2", "cores": "1", "ram": "3.5GB",
+                            "skuDisplayName": "Standard_DS1_v2", "category": "Virtual Machines",
+                            "armRegionName": "westus2", "duration": "1Year", "region": "US West 2", "diskType": "SSD"
+                        }
+                    }),
+                    availabilities: vec![(
+                        "DZH318XZXVNF",
+                        "commercial",
+                        true,
+                        json!([{ "duration": "P1Y", "description": "1 Year Prepaid" }]),
+                    )],
+                },
+                SeedSku {
+                    sku: json!({
+                        "id": "0002",
+                        "title": "Reserved VM Instance, Standard_DS1_v2, US West 2, 3 Years",
+                        "description": "Standard_DS1_v2",
+                        "minimumQuantity": 1,
+                        "maximumQuantity": 999999999,
+                        "isTrial": false,
+                        "supportedBillingCycles": ["one_time"],
+                        "purchasePrerequisites": ["AzureSubscriptionRegistration", "InventoryCheck"],
+                        "inventoryVariables": ["CustomerId", "AzureSubscriptionId", "ArmRegionName"],
+                        "provisioningVariables": ["Scope", "SubscriptionId", "Duration"],
+                        "dynamicAttributes": {
+                            "armSkuName": "Standard_DS1_v2", "cores": "1", "ram": "3.5GB",
+                            "skuDisplayName": "Standard_DS1_v2", "category": "Virtual Machines",
+                            "armRegionName": "westus2", "duration": "3Years", "region": "US West 2", "diskType": "SSD"
+                        }
+                    }),
+                    availabilities: vec![(
+                        "DZH318XZXVNG",
+                        "commercial",
+                        true,
+                        json!([{ "duration": "P3Y", "description": "3 Years Prepaid" }]),
+                    )],
+                },
+            ],
+        },
+        SeedProduct {
+            views: &["OnlineServices"],
+            product: json!({
+                "id": "CFQ7TTC0LH18",
+                "title": "Microsoft 365 Business Basic",
+                "description": "Best for businesses that need Microsoft Teams, secure cloud storage and Office online.",
+                "productType": { "id": "OnlineServicesNCE", "displayName": "OnlineServicesNCE" },
+                "isMicrosoftProduct": true,
+                "publisherName": "Microsoft Corporation"
+            }),
+            skus: vec![SeedSku {
+                sku: json!({
+                    "id": "0001",
+                    "title": "Microsoft 365 Business Basic",
+                    "description": "Microsoft 365 Business Basic",
+                    "minimumQuantity": 1,
+                    "maximumQuantity": 300,
+                    "isTrial": false,
+                    "supportedBillingCycles": ["annual", "monthly"],
+                    "purchasePrerequisites": ["MicrosoftCloudAgreement"],
+                    "inventoryVariables": [],
+                    "provisioningVariables": [],
+                    "actions": ["Refund"],
+                    "dynamicAttributes": {
+                        "isMicrosoftProduct": true, "hasConstraints": true, "isAddon": false,
+                        "prerequisiteSkus": [], "isSoftwareAssuranceApplicable": false,
+                        "upgradeTargetOffers": ["CFQ7TTC0LDPB:0001"], "provisioningId": "3b555118-da6a-4418-894f-7df1e2096870", "internal": false
+                    }
+                }),
+                availabilities: vec![
+                    (
+                        "CFQ7TTC0TKZX",
+                        "commercial",
+                        true,
+                        json!([
+                            { "id": "e9fn5qzlxb8b", "duration": "P1Y", "description": "One-Year commitment for monthly/yearly billing", "billingCycle": "Annual" },
+                            { "id": "e9fn5qzlxb8c", "duration": "P1M", "description": "One-Month commitment for monthly billing", "billingCycle": "Monthly" }
+                        ]),
+                    ),
+                    (
+                        "CFQ7TTC0TKZZ",
+                        "education",
+                        true,
+                        json!([{ "id": "e9fn5qzlxb8d", "duration": "P1Y", "description": "One-Year commitment", "billingCycle": "Annual" }]),
+                    ),
+                ],
+            }],
+        },
+        SeedProduct {
+            views: &["OnlineServices"],
+            product: json!({
+                "id": "CFQ7TTC0LFLZ",
+                "title": "Microsoft 365 E3",
+                "description": "Microsoft 365 E3 brings together Office 365, Windows and Enterprise Mobility + Security.",
+                "productType": { "id": "OnlineServicesNCE", "displayName": "OnlineServicesNCE" },
+                "isMicrosoftProduct": true,
+                "publisherName": "Microsoft Corporation"
+            }),
+            skus: vec![SeedSku {
+                sku: json!({
+                    "id": "0002",
+                    "title": "Microsoft 365 E3",
+                    "description": "Microsoft 365 E3",
+                    "minimumQuantity": 1,
+                    "maximumQuantity": 10000,
+                    "isTrial": false,
+                    "supportedBillingCycles": ["annual", "monthly", "triennial"],
+                    "purchasePrerequisites": ["MicrosoftCloudAgreement"],
+                    "inventoryVariables": [],
+                    "provisioningVariables": [],
+                    "dynamicAttributes": { "isMicrosoftProduct": true, "hasConstraints": true, "isAddon": false }
+                }),
+                availabilities: vec![(
+                    "CFQ7TTC0TL0B",
+                    "commercial",
+                    true,
+                    json!([{ "id": "e9fn5qzlxb9a", "duration": "P1Y", "description": "One-Year commitment", "billingCycle": "Annual" }]),
+                )],
+            }],
+        },
+        SeedProduct {
+            views: &["Software", "SoftwarePerpetual"],
+            product: json!({
+                "id": "DG7GMGF0FKZV",
+                "title": "Windows Server 2022 Standard - 2 Core License Pack",
+                "description": "Windows Server 2022 Standard, perpetual license for two cores.",
+                "productType": { "id": "Software", "displayName": "Software" },
+                "isMicrosoftProduct": true,
+                "publisherName": "Microsoft Corporation"
+            }),
+            skus: vec![SeedSku {
+                sku: json!({
+                    "id": "0001",
+                    "title": "Windows Server 2022 Standard - 2 Core License Pack",
+                    "description": "Perpetual license",
+                    "minimumQuantity": 1,
+                    "maximumQuantity": 1000,
+                    "isTrial": false,
+                    "supportedBillingCycles": ["one_time"],
+                    "purchasePrerequisites": [],
+                    "inventoryVariables": [],
+                    "provisioningVariables": [],
+                    "dynamicAttributes": {}
+                }),
+                availabilities: vec![("DG7GMGF0D3SJ", "commercial", true, json!([]))],
+            }],
+        },
+    ]
+}
