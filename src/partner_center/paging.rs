@@ -49,7 +49,8 @@ impl<W> Collection<W> {
 /// `v1/...`, and refuse anything that could leave the API root.
 fn normalize_uri(uri: &str) -> Result<String> {
     let trimmed = uri.trim().trim_start_matches('/');
-    let suspicious = trimmed.contains("://") || trimmed.contains("..") || trimmed.contains('\\') || trimmed.contains('@');
+    let suspicious =
+        trimmed.contains("://") || trimmed.contains("..") || trimmed.contains('\\') || trimmed.contains('@');
     if suspicious || trimmed.is_empty() || trimmed.chars().any(char::is_whitespace) {
         return Err(malformed(format!("next link {uri:?}")));
     }

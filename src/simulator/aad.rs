@@ -66,14 +66,19 @@ impl AadState {
         }
     }
 
+    /// The refresh token the simulator currently accepts for a partner (tests only).
+    pub fn current_refresh_token(&self, tenant_id: &str) -> Option<String> {
+        self.apps.iter().find(|a| a.tenant_id.eq_ignore_ascii_case(tenant_id)).map(|a| a.refresh_token.clone())
+    }
+
     /// Forgets every issued access token: the next call with one gets 401.
     pub fn revoke_all(&mut self) {
         self.tokens.clear();
     }
 
-    /// The partner tenant and flow of a valid token.
-    pub fn check(&self, token: &str) -> Option<IssuedToken> {
-        self.tokens.get(token).filter(|t| t.expires_at > SystemTime::now()).cloned()
+    /// The partner tenant and flow of a token valid at `now`.
+    pub fn check(&self, token: &str, now: SystemTime) -> Option<IssuedToken> {
+        self.tokens.get(token).filter(|t| t.expires_at > now).cloned()
     }
 }
 
@@ -102,6 +107,7 @@ async fn token(
 ) -> Response {
     super::control::count_token_request(&state, form.grant_type.as_deref().unwrap_or("none"));
     let lifetime = state.config.token_lifetime;
+    let now = state.now();
     let mut inner = state.lock();
     let Some(app) = inner.aad.apps.iter_mut().find(|a| a.tenant_id.eq_ignore_ascii_case(&tenant)) else {
         return aad_error(StatusCode::BAD_REQUEST, "invalid_request", "AADSTS90002: Tenant not found.");
@@ -148,7 +154,6 @@ async fn token(
     };
     let partner_tenant = app.tenant_id.clone();
     let access_token = format!("sim-at-{}", Uuid::new_v4().simple());
-    let now = SystemTime::now();
     inner.aad.tokens.insert(access_token.clone(), IssuedToken { partner_tenant, flow, expires_at: now + lifetime });
     let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs().to_string();
     let secs = lifetime.as_secs().to_string();
@@ -176,6 +181,20 @@ pub struct PartnerTenant {
     pub flow: Flow,
 }
 
+impl PartnerTenant {
+    /// Operations Partner Center serves only with app+user tokens answer app-only tokens 403/900329.
+    pub fn require_app_user(&self) -> Result<(), super::wire::PcError> {
+        match self.flow {
+            Flow::AppUser => Ok(()),
+            Flow::AppOnly => Err(super::wire::PcError::new(
+                StatusCode::FORBIDDEN,
+                900329,
+                "The requested resource does not support application-only authentication.",
+            )),
+        }
+    }
+}
+
 /// Rejects calls without a valid token, as Partner Center does (401, `WWW-Authenticate`).
 pub async fn require_token(State(state): State<Arc<SimState>>, mut request: Request, next: Next) -> Response {
     let token = request
@@ -184,7 +203,8 @@ pub async fn require_token(State(state): State<Arc<SimState>>, mut request: Requ
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
-    let issued = token.and_then(|t| state.lock().aad.check(&t));
+    let now = state.now();
+    let issued = token.and_then(|t| state.lock().aad.check(&t, now));
     let Some(issued) = issued else {
         let mut response = StatusCode::UNAUTHORIZED.into_response();
         if let Ok(value) = "Bearer error=\"invalid_token\"".parse() {

@@ -3,6 +3,7 @@
 //! - `GET /_simulator/counters`, `POST /_simulator/counters/reset`
 //! - `POST /_simulator/faults` (a [`FaultRule`] as JSON), `DELETE /_simulator/faults`
 //! - `POST /_simulator/tokens/revoke`: every issued access token stops working
+//! - `POST /_simulator/clock/advance` (`{"seconds": 900}`): moves the simulated clock forward
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -154,6 +155,17 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_simulator/counters/reset", post(reset_counters))
         .route("/_simulator/faults", post(add_fault).delete(clear_faults).get(list_faults))
         .route("/_simulator/tokens/revoke", post(revoke_tokens))
+        .route("/_simulator/clock/advance", post(advance_clock))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: u64,
+}
+
+async fn advance_clock(State(state): State<Arc<SimState>>, Json(advance): Json<Advance>) -> StatusCode {
+    state.advance_clock(Duration::from_secs(advance.seconds));
+    StatusCode::NO_CONTENT
 }
 
 async fn get_counters(State(state): State<Arc<SimState>>) -> Json<Counters> {

@@ -174,3 +174,52 @@ async fn get_one(
         None => wire::error(StatusCode::NOT_FOUND, 60003, "The customer tenant was not found."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::simulator::{seed, testing::TestSim};
+
+    #[tokio::test]
+    async fn customers_page_with_continuation_tokens_and_stay_within_the_partner() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let first: serde_json::Value = sim
+            .http
+            .get(sim.url("/v1/customers?size=100"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(first["items"].as_array().map(Vec::len), Some(100));
+        assert_eq!(first["attributes"]["objectType"], "Collection");
+        let next = &first["links"]["next"];
+        let continuation = next["headers"][0]["value"].as_str().expect("continuation token");
+        let second: serde_json::Value = sim
+            .http
+            .get(sim.url(&format!("/v1/{}", next["uri"].as_str().expect("uri").trim_start_matches('/'))))
+            .bearer_auth(&token)
+            .header("MS-ContinuationToken", continuation)
+            .send()
+            .await
+            .expect("next page")
+            .json()
+            .await
+            .expect("json");
+        // Contoso has 5 named and the generated customers; Northwind's customer is not listed.
+        assert_eq!(second["items"].as_array().map(Vec::len), Some(5 + seed::GENERATED_CUSTOMERS - 100));
+        assert!(second["links"].get("next").is_none());
+        let all = format!("{first}{second}");
+        assert!(!all.contains(seed::CUSTOMER_NORTHWIND_TRADERS));
+    }
+
+    #[tokio::test]
+    async fn requests_without_a_valid_token_get_401() {
+        let sim = TestSim::start().await;
+        let response = sim.http.get(sim.url("/v1/customers")).bearer_auth("forged").send().await.expect("send");
+        assert_eq!(response.status(), 401);
+        assert!(response.headers().contains_key("www-authenticate"));
+    }
+}

@@ -100,3 +100,62 @@ pub async fn start(listen: SocketAddr, config: SimulatorConfig) -> std::io::Resu
     });
     Ok(SimulatorHandle { addr, state, stop, task })
 }
+
+/// Helpers for the simulator's own unit tests: a running simulator and tokens for a partner.
+#[cfg(test)]
+pub mod testing {
+    use super::{SimulatorConfig, SimulatorHandle, seed, start};
+
+    pub struct TestSim {
+        pub handle: SimulatorHandle,
+        pub http: reqwest::Client,
+    }
+
+    impl TestSim {
+        pub async fn start() -> Self {
+            Self::start_with(SimulatorConfig::default()).await
+        }
+
+        pub async fn start_with(config: SimulatorConfig) -> Self {
+            let handle = start("127.0.0.1:0".parse().expect("addr"), config).await.expect("simulator starts");
+            Self { handle, http: reqwest::Client::new() }
+        }
+
+        pub fn url(&self, path: &str) -> String {
+            format!("{}{}", self.handle.base_url(), path.trim_start_matches('/'))
+        }
+
+        /// An app-only (client credentials) token for Contoso.
+        pub async fn app_token(&self) -> String {
+            self.token(&[("grant_type", "client_credentials")]).await
+        }
+
+        /// An app+user (refresh token) token for Contoso. Only the first call's refresh token is
+        /// the seeded one; this helper always uses the newest the simulator handed out.
+        pub async fn user_token(&self) -> String {
+            let refresh = {
+                let inner = self.handle.state().lock();
+                inner.aad.current_refresh_token(seed::CONTOSO_TENANT_ID).unwrap_or_default()
+            };
+            self.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await
+        }
+
+        async fn token(&self, extra: &[(&str, &str)]) -> String {
+            let mut form = vec![
+                ("client_id", seed::CONTOSO_CLIENT_ID),
+                ("client_secret", seed::CONTOSO_CLIENT_SECRET),
+                ("resource", "https://api.partnercenter.microsoft.com"),
+            ];
+            form.extend_from_slice(extra);
+            let response = self
+                .http
+                .post(self.url(&format!("{}/oauth2/token", seed::CONTOSO_TENANT_ID)))
+                .form(&form)
+                .send()
+                .await
+                .expect("token request");
+            let body: serde_json::Value = response.json().await.expect("token json");
+            body["access_token"].as_str().expect("access_token").to_owned()
+        }
+    }
+}

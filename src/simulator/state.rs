@@ -1,6 +1,8 @@
 //! The simulator's memory. Each area keeps its own part ([`aad::AadState`], ...) behind one lock;
 //! handlers hold it only for the in-memory work, never across an await.
 
+use std::time::{Duration, SystemTime};
+
 use parking_lot::{Mutex, MutexGuard};
 
 use super::{SimulatorConfig, aad::AadState, catalog::CatalogState, control::ControlState, customers::CustomerState};
@@ -8,6 +10,8 @@ use super::{SimulatorConfig, aad::AadState, catalog::CatalogState, control::Cont
 pub struct SimState {
     pub config: SimulatorConfig,
     inner: Mutex<Inner>,
+    /// How far the simulated clock runs ahead of the real one (see [`SimState::now`]).
+    clock_offset: Mutex<Duration>,
 }
 
 pub struct Inner {
@@ -27,7 +31,19 @@ impl SimState {
                 control: ControlState::default(),
             }),
             config,
+            clock_offset: Mutex::new(Duration::ZERO),
         }
+    }
+
+    /// The simulator's clock: real time plus whatever tests advanced it by, so expiry, listing
+    /// delays and state machines can be exercised without waiting.
+    pub fn now(&self) -> SystemTime {
+        SystemTime::now() + *self.clock_offset.lock()
+    }
+
+    /// Moves the simulated clock forward.
+    pub fn advance_clock(&self, by: Duration) {
+        *self.clock_offset.lock() += by;
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Inner> {
