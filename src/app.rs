@@ -90,7 +90,7 @@ impl Application {
         let simulator = if settings.uses_simulator() {
             let config = crate::simulator::SimulatorConfig {
                 order_list_delay: settings.simulator.order_list_delay,
-                ..Default::default()
+                token_lifetime: settings.simulator.token_lifetime,
             };
             Some(crate::simulator::start(settings.simulator.listen, config).await.map_err(|source| {
                 StartError::Bind { key: "simulator.listen", addr: settings.simulator.listen, source }

@@ -325,6 +325,9 @@ pub struct SimulatorSettings {
     /// How long a new order stays out of the customer's order list, as in Partner Center.
     #[serde(with = "humantime_serde")]
     pub order_list_delay: Duration,
+    /// Lifetime of the access tokens the simulated Azure AD issues.
+    #[serde(with = "humantime_serde")]
+    pub token_lifetime: Duration,
     /// Run the simulator in production mode (demo deployments only).
     pub allow_in_production: bool,
 }
@@ -334,6 +337,7 @@ impl Default for SimulatorSettings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             order_list_delay: Duration::from_secs(15 * 60),
+            token_lifetime: Duration::from_secs(3599),
             allow_in_production: false,
         }
     }

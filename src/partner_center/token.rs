@@ -262,7 +262,7 @@ impl TokenCache {
 
     fn usable(slot: &Slot, now: Instant, skew: Duration) -> Option<Arc<CachedToken>> {
         let current = slot.current.read();
-        current.as_ref().filter(|c| now + skew.min(c.lifetime() / 2) < c.expires_at).cloned()
+        current.as_ref().filter(|c| c.is_usable(now, skew)).cloned()
     }
 
     fn refresh_in_background(self: &Arc<Self>, credentials: Arc<PartnerCredentials>, flow: TokenFlow, slot: Arc<Slot>) {
@@ -360,5 +360,51 @@ impl TokenCache {
 impl CachedToken {
     fn lifetime(&self) -> Duration {
         self.expires_at.saturating_duration_since(self.issued_at)
+    }
+
+    /// Usable until `skew` before expiry (for short-lived tokens, until half their life).
+    fn is_usable(&self, now: Instant, skew: Duration) -> bool {
+        now + skew.min(self.lifetime() / 2) < self.expires_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(lifetime: Duration) -> (CachedToken, Instant) {
+        let issued_at = Instant::now();
+        let cached = CachedToken {
+            token: AccessToken { secret: SecretString::from("t".to_owned()), generation: 1 },
+            issued_at,
+            expires_at: issued_at + lifetime,
+            refresh_at: issued_at + lifetime / 2,
+        };
+        (cached, issued_at)
+    }
+
+    #[test]
+    fn an_hour_token_is_used_until_five_minutes_before_expiry() {
+        let skew = Duration::from_secs(300);
+        let (cached, t0) = token(Duration::from_secs(3600));
+        assert!(cached.is_usable(t0, skew));
+        assert!(cached.is_usable(t0 + Duration::from_secs(54 * 60), skew));
+        assert!(!cached.is_usable(t0 + Duration::from_secs(55 * 60), skew));
+        assert!(!cached.is_usable(t0 + Duration::from_secs(3600), skew));
+    }
+
+    #[test]
+    fn a_short_token_is_used_for_half_its_life() {
+        let skew = Duration::from_secs(300);
+        let (cached, t0) = token(Duration::from_secs(120));
+        assert!(cached.is_usable(t0 + Duration::from_secs(59), skew));
+        assert!(!cached.is_usable(t0 + Duration::from_secs(60), skew));
+    }
+
+    #[test]
+    fn access_tokens_print_only_as_the_header_value() {
+        let token = AccessToken { secret: SecretString::from("eyJ-the-actual-token".to_owned()), generation: 7 };
+        assert_eq!(token.bearer(), "Bearer eyJ-the-actual-token");
+        assert!(!format!("{:?}", token.secret).contains("the-actual-token"));
     }
 }

@@ -1,1 +1,11 @@
+//! Black-box tests: the real gateway over REST and gRPC against the built-in simulator.
 
+mod auth;
+mod catalog;
+mod customers;
+mod errors;
+mod helpers;
+mod openapi;
+mod service;
+mod tenant_isolation;
+mod token_cache;

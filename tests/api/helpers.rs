@@ -1,0 +1,190 @@
+//! `TestApp`: the real gateway (REST + gRPC) on port 0 against the built-in simulator on port 0,
+//! with dev-mode tokens, a REST client and generated gRPC clients.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use partner_center_gateway::{
+    app::{self, Application},
+    auth::{Permission, dev::DevTokenRequest},
+    config::{PartnerSettings, Settings},
+    grpc::pb::{
+        catalog_service_client::CatalogServiceClient, commerce_service_client::CommerceServiceClient,
+        customer_service_client::CustomerServiceClient,
+    },
+    simulator::{self, Counters, SimState, SimulatorConfig, SimulatorHandle, seed},
+    telemetry,
+};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+pub const FABRIKAM: &str = seed::CUSTOMER_FABRIKAM;
+pub const LITWARE: &str = seed::CUSTOMER_LITWARE;
+pub const ADVENTURE_WORKS: &str = seed::CUSTOMER_ADVENTURE_WORKS;
+pub const NORTHWIND_TRADERS: &str = seed::CUSTOMER_NORTHWIND_TRADERS;
+
+pub struct TestApp {
+    pub rest: String,
+    /// A simulator started outside the gateway (jwt-mode tests), kept alive with the app.
+    _external_sim: Option<SimulatorHandle>,
+    pub grpc_addr: SocketAddr,
+    pub sim: Arc<SimState>,
+    pub http: reqwest::Client,
+    pub settings: Settings,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// Settings for a test: every listener on port 0, everything else default (dev auth, simulator).
+pub fn test_settings() -> Settings {
+    let mut settings = Settings::default();
+    settings.rest.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.grpc.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.simulator.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.partner_center.retry.base_delay = Duration::from_millis(5);
+    settings
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(customize: impl FnOnce(&mut Settings)) -> Self {
+        telemetry::init_test_logging();
+        let mut settings = test_settings();
+        customize(&mut settings);
+        Self::start(settings, None).await
+    }
+
+    /// The gateway in jwt mode against a simulator it did not start (as in production, where
+    /// `partner_center.base_url` points at Partner Center).
+    pub async fn spawn_external(customize: impl FnOnce(&mut Settings)) -> Self {
+        telemetry::init_test_logging();
+        let sim = simulator::start("127.0.0.1:0".parse().expect("addr"), SimulatorConfig::default())
+            .await
+            .expect("simulator");
+        let mut settings = test_settings();
+        settings.partner_center.base_url = Some(sim.base_url());
+        settings.partner_center.authority = Some(sim.base_url());
+        settings.partner_center.partners =
+            seed::PARTNERS.iter().map(|p| partner_settings(p.id, p.tenant_id, p.client_id, p.client_secret)).collect();
+        customize(&mut settings);
+        Self::start(settings, Some(sim)).await
+    }
+
+    async fn start(settings: Settings, external_sim: Option<SimulatorHandle>) -> Self {
+        let application = Application::build(settings.clone()).await.expect("the gateway starts");
+        let rest = format!("http://{}", application.rest_addr());
+        let grpc_addr = application.grpc_addr();
+        let sim = match &external_sim {
+            Some(handle) => handle.state().clone(),
+            None => application.simulator().expect("tests run against the simulator").state().clone(),
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(application.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        let app = Self {
+            rest,
+            _external_sim: external_sim,
+            grpc_addr,
+            sim,
+            http: reqwest::Client::new(),
+            settings,
+            shutdown: Some(tx),
+        };
+        app.wait_ready().await;
+        app
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(response) = self.http.get(format!("{}/readyz", self.rest)).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the gateway did not become ready");
+    }
+
+    pub fn shutdown_handle(&mut self) -> oneshot::Sender<()> {
+        self.shutdown.take().expect("shutdown not taken yet")
+    }
+
+    pub fn token_with(&self, request: DevTokenRequest) -> String {
+        app::mint_dev_token(&self.settings, &request).expect("mint")
+    }
+
+    /// A Contoso token for `customers` (`"*"` for all) with `scopes`.
+    pub fn token(&self, customers: &[&str], scopes: &[Permission]) -> String {
+        self.token_with(DevTokenRequest {
+            subject: "test-caller".to_owned(),
+            partner: Some(seed::CONTOSO_PARTNER_ID.to_owned()),
+            customers: customers.iter().map(|c| (*c).to_owned()).collect(),
+            scopes: scopes.iter().map(|p| p.as_str().to_owned()).collect(),
+            ttl: Duration::from_secs(600),
+        })
+    }
+
+    /// Every permission on every Contoso customer.
+    pub fn admin_token(&self) -> String {
+        self.token(&["*"], &Permission::ALL)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.rest, path)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self.get(path, token).await;
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.sim.counters()
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.grpc_addr)).expect("uri").connect().await.expect("grpc connects")
+    }
+
+    pub async fn customers_client(&self) -> CustomerServiceClient<Channel> {
+        CustomerServiceClient::new(self.channel().await)
+    }
+
+    pub async fn catalog_client(&self) -> CatalogServiceClient<Channel> {
+        CatalogServiceClient::new(self.channel().await)
+    }
+
+    pub async fn commerce_client(&self) -> CommerceServiceClient<Channel> {
+        CommerceServiceClient::new(self.channel().await)
+    }
+}
+
+/// A gRPC request carrying `token`.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("metadata"));
+    request
+}
+
+/// A configured partner, as a settings file would give it.
+fn partner_settings(id: &str, tenant: &str, client_id: &str, secret: &str) -> PartnerSettings {
+    PartnerSettings {
+        id: id.to_owned(),
+        tenant_id: uuid::Uuid::parse_str(tenant).expect("tenant id"),
+        client_id: client_id.to_owned(),
+        client_secret: Some(secrecy::SecretString::from(secret.to_owned())),
+        client_secret_file: None,
+        refresh_token: None,
+        refresh_token_file: None,
+    }
+}
