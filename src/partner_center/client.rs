@@ -347,3 +347,106 @@ impl WithoutUrlRef for reqwest::Error {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use secrecy::SecretString;
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers};
+
+    use super::*;
+    use crate::partner_center::token::{PartnerCredentials, SecretSource};
+
+    /// Answers 503 twice, then 200, remembering every request.
+    struct Flaky {
+        seen: Arc<StdMutex<Vec<Request>>>,
+    }
+
+    impl Respond for Flaky {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.push(request.clone());
+            if seen.len() < 3 { ResponseTemplate::new(503) } else { ResponseTemplate::new(200).set_body_string("{}") }
+        }
+    }
+
+    async fn client(server: &MockServer) -> PartnerCenterClient {
+        Mock::given(matchers::method("POST"))
+            .and(matchers::path("/tenant-1/oauth2/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "token_type": "Bearer", "expires_in": "3599", "access_token": "access-1"
+            })))
+            .mount(server)
+            .await;
+        let base = Url::parse(&format!("{}/", server.uri())).expect("url");
+        let tokens = Arc::new(TokenCache::new(
+            reqwest::Client::new(),
+            base.clone(),
+            "https://api.partnercenter.microsoft.com".to_owned(),
+            Duration::from_secs(300),
+            [PartnerCredentials {
+                id: Arc::from("p"),
+                tenant_id: "tenant-1".to_owned(),
+                client_id: "client".to_owned(),
+                client_secret: SecretSource::Inline(SecretString::from("secret".to_owned())),
+                refresh_token: None,
+            }],
+        ));
+        let retry =
+            RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) };
+        PartnerCenterClient::new(reqwest::Client::new(), base, tokens, retry, Duration::from_secs(5))
+    }
+
+    #[tokio::test]
+    async fn every_attempt_carries_the_documented_headers_and_one_request_id() {
+        let server = MockServer::start().await;
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        Mock::given(matchers::method("GET"))
+            .and(matchers::path("/v1/customers"))
+            .respond_with(Flaky { seen: seen.clone() })
+            .mount(&server)
+            .await;
+        let client = client(&server).await;
+        let ctx = RequestContext::new(Some("req-42".to_owned()), Some("de-DE".to_owned()), None);
+        let request = UpstreamRequest::get("customers.list", "/v1/customers").query("size", "10");
+        client.execute(&ctx, "p", &request).await.expect("third attempt succeeds");
+
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!(seen.len(), 3);
+        let header = |r: &Request, name: &str| r.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let request_ids: Vec<_> = seen.iter().map(|r| header(r, "ms-requestid")).collect();
+        assert!(request_ids[0].is_some());
+        assert!(request_ids.iter().all(|id| *id == request_ids[0]), "retries keep the MS-RequestId: {request_ids:?}");
+        for r in seen.iter() {
+            assert_eq!(header(r, "authorization").as_deref(), Some("Bearer access-1"));
+            assert_eq!(header(r, "accept").as_deref(), Some("application/json"));
+            assert_eq!(header(r, "ms-contract-version").as_deref(), Some("v1"));
+            assert_eq!(header(r, "ms-correlationid"), Some(ctx.correlation_id.to_string()));
+            assert_eq!(header(r, "x-locale").as_deref(), Some("de-DE"));
+            assert_eq!(r.url.query(), Some("size=10"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_logical_call_gets_a_new_request_id() {
+        let server = MockServer::start().await;
+        Mock::given(matchers::method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .mount(&server)
+            .await;
+        let client = client(&server).await;
+        let ctx = RequestContext::new(None, None, None);
+        let request = UpstreamRequest::get("customers.list", "/v1/customers");
+        client.execute(&ctx, "p", &request).await.expect("first");
+        client.execute(&ctx, "p", &request).await.expect("second");
+        let received = server.received_requests().await.unwrap_or_default();
+        let ids: Vec<_> = received
+            .iter()
+            .filter(|r| r.url.path() == "/v1/customers")
+            .filter_map(|r| r.headers.get("ms-requestid").and_then(|v| v.to_str().ok()).map(str::to_owned))
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_ne!(ids[0], ids[1]);
+    }
+}
