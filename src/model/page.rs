@@ -35,6 +35,9 @@ impl PageRequest {
             Some(size) if size < 0 => {
                 return Err(Error::invalid_field("pageSize", "must not be negative"));
             }
+            Some(size) if size > i64::from(i32::MAX) => {
+                return Err(Error::invalid_field("pageSize", "must fit a 32-bit integer"));
+            }
             Some(size) => Some(u32::try_from(size).map_err(|_| Error::invalid_field("pageSize", "is too large"))?),
         };
         let page_token = page_token.filter(|t| !t.is_empty());

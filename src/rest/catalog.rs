@@ -40,16 +40,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct ProductsQuery {
     /// Two-letter country code, e.g. US.
-    #[param(required = true)]
+    #[param(required = true, pattern = r"^[A-Za-z]{2}$")]
     country: Option<String>,
-    /// Azure, AzureReservations, AzureReservationsVM, AzureReservationsSQL, AzureReservationsCosmosDb,
-    /// MicrosoftAzure, OnlineServices, Software, SoftwareSUSELinux, SoftwarePerpetual,
-    /// SoftwareSubscriptions, SpecializedOffers, MarketplaceSaaS.
-    #[param(required = true)]
+    /// The catalog view (case-insensitive).
+    #[param(required = true, value_type = Option<TargetView>)]
     target_view: Option<String>,
-    /// commercial, education, government, nonprofit.
+    /// The customer segment (case-insensitive).
+    #[param(value_type = Option<Segment>)]
     target_segment: Option<String>,
-    #[param(value_type = Option<i32>, minimum = 1)]
+    /// Items per page; 0 or absent: the default (100); above the maximum (1000): the maximum.
+    #[param(value_type = Option<i32>, minimum = 0)]
     page_size: Option<String>,
     page_token: Option<String>,
 }
@@ -59,11 +59,13 @@ struct ProductsQuery {
 #[into_params(parameter_in = Query)]
 struct SegmentQuery {
     /// Two-letter country code, e.g. US.
-    #[param(required = true)]
+    #[param(required = true, pattern = r"^[A-Za-z]{2}$")]
     country: Option<String>,
-    /// commercial, education, government, nonprofit.
+    /// The customer segment (case-insensitive).
+    #[param(value_type = Option<Segment>)]
     target_segment: Option<String>,
-    #[param(value_type = Option<i32>, minimum = 1)]
+    /// Items per page; 0 or absent: the default (100); above the maximum (1000): the maximum.
+    #[param(value_type = Option<i32>, minimum = 0)]
     page_size: Option<String>,
     page_token: Option<String>,
 }
@@ -73,7 +75,7 @@ struct SegmentQuery {
 #[into_params(parameter_in = Query)]
 struct CountryQuery {
     /// Two-letter country code, e.g. US.
-    #[param(required = true)]
+    #[param(required = true, pattern = r"^[A-Za-z]{2}$")]
     country: Option<String>,
 }
 
@@ -120,7 +122,7 @@ async fn list_products(
     get,
     path = "/v1/catalog/products/{productId}",
     tag = "catalog",
-    params(("productId" = String, Path, description = "e.g. DZH318Z0BPS6"), CountryQuery),
+    params(("productId" = String, Path, description = "e.g. DZH318Z0BPS6", pattern = r"^[A-Za-z0-9_-]{1,64}$"), CountryQuery),
     responses((status = 200, description = "The product", body = Product), ProblemResponses)
 )]
 async fn get_product(
@@ -140,7 +142,7 @@ async fn get_product(
     get,
     path = "/v1/catalog/products/{productId}/skus",
     tag = "catalog",
-    params(("productId" = String, Path), SegmentQuery),
+    params(("productId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), SegmentQuery),
     responses((status = 200, description = "A page of SKUs", body = Page<Sku>), ProblemResponses)
 )]
 async fn list_skus(
@@ -164,7 +166,7 @@ async fn list_skus(
     get,
     path = "/v1/catalog/products/{productId}/skus/{skuId}",
     tag = "catalog",
-    params(("productId" = String, Path), ("skuId" = String, Path, description = "e.g. 0001"), CountryQuery),
+    params(("productId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), ("skuId" = String, Path, description = "e.g. 0001", pattern = r"^[A-Za-z0-9_-]{1,64}$"), CountryQuery),
     responses((status = 200, description = "The SKU", body = Sku), ProblemResponses)
 )]
 async fn get_sku(
@@ -187,7 +189,7 @@ async fn get_sku(
     get,
     path = "/v1/catalog/products/{productId}/skus/{skuId}/availabilities",
     tag = "catalog",
-    params(("productId" = String, Path), ("skuId" = String, Path), SegmentQuery),
+    params(("productId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), ("skuId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), SegmentQuery),
     responses((status = 200, description = "A page of availabilities", body = Page<Availability>), ProblemResponses)
 )]
 async fn list_availabilities(
@@ -212,7 +214,7 @@ async fn list_availabilities(
     get,
     path = "/v1/catalog/products/{productId}/skus/{skuId}/availabilities/{availabilityId}",
     tag = "catalog",
-    params(("productId" = String, Path), ("skuId" = String, Path), ("availabilityId" = String, Path), CountryQuery),
+    params(("productId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), ("skuId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), ("availabilityId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), CountryQuery),
     responses((status = 200, description = "The availability", body = Availability), ProblemResponses)
 )]
 async fn get_availability(

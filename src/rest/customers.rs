@@ -29,8 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Items per page (default 100, at most 1000).
-    #[param(value_type = Option<i32>, minimum = 1)]
+    /// Items per page; 0 or absent: the default (100); above the maximum (1000): the maximum.
+    #[param(value_type = Option<i32>, minimum = 0)]
     pub page_size: Option<String>,
     /// `nextPageToken` of the previous page.
     pub page_token: Option<String>,
@@ -69,7 +69,7 @@ async fn list_customers(
     get,
     path = "/v1/customers/{customerId}",
     tag = "customers",
-    params(("customerId" = String, Path, format = Uuid, description = "The customer's tenant id")),
+    params(("customerId" = String, Path, format = Uuid, description = "The customer's tenant id", pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
     responses((status = 200, description = "The customer", body = Customer), ProblemResponses)
 )]
 async fn get_customer(
