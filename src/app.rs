@@ -23,7 +23,11 @@ use crate::{
         keys::{JwksCache, KeySource},
     },
     config::{AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, Settings},
-    facade::{CatalogCache, Facade, FacadeSettings, paging::PageTokens},
+    facade::{
+        CatalogCache, Facade, FacadeParts, FacadeSettings,
+        paging::PageTokens,
+        state::{InMemoryIdempotency, InMemoryRecentOrders},
+    },
     partner_center::{
         PartnerCenter, PartnerCenterClient, TokenCache,
         client::RetryPolicy,
@@ -31,6 +35,9 @@ use crate::{
     },
     server, telemetry,
 };
+
+/// How long one Azure plan purchase may hold its idempotency key before another call may resume it.
+const IDEMPOTENCY_LEASE: Duration = Duration::from_secs(120);
 
 /// What every REST handler and gRPC service shares.
 #[derive(Clone)]
@@ -137,9 +144,16 @@ impl Application {
             tracing::warn!("paging.token_secret is not set: page tokens only work on the replica that issued them");
         }
         let facade = Facade::new(
-            Arc::new(PartnerCenter::new(client)),
-            CatalogCache::new(settings.catalog.cache_ttl, settings.catalog.cache_capacity),
-            pages,
+            FacadeParts {
+                pc: Arc::new(PartnerCenter::new(client)),
+                catalog: CatalogCache::new(settings.catalog.cache_ttl, settings.catalog.cache_capacity),
+                pages,
+                idempotency: Arc::new(InMemoryIdempotency::new(
+                    IDEMPOTENCY_LEASE,
+                    settings.commerce.idempotency_retention,
+                )),
+                recent_orders: Arc::new(InMemoryRecentOrders::new(settings.commerce.recent_orders_window)),
+            },
             FacadeSettings::from_settings(&settings).map_err(|e| StartError::Setup(e.detail().to_owned()))?,
         );
         let authenticator = authenticator(&settings, http, partner_names).await?;

@@ -57,6 +57,7 @@ pub struct Settings {
     pub partner_center: PartnerCenterSettings,
     pub catalog: CatalogSettings,
     pub paging: PagingSettings,
+    pub commerce: CommerceSettings,
     pub log: LogSettings,
     pub simulator: SimulatorSettings,
 }
@@ -295,6 +296,27 @@ impl Default for PagingSettings {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommerceSettings {
+    /// How long Azure plan purchase records (idempotency keys) are kept.
+    #[serde(with = "humantime_serde")]
+    pub idempotency_retention: Duration,
+    /// How long orders created through the gateway are merged into order lists (Partner Center
+    /// lists new orders only after up to 15 minutes).
+    #[serde(with = "humantime_serde")]
+    pub recent_orders_window: Duration,
+}
+
+impl Default for CommerceSettings {
+    fn default() -> Self {
+        Self {
+            idempotency_retention: Duration::from_secs(24 * 3600),
+            recent_orders_window: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -353,6 +375,7 @@ impl Default for Settings {
             partner_center: PartnerCenterSettings::default(),
             catalog: CatalogSettings::default(),
             paging: PagingSettings::default(),
+            commerce: CommerceSettings::default(),
             log: LogSettings::default(),
             simulator: SimulatorSettings::default(),
         }

@@ -15,6 +15,7 @@ use crate::{
     grpc::{
         NotYetImplemented, SERVICE_NAMES,
         catalog::CatalogRpc,
+        commerce::CommerceRpc,
         customers::CustomerRpc,
         pb::{
             self, billing_service_server::BillingServiceServer, catalog_service_server::CatalogServiceServer,
@@ -22,6 +23,8 @@ use crate::{
             product_upgrade_service_server::ProductUpgradeServiceServer,
             subscription_service_server::SubscriptionServiceServer, usage_service_server::UsageServiceServer,
         },
+        subscriptions::SubscriptionRpc,
+        upgrades::ProductUpgradeRpc,
     },
     rest,
 };
@@ -58,9 +61,9 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(CustomerServiceServer::new(CustomerRpc { state: state.clone() }))
         .add_service(CatalogServiceServer::new(CatalogRpc { state: state.clone() }))
-        .add_service(CommerceServiceServer::new(NotYetImplemented))
-        .add_service(SubscriptionServiceServer::new(NotYetImplemented))
-        .add_service(ProductUpgradeServiceServer::new(NotYetImplemented))
+        .add_service(CommerceServiceServer::new(CommerceRpc { state: state.clone() }))
+        .add_service(SubscriptionServiceServer::new(SubscriptionRpc { state: state.clone() }))
+        .add_service(ProductUpgradeServiceServer::new(ProductUpgradeRpc { state: state.clone() }))
         .add_service(UsageServiceServer::new(NotYetImplemented))
         .add_service(BillingServiceServer::new(NotYetImplemented))
         .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stop.clone().cancelled_owned());

@@ -2,9 +2,14 @@
 //! [`Caller`](crate::auth::Caller) and checks it first (`auth::policy`), then talks to Partner
 //! Center through [`PartnerCenter`]. Transport-specific parsing stays in `rest/` and `grpc/`.
 
+pub mod agreements;
 pub mod catalog;
+pub mod commerce;
 pub mod customers;
 pub mod paging;
+pub mod state;
+pub mod subscriptions;
+pub mod upgrades;
 
 use std::sync::Arc;
 
@@ -17,6 +22,7 @@ use crate::{
 
 pub use catalog::CatalogCache;
 use paging::PageTokens;
+use state::{IdempotencyStore, RecentOrders};
 
 /// What the facade needs from the settings, resolved once.
 #[derive(Debug, Clone)]
@@ -46,12 +52,24 @@ pub struct Facade {
     pc: Arc<PartnerCenter>,
     catalog: CatalogCache,
     pages: PageTokens,
+    idempotency: Arc<dyn IdempotencyStore>,
+    recent_orders: Arc<dyn RecentOrders>,
     settings: FacadeSettings,
 }
 
+/// The facade's collaborators.
+pub struct FacadeParts {
+    pub pc: Arc<PartnerCenter>,
+    pub catalog: CatalogCache,
+    pub pages: PageTokens,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub recent_orders: Arc<dyn RecentOrders>,
+}
+
 impl Facade {
-    pub fn new(pc: Arc<PartnerCenter>, catalog: CatalogCache, pages: PageTokens, settings: FacadeSettings) -> Self {
-        Self { pc, catalog, pages, settings }
+    pub fn new(parts: FacadeParts, settings: FacadeSettings) -> Self {
+        let FacadeParts { pc, catalog, pages, idempotency, recent_orders } = parts;
+        Self { pc, catalog, pages, idempotency, recent_orders, settings }
     }
 
     pub fn partner_center(&self) -> &Arc<PartnerCenter> {

@@ -114,3 +114,57 @@ mod tests {
         assert!(tokens.decode::<Cursor>("b", &"a".repeat(MAX_PAGE_TOKEN_LEN + 1)).is_err());
     }
 }
+
+/// Where a walk over upstream pages resumes: the upstream page (`None` = the first) and how many
+/// of its items were already handed out.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct WalkCursor {
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    next: Option<crate::partner_center::NextLink>,
+    #[serde(rename = "s", default)]
+    skip: usize,
+}
+
+/// Most upstream pages one call walks before it answers with what it has (and a token).
+pub const MAX_UPSTREAM_PAGES_PER_CALL: usize = 20;
+
+/// Pages through an upstream list (any of Partner Center's paging styles, via its next links),
+/// keeping the items `keep` accepts, `size` at a time. The caller's token records the upstream
+/// page and the offset in it, so a filtered list never repeats or skips an item.
+pub async fn walk<T, F, Fut>(
+    tokens: &PageTokens,
+    binding: &str,
+    page: &crate::model::PageRequest,
+    size: usize,
+    mut fetch: F,
+    keep: impl Fn(&T) -> bool,
+) -> Result<crate::model::Page<T>>
+where
+    F: FnMut(Option<crate::partner_center::NextLink>) -> Fut,
+    Fut: Future<Output = Result<crate::partner_center::UpstreamPage<T>>>,
+{
+    let mut cursor: WalkCursor = match &page.page_token {
+        Some(token) => tokens.decode(binding, token)?,
+        None => WalkCursor::default(),
+    };
+    let mut items = Vec::with_capacity(size.min(1024));
+    for _ in 0..MAX_UPSTREAM_PAGES_PER_CALL {
+        let upstream = fetch(cursor.next.clone()).await?;
+        for (index, item) in upstream.items.into_iter().enumerate().skip(cursor.skip) {
+            if !keep(&item) {
+                continue;
+            }
+            items.push(item);
+            if items.len() == size {
+                let resume = WalkCursor { next: cursor.next.clone(), skip: index + 1 };
+                return Ok(crate::model::Page { items, next_page_token: Some(tokens.encode(binding, &resume)?) });
+            }
+        }
+        match upstream.next {
+            Some(next) => cursor = WalkCursor { next: Some(next), skip: 0 },
+            None => return Ok(crate::model::Page { items, next_page_token: None }),
+        }
+    }
+    // A sparse filter over a long list: answer now rather than keep the caller waiting.
+    Ok(crate::model::Page { items, next_page_token: Some(tokens.encode(binding, &cursor)?) })
+}

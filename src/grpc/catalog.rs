@@ -142,7 +142,7 @@ impl CatalogService for CatalogRpc {
         request: Request<pb::GetAzurePlanCatalogItemRequest>,
     ) -> Result<Response<pb::AzurePlanCatalogItem>, Status> {
         unary(&self.state, "CatalogService/GetAzurePlanCatalogItem", request, async |ctx, caller, req| {
-            Ok(convert::azure_plan(
+            Ok(convert::azure_plan_catalog_item(
                 self.state.facade.azure_plan_catalog_item(&ctx, &caller, &country(&req.country)?).await?,
             ))
         })

@@ -5,8 +5,15 @@ use serde_json::Value;
 
 use super::pb;
 use crate::model::{
+    agreement::{Agreement, AgreementMetadata, Contact},
     catalog::{Availability, AzurePlanCatalogItem, ItemType, Product, Sku},
+    commerce::{
+        AzurePlan, AzurePlanSubscription, Cart, CartInput, CartLineInput, CheckoutResult, Order,
+        OrderProvisioningStatus,
+    },
     customer::Customer,
+    subscription::{AzureEntitlement, Subscription},
+    upgrade::{ProductUpgrade, ProductUpgradeEligibility, ProductUpgradeStatus},
 };
 
 pub fn customer(c: Customer) -> pb::Customer {
@@ -79,7 +86,7 @@ pub fn availability(a: Availability) -> pb::Availability {
     }
 }
 
-pub fn azure_plan(item: AzurePlanCatalogItem) -> pb::AzurePlanCatalogItem {
+pub fn azure_plan_catalog_item(item: AzurePlanCatalogItem) -> pb::AzurePlanCatalogItem {
     pb::AzurePlanCatalogItem {
         product: Some(product(item.product)),
         sku: Some(sku(item.sku)),
@@ -106,4 +113,263 @@ fn json_value(value: Value) -> ProstValue {
         Value::Object(map) => Kind::StructValue(json_object(map)),
     };
     ProstValue { kind: Some(kind) }
+}
+
+fn timestamp(value: Option<time::OffsetDateTime>) -> Option<prost_types::Timestamp> {
+    value.map(|t| prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: i32::try_from(t.nanosecond()).unwrap_or_default(),
+    })
+}
+
+/// A protobuf timestamp from a caller, checked.
+pub fn from_timestamp(
+    field: &str,
+    value: Option<prost_types::Timestamp>,
+) -> crate::error::Result<Option<time::OffsetDateTime>> {
+    value
+        .map(|t| {
+            time::OffsetDateTime::from_unix_timestamp(t.seconds)
+                .ok()
+                .and_then(|base| u32::try_from(t.nanos).ok().and_then(|n| base.replace_nanosecond(n).ok()))
+                .ok_or_else(|| crate::error::Error::invalid_field(field, "is not a valid timestamp"))
+        })
+        .transpose()
+}
+
+pub fn contact(c: Contact) -> pb::Contact {
+    pb::Contact {
+        first_name: c.first_name,
+        last_name: c.last_name,
+        email: c.email,
+        phone_number: c.phone_number.unwrap_or_default(),
+    }
+}
+
+pub fn contact_input(c: pb::Contact) -> Contact {
+    Contact {
+        first_name: c.first_name,
+        last_name: c.last_name,
+        email: c.email,
+        phone_number: (!c.phone_number.is_empty()).then_some(c.phone_number),
+    }
+}
+
+pub fn agreement_metadata(m: AgreementMetadata) -> pb::AgreementMetadata {
+    pb::AgreementMetadata {
+        template_id: m.template_id,
+        agreement_type: m.agreement_type,
+        agreement_link: m.agreement_link,
+        version_rank: m.version_rank,
+    }
+}
+
+pub fn agreement(a: Agreement) -> pb::Agreement {
+    pb::Agreement {
+        customer_id: a.customer_id.to_string(),
+        template_id: a.template_id,
+        r#type: a.agreement_type,
+        primary_contact: Some(contact(a.primary_contact)),
+        date_agreed: timestamp(a.date_agreed),
+        user_id: a.user_id.unwrap_or_default(),
+        agreement_link: a.agreement_link.unwrap_or_default(),
+    }
+}
+
+pub fn cart_lines(lines: Vec<pb::CartLineItemInput>) -> CartInput {
+    CartInput {
+        line_items: lines
+            .into_iter()
+            .map(|l| CartLineInput {
+                catalog_item_id: l.catalog_item_id,
+                quantity: l.quantity,
+                billing_cycle: l.billing_cycle,
+                term_duration: (!l.term_duration.is_empty()).then_some(l.term_duration),
+                friendly_name: (!l.friendly_name.is_empty()).then_some(l.friendly_name),
+                provisioning_context: l.provisioning_context.into_iter().collect(),
+            })
+            .collect(),
+    }
+}
+
+pub fn cart(c: Cart) -> pb::Cart {
+    pb::Cart {
+        id: c.id.to_string(),
+        customer_id: c.customer_id.to_string(),
+        status: c.status,
+        creation_timestamp: timestamp(c.creation_timestamp),
+        last_modified_timestamp: timestamp(c.last_modified_timestamp),
+        expiration_timestamp: timestamp(c.expiration_timestamp),
+        line_items: c
+            .line_items
+            .into_iter()
+            .map(|l| pb::CartLineItem {
+                id: l.id,
+                catalog_item_id: l.catalog_item_id,
+                friendly_name: l.friendly_name.unwrap_or_default(),
+                quantity: l.quantity,
+                currency_code: l.currency_code.unwrap_or_default(),
+                billing_cycle: l.billing_cycle,
+                term_duration: l.term_duration.unwrap_or_default(),
+                provisioning_context: l.provisioning_context.into_iter().collect(),
+                order_group: l.order_group.unwrap_or_default(),
+                error: l.error.map(|e| pb::CartLineItemError {
+                    error_code: e.error_code,
+                    error_name: e.error_name,
+                    description: e.description,
+                }),
+            })
+            .collect(),
+    }
+}
+
+pub fn order(o: Order) -> pb::Order {
+    pb::Order {
+        id: o.id.to_string(),
+        alternate_id: o.alternate_id.unwrap_or_default(),
+        customer_id: o.customer_id.to_string(),
+        billing_cycle: o.billing_cycle,
+        currency_code: o.currency_code.unwrap_or_default(),
+        status: o.status,
+        creation_date: timestamp(o.creation_date),
+        line_items: o
+            .line_items
+            .into_iter()
+            .map(|l| pb::OrderLineItem {
+                line_item_number: l.line_item_number,
+                offer_id: l.offer_id,
+                subscription_id: l.subscription_id.map(|s| s.to_string()).unwrap_or_default(),
+                friendly_name: l.friendly_name.unwrap_or_default(),
+                quantity: l.quantity,
+                term_duration: l.term_duration.unwrap_or_default(),
+                transaction_type: l.transaction_type.unwrap_or_default(),
+            })
+            .collect(),
+        transaction_type: o.transaction_type.unwrap_or_default(),
+    }
+}
+
+pub fn checkout(r: CheckoutResult) -> pb::CheckoutResult {
+    pb::CheckoutResult {
+        orders: r.orders.into_iter().map(order).collect(),
+        order_errors: r
+            .order_errors
+            .into_iter()
+            .map(|e| pb::OrderError { order_group_id: e.order_group_id, code: e.code, description: e.description })
+            .collect(),
+    }
+}
+
+pub fn provisioning_status(s: OrderProvisioningStatus) -> pb::OrderProvisioningStatus {
+    pb::OrderProvisioningStatus {
+        order_id: s.order_id.to_string(),
+        line_items: s
+            .line_items
+            .into_iter()
+            .map(|l| pb::OrderLineItemProvisioningStatus {
+                line_item_number: l.line_item_number,
+                status: l.status,
+                quantities: l
+                    .quantities
+                    .into_iter()
+                    .map(|q| pb::QuantityProvisioningStatus { quantity: q.quantity, status: q.status })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+pub fn azure_plan(p: AzurePlan) -> pb::AzurePlan {
+    pb::AzurePlan {
+        customer_id: p.customer_id.to_string(),
+        order_id: p.order_id.to_string(),
+        subscription_id: p.subscription_id.map(|s| s.to_string()).unwrap_or_default(),
+        status: p.status.as_str().to_owned(),
+        catalog_item_id: p.catalog_item_id,
+        order_status: p.order_status,
+        replayed: p.replayed,
+    }
+}
+
+pub fn azure_plan_subscription(s: AzurePlanSubscription) -> pb::AzurePlanSubscription {
+    pb::AzurePlanSubscription {
+        subscription_id: s.subscription_id.to_string(),
+        friendly_name: s.friendly_name,
+        status: s.status,
+        order_id: s.order_id.unwrap_or_default(),
+        offer_id: s.offer_id,
+    }
+}
+
+pub fn subscription(s: Subscription) -> pb::Subscription {
+    pb::Subscription {
+        id: s.id.to_string(),
+        customer_id: s.customer_id.to_string(),
+        offer_id: s.offer_id,
+        offer_name: s.offer_name.unwrap_or_default(),
+        friendly_name: s.friendly_name,
+        quantity: s.quantity,
+        unit_type: s.unit_type.unwrap_or_default(),
+        status: s.status,
+        billing_type: s.billing_type.unwrap_or_default(),
+        billing_cycle: s.billing_cycle.unwrap_or_default(),
+        term_duration: s.term_duration.unwrap_or_default(),
+        creation_date: timestamp(s.creation_date),
+        effective_start_date: timestamp(s.effective_start_date),
+        commitment_end_date: timestamp(s.commitment_end_date),
+        auto_renew_enabled: s.auto_renew_enabled,
+        order_id: s.order_id.unwrap_or_default(),
+        entitlement_id: s.entitlement_id.unwrap_or_default(),
+        parent_subscription_id: s.parent_subscription_id.unwrap_or_default(),
+        suspension_reasons: s.suspension_reasons,
+        is_azure_plan: s.is_azure_plan,
+    }
+}
+
+pub fn entitlement(e: AzureEntitlement) -> pb::AzureEntitlement {
+    pb::AzureEntitlement {
+        id: e.id,
+        friendly_name: e.friendly_name,
+        status: e.status,
+        subscription_id: e.subscription_id,
+    }
+}
+
+pub fn eligibility(e: ProductUpgradeEligibility) -> pb::ProductUpgradeEligibility {
+    pb::ProductUpgradeEligibility {
+        customer_id: e.customer_id.to_string(),
+        product_family: e.product_family,
+        is_eligible: e.is_eligible,
+        upgrade_id: e.upgrade_id.unwrap_or_default(),
+        reason: e.reason.unwrap_or_default(),
+    }
+}
+
+pub fn upgrade(u: ProductUpgrade) -> pb::ProductUpgrade {
+    pb::ProductUpgrade {
+        id: u.id.to_string(),
+        customer_id: u.customer_id.to_string(),
+        product_family: u.product_family,
+    }
+}
+
+pub fn upgrade_status(s: ProductUpgradeStatus) -> pb::ProductUpgradeStatus {
+    let product = |p: crate::model::upgrade::UpgradeProduct| pb::UpgradeProduct { id: p.id, name: p.name };
+    pb::ProductUpgradeStatus {
+        id: s.id.to_string(),
+        customer_id: s.customer_id.to_string(),
+        product_family: s.product_family,
+        status: s.status,
+        line_items: s
+            .line_items
+            .into_iter()
+            .map(|l| pb::UpgradeLineItem {
+                source_product: l.source_product.map(product),
+                target_product: l.target_product.map(product),
+                upgraded_date: timestamp(l.upgraded_date),
+                status: l.status,
+            })
+            .collect(),
+        error_details: s.error_details.map(|e| pb::UpgradeErrorDetails { code: e.code, message: e.message }),
+    }
 }

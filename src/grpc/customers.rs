@@ -9,7 +9,8 @@ use super::{
 };
 use crate::{
     app::AppState,
-    model::{CustomerId, PageRequest},
+    error::Error,
+    model::{CustomerId, PageRequest, agreement::ConfirmAgreement},
 };
 
 pub struct CustomerRpc {
@@ -29,6 +30,50 @@ impl CustomerService for CustomerRpc {
                 customers: page.items.into_iter().map(convert::customer).collect(),
                 next_page_token: page.next_page_token.unwrap_or_default(),
             })
+        })
+        .await
+    }
+
+    async fn get_agreement_metadata(
+        &self,
+        request: Request<pb::GetAgreementMetadataRequest>,
+    ) -> Result<Response<pb::GetAgreementMetadataResponse>, Status> {
+        unary(&self.state, "CustomerService/GetAgreementMetadata", request, async |ctx, caller, _req| {
+            let metadata = self.state.facade.agreement_metadata(&ctx, &caller).await?;
+            Ok(pb::GetAgreementMetadataResponse {
+                agreements: metadata.into_iter().map(convert::agreement_metadata).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn list_customer_agreements(
+        &self,
+        request: Request<pb::ListCustomerAgreementsRequest>,
+    ) -> Result<Response<pb::ListCustomerAgreementsResponse>, Status> {
+        unary(&self.state, "CustomerService/ListCustomerAgreements", request, async |ctx, caller, req| {
+            let customer = CustomerId::parse("customer_id", &req.customer_id)?;
+            let agreements = self.state.facade.list_agreements(&ctx, &caller, customer).await?;
+            Ok(pb::ListCustomerAgreementsResponse {
+                agreements: agreements.into_iter().map(convert::agreement).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn confirm_customer_agreement(
+        &self,
+        request: Request<pb::ConfirmCustomerAgreementRequest>,
+    ) -> Result<Response<pb::Agreement>, Status> {
+        unary(&self.state, "CustomerService/ConfirmCustomerAgreement", request, async |ctx, caller, req| {
+            let customer = CustomerId::parse("customer_id", &req.customer_id)?;
+            let contact = req.primary_contact.ok_or_else(|| Error::invalid_field("primary_contact", "is required"))?;
+            let input = ConfirmAgreement {
+                primary_contact: convert::contact_input(contact),
+                template_id: (!req.template_id.is_empty()).then_some(req.template_id),
+                date_agreed: convert::from_timestamp("date_agreed", req.date_agreed)?,
+            };
+            Ok(convert::agreement(self.state.facade.confirm_agreement(&ctx, &caller, customer, &input).await?))
         })
         .await
     }

@@ -3,8 +3,11 @@
 //! same facade function as REST, and maps the one [`Error`] type to a `Status`.
 
 pub mod catalog;
+pub mod commerce;
 pub mod convert;
 pub mod customers;
+pub mod subscriptions;
+pub mod upgrades;
 
 use std::time::{Duration, Instant};
 
@@ -141,9 +144,6 @@ pub fn camel_to_snake(field: &str) -> String {
 /// default stubs) until then, while reflection already shows the whole API.
 pub struct NotYetImplemented;
 
-impl pb::commerce_service_server::CommerceService for NotYetImplemented {}
-impl pb::subscription_service_server::SubscriptionService for NotYetImplemented {}
-impl pb::product_upgrade_service_server::ProductUpgradeService for NotYetImplemented {}
 impl pb::usage_service_server::UsageService for NotYetImplemented {}
 impl pb::billing_service_server::BillingService for NotYetImplemented {}
 

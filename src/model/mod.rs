@@ -3,10 +3,15 @@
 //! Partner Center's wire shapes stay in `partner_center::models`; the REST layer serializes these
 //! types as its JSON (camelCase), the gRPC layer converts them to protobuf messages.
 
+pub mod agreement;
 pub mod catalog;
+pub mod commerce;
 pub mod customer;
 pub mod ids;
 pub mod page;
+pub mod subscription;
+pub mod time_format;
+pub mod upgrade;
 
 pub use ids::*;
 pub use page::{Page, PageRequest};

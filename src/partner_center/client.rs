@@ -33,6 +33,10 @@ pub const MS_CONTRACT_VERSION: HeaderName = HeaderName::from_static("ms-contract
 pub const MS_CONTINUATION_TOKEN: HeaderName = HeaderName::from_static("ms-continuationtoken");
 pub const X_LOCALE: HeaderName = HeaderName::from_static("x-locale");
 
+/// The reason of failures where no answer (or only part of one) arrived: the call may or may not
+/// have been processed.
+pub const UNREACHABLE: &str = "UPSTREAM_UNREACHABLE";
+
 /// Largest upstream JSON body read into memory (big lists page well below this).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Below this much time left there is no point starting another attempt.
@@ -50,6 +54,9 @@ pub struct UpstreamRequest {
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
     pub flow: TokenFlow,
+    /// The `MS-RequestId` to send; a fresh one per call when unset. Set it to resume a logical
+    /// call that may have been committed before (Partner Center replays it instead of repeating).
+    pub request_id: Option<Uuid>,
 }
 
 impl UpstreamRequest {
@@ -62,6 +69,7 @@ impl UpstreamRequest {
             headers: HeaderMap::new(),
             body: None,
             flow: TokenFlow::AppOnly,
+            request_id: None,
         }
     }
 
@@ -96,6 +104,11 @@ impl UpstreamRequest {
 
     pub fn flow(mut self, flow: TokenFlow) -> Self {
         self.flow = flow;
+        self
+    }
+
+    pub fn request_id(mut self, request_id: Uuid) -> Self {
+        self.request_id = Some(request_id);
         self
     }
 }
@@ -177,7 +190,7 @@ impl PartnerCenterClient {
         partner: &str,
         request: &UpstreamRequest,
     ) -> Result<UpstreamResponse> {
-        let request_id = Uuid::new_v4();
+        let request_id = request.request_id.unwrap_or_else(Uuid::new_v4);
         let mut url = self
             .base_url
             .join(request.path.trim_start_matches('/'))

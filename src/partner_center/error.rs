@@ -65,6 +65,41 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let text = parsed.text().map(str::to_owned);
     let upstream_says = |default: &str| text.clone().unwrap_or_else(|| default.to_owned());
     let error = match (status.as_u16(), code.as_deref()) {
+        // Codes whose meaning does not depend on the (sometimes undocumented) status.
+        (_, Some("600061")) => Error::new(ErrorKind::AlreadyExists, upstream_says("the customer's agreement acceptance is already confirmed"))
+            .with_reason("AGREEMENT_ALREADY_CONFIRMED"),
+        (_, Some("13605")) => Error::new(
+            ErrorKind::PreconditionRequired,
+            "the customer has not accepted the Microsoft Customer Agreement; confirm it with POST /v1/customers/{customerId}/agreements",
+        )
+        .with_reason("MCA_NOT_ACCEPTED"),
+        (_, Some("900115")) => Error::new(
+            ErrorKind::FailedPrecondition,
+            "an Azure plan cannot be suspended while any Azure subscription under it is active",
+        )
+        .with_reason("AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS"),
+        (_, Some("2055")) => Error::new(ErrorKind::Conflict, "the subscription changed while it was being updated")
+            .with_reason("STALE_ETAG"),
+        (_, Some("800009")) => Error::new(ErrorKind::InvalidArgument, upstream_says("the cart has line items with errors"))
+            .with_reason("CART_LINE_ITEM_ERRORS"),
+        (_, Some("800008")) => Error::not_found(upstream_says("the cart does not exist or has expired")).with_reason("CART_NOT_FOUND"),
+        (_, Some("800065")) => Error::new(ErrorKind::FailedPrecondition, upstream_says("the cart was already checked out"))
+            .with_reason("CART_ALREADY_SUBMITTED"),
+        (_, Some("800064" | "800060")) => Error::new(ErrorKind::Conflict, upstream_says("the cart or order is being processed by another request")),
+        (_, Some("900112" | "900113" | "900114")) => Error::new(
+            ErrorKind::FailedPrecondition,
+            format!(
+                "purchases are blocked while the customer's transition to an Azure plan is {}; see GET /v1/customers/{{customerId}}/product-upgrades/{{upgradeId}}",
+                match code.as_deref() {
+                    Some("900112") => "pending",
+                    Some("900113") => "in progress",
+                    _ => "failed",
+                }
+            ),
+        )
+        .with_reason("AZURE_PLAN_UPGRADE_BLOCKS_PURCHASE"),
+        (_, Some("900106")) => Error::not_found(upstream_says("no such product upgrade")),
+        (_, Some("900111")) => Error::not_found("no such product upgrade for this customer"),
         (401, _) => Error::new(ErrorKind::UpstreamUnavailable, "Partner Center rejected the gateway's credentials")
             .with_reason("UPSTREAM_REJECTED_CREDENTIALS"),
         // Our app lacks a role, or the resource refuses app-only tokens: misconfiguration on our side.

@@ -3,13 +3,17 @@
 //! upstream operation (`customers`, `catalog`, ...). The facade calls [`PartnerCenter`] and gets
 //! `crate::model` types back.
 
+pub mod agreements;
 pub mod catalog;
 pub mod client;
+pub mod commerce;
 pub mod customers;
 pub mod error;
 pub mod models;
 pub mod paging;
+pub mod subscriptions;
 pub mod token;
+pub mod upgrades;
 
 use std::sync::Arc;
 

@@ -100,3 +100,26 @@ pub fn parse_int(field: &str, value: Option<&str>) -> Result<Option<i64>, Error>
         })
         .transpose()
 }
+
+/// A JSON body that may be absent (empty): `None` then.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let has_body = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|len| len.trim() != "0");
+        if !has_body
+            || (request.headers().get(header::CONTENT_TYPE).is_none()
+                && request.headers().get(header::CONTENT_LENGTH).is_none())
+        {
+            return Ok(Self(None));
+        }
+        let AppJson(value) = AppJson::<T>::from_request(request, state).await?;
+        Ok(Self(Some(value)))
+    }
+}

@@ -4,12 +4,16 @@
 //! that `problem` renders as problem+json. Middleware (outermost first): request context and
 //! problem finishing, panic catching, body limit.
 
+pub mod agreements;
 pub mod catalog;
+pub mod commerce;
 pub mod customers;
 pub mod extract;
 pub mod middleware;
 pub mod problem;
 pub mod service;
+pub mod subscriptions;
+pub mod upgrades;
 
 use axum::{Router, extract::DefaultBodyLimit};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -36,7 +40,11 @@ use crate::app::AppState;
     components(schemas(problem::ProblemDetails, crate::error::FieldViolation, crate::error::PreconditionViolation)),
     tags(
         (name = "customers", description = "Customers of the partner tenant"),
+        (name = "agreements", description = "The Microsoft Customer Agreement"),
         (name = "catalog", description = "Products, SKUs and availabilities (cached)"),
+        (name = "orders", description = "Carts, checkout, orders and one-call Azure plan purchase"),
+        (name = "subscriptions", description = "Subscriptions, Azure entitlements, suspend and reactivate"),
+        (name = "product-upgrades", description = "Transition from MS-AZR-0145P to an Azure plan"),
         (name = "service", description = "Health and metrics")
     )
 )]
@@ -63,7 +71,11 @@ impl Modify for BearerSecurity {
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(customers::router())
+        .merge(agreements::router())
         .merge(catalog::router())
+        .merge(commerce::router())
+        .merge(subscriptions::router())
+        .merge(upgrades::router())
         .merge(service::router())
 }
 

@@ -98,16 +98,11 @@ async fn grpc_health_reports_every_service_and_reflection_lists_them() {
 #[tokio::test]
 async fn rpcs_of_later_releases_answer_unimplemented() {
     let app = TestApp::spawn().await;
-    let status = app
-        .commerce_client()
-        .await
-        .create_azure_plan(authed(
-            pb::CreateAzurePlanRequest { customer_id: FABRIKAM.into(), ..Default::default() },
-            &app.admin_token(),
-        ))
+    let status = pb::usage_service_client::UsageServiceClient::new(app.channel().await)
+        .get_spending_budget(authed(pb::GetSpendingBudgetRequest { customer_id: FABRIKAM.into() }, &app.admin_token()))
         .await
         .expect_err("not yet");
-    assert_eq!(status.code(), Code::Unimplemented);
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
 }
 
 #[tokio::test]

@@ -1,0 +1,132 @@
+//! Subscriptions (S1–S6). Status changes PATCH the whole subscription with its ETag.
+
+use http::{Method, header::IF_MATCH};
+
+use super::{
+    PartnerCenter, TokenFlow, UpstreamPage, UpstreamRequest,
+    models::{
+        Collection, malformed,
+        subscriptions::{WireAzureEntitlement, WireSubscription},
+    },
+    paging::NextLink,
+};
+use crate::{
+    context::RequestContext,
+    error::{Error, ErrorKind, Result},
+    model::{
+        CustomerId, OrderId, SubscriptionId,
+        subscription::{AzureEntitlement, Subscription, SubscriptionStatusChange},
+    },
+};
+
+impl PartnerCenter {
+    /// S1/S2 `GET /v1/customers/{id}/subscriptions[?order_id=]` (or the page `next` points to).
+    pub async fn list_subscriptions(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        customer: CustomerId,
+        order: Option<&OrderId>,
+        next: Option<&NextLink>,
+        azure_plan_product: &str,
+    ) -> Result<UpstreamPage<Subscription>> {
+        const OP: &str = "subscriptions.list";
+        let collection: Collection<WireSubscription> = match next {
+            Some(link) => self.follow(ctx, partner, OP, TokenFlow::AppOnly, link).await?,
+            None => {
+                let request = UpstreamRequest::get(OP, format!("/v1/customers/{customer}/subscriptions"))
+                    .query_opt("order_id", order.map(ToString::to_string));
+                self.client().json(ctx, partner, &request).await?
+            }
+        };
+        collection.into_page(|s| s.into_model(customer, azure_plan_product))
+    }
+
+    /// S3 `GET /v1/customers/{id}/subscriptions/{subscriptionId}`.
+    pub async fn get_subscription(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        customer: CustomerId,
+        subscription: SubscriptionId,
+        azure_plan_product: &str,
+    ) -> Result<Subscription> {
+        let (wire, _) = self.subscription_document(ctx, partner, customer, subscription).await?;
+        wire.into_model(customer, azure_plan_product)
+    }
+
+    /// S6 `GET .../subscriptions/{subscriptionId}/azureentitlements`.
+    pub async fn azure_entitlements(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        customer: CustomerId,
+        subscription: SubscriptionId,
+    ) -> Result<Vec<AzureEntitlement>> {
+        let request = UpstreamRequest::get(
+            "subscriptions.azure_entitlements",
+            format!("/v1/customers/{customer}/subscriptions/{subscription}/azureentitlements"),
+        );
+        let collection: Collection<WireAzureEntitlement> = self.client().json(ctx, partner, &request).await?;
+        Ok(collection.items.into_iter().map(Into::into).collect())
+    }
+
+    /// S4/S5: GET the subscription for its ETag, PATCH the whole document with the new status and
+    /// `If-Match`. A stale ETag (someone changed it in between) is retried once with a fresh read;
+    /// a second one is a 409.
+    pub async fn change_subscription_status(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        customer: CustomerId,
+        subscription: SubscriptionId,
+        change: SubscriptionStatusChange,
+        azure_plan_product: &str,
+    ) -> Result<Subscription> {
+        let mut last_error = None;
+        for _ in 0..2 {
+            let (_, mut document) = self.subscription_document(ctx, partner, customer, subscription).await?;
+            let etag = document
+                .pointer("/attributes/etag")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| malformed("subscription without attributes.etag"))?;
+            document["status"] = serde_json::Value::from(change.target_status());
+            let request = UpstreamRequest::new(
+                "subscriptions.update_status",
+                Method::PATCH,
+                format!("/v1/customers/{customer}/subscriptions/{subscription}"),
+            )
+            .json(&document)?
+            .header(IF_MATCH, &quoted(&etag))?;
+            match self.client().json::<WireSubscription>(ctx, partner, &request).await {
+                Ok(updated) => return updated.into_model(customer, azure_plan_product),
+                Err(error) if error.reason() == "STALE_ETAG" => last_error = Some(error),
+                Err(error) => return Err(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::Conflict, "the subscription kept changing")))
+    }
+
+    /// The subscription as typed fields and as the full document (PATCH needs all of it back).
+    async fn subscription_document(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        customer: CustomerId,
+        subscription: SubscriptionId,
+    ) -> Result<(WireSubscription, serde_json::Value)> {
+        let request =
+            UpstreamRequest::get("subscriptions.get", format!("/v1/customers/{customer}/subscriptions/{subscription}"));
+        let response = self.client().execute(ctx, partner, &request).await?;
+        let document: serde_json::Value = response.json(request.operation)?;
+        let wire: WireSubscription =
+            serde_json::from_value(document.clone()).map_err(|e| malformed(format!("subscription: {e}")))?;
+        Ok((wire, document))
+    }
+}
+
+/// ETags go back double-quoted (Partner Center's rule), whatever form they came in.
+fn quoted(etag: &str) -> String {
+    if etag.starts_with('"') { etag.to_owned() } else { format!("\"{etag}\"") }
+}

@@ -1,0 +1,95 @@
+//! The Microsoft Customer Agreement.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    extract::AppJson,
+    problem::{ConflictResponses, ProblemResponses},
+};
+use crate::{
+    app::AppState,
+    auth::Caller,
+    context::RequestContext,
+    error::Result,
+    model::{
+        CustomerId,
+        agreement::{Agreement, AgreementMetadata, ConfirmAgreement},
+    },
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(agreement_metadata)).routes(routes!(list_agreements, confirm_agreement))
+}
+
+/// A list without paging (Partner Center returns these whole).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// Microsoft Customer Agreement metadata (template id, link).
+///
+/// Needs `customers.read`.
+#[utoipa::path(
+    get,
+    path = "/v1/agreements/metadata",
+    tag = "agreements",
+    responses((status = 200, description = "Agreement templates", body = Items<AgreementMetadata>), ProblemResponses)
+)]
+async fn agreement_metadata(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+) -> Result<Json<Items<AgreementMetadata>>> {
+    Ok(Json(Items { items: state.facade.agreement_metadata(&ctx, &caller).await? }))
+}
+
+/// The customer's confirmations of the Microsoft Customer Agreement.
+///
+/// Needs `customers.read` and the customer in scope.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{customerId}/agreements",
+    tag = "agreements",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    responses((status = 200, description = "Confirmations", body = Items<Agreement>), ProblemResponses)
+)]
+async fn list_agreements(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path(customer_id): Path<String>,
+) -> Result<Json<Items<Agreement>>> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    Ok(Json(Items { items: state.facade.list_agreements(&ctx, &caller, customer).await? }))
+}
+
+/// Confirm the customer's acceptance of the Microsoft Customer Agreement.
+///
+/// Needs `customers.write`. The same confirmation twice is 409 (`AGREEMENT_ALREADY_CONFIRMED`,
+/// Partner Center's 600061).
+#[utoipa::path(
+    post,
+    path = "/v1/customers/{customerId}/agreements",
+    tag = "agreements",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    request_body = ConfirmAgreement,
+    responses((status = 201, description = "Confirmed", body = Agreement), ProblemResponses, ConflictResponses)
+)]
+async fn confirm_agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path(customer_id): Path<String>,
+    AppJson(input): AppJson<ConfirmAgreement>,
+) -> Result<(StatusCode, Json<Agreement>)> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    Ok((StatusCode::CREATED, Json(state.facade.confirm_agreement(&ctx, &caller, customer, &input).await?)))
+}

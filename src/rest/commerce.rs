@@ -1,0 +1,228 @@
+//! Carts, orders and Azure plans.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    agreements::Items,
+    customers::PageQuery,
+    extract::{AppJson, AppQuery, OptionalJson},
+    problem::{ConflictResponses, ProblemResponses},
+};
+use crate::{
+    app::AppState,
+    auth::Caller,
+    context::RequestContext,
+    error::{Error, Result},
+    facade::commerce::parse_idempotency_key,
+    model::{
+        CartId, CustomerId, OrderId, Page,
+        commerce::{
+            AzurePlan, AzurePlanInput, AzurePlanSubscription, Cart, CartInput, CheckoutResult, Order,
+            OrderProvisioningStatus,
+        },
+    },
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_cart))
+        .routes(routes!(update_cart))
+        .routes(routes!(checkout))
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(order_provisioning_status))
+        .routes(routes!(create_azure_plan, list_azure_plans))
+}
+
+/// Create a cart.
+///
+/// Needs `orders.write`. Lines Partner Center refuses come back as a 400 naming each line
+/// (`errors[].field` = `lineItems[i].catalogItemId`) with its CartErrorCode.
+#[utoipa::path(
+    post,
+    path = "/v1/customers/{customerId}/carts",
+    tag = "orders",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    request_body = CartInput,
+    responses((status = 201, description = "The cart", body = Cart), ProblemResponses, ConflictResponses)
+)]
+async fn create_cart(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path(customer_id): Path<String>,
+    AppJson(input): AppJson<CartInput>,
+) -> Result<(StatusCode, Json<Cart>)> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    Ok((StatusCode::CREATED, Json(state.facade.create_cart(&ctx, &caller, customer, input).await?)))
+}
+
+/// Replace a cart's line items.
+#[utoipa::path(
+    put,
+    path = "/v1/customers/{customerId}/carts/{cartId}",
+    tag = "orders",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("cartId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    request_body = CartInput,
+    responses((status = 200, description = "The cart", body = Cart), ProblemResponses, ConflictResponses)
+)]
+async fn update_cart(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path((customer_id, cart_id)): Path<(String, String)>,
+    AppJson(input): AppJson<CartInput>,
+) -> Result<Json<Cart>> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    let cart = CartId::parse("cartId", &cart_id)?;
+    Ok(Json(state.facade.update_cart(&ctx, &caller, customer, cart, input).await?))
+}
+
+/// Check a cart out: one order per order group, failures per group in `orderErrors`.
+#[utoipa::path(
+    post,
+    path = "/v1/customers/{customerId}/carts/{cartId}/checkout",
+    tag = "orders",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("cartId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    responses((status = 201, description = "Orders and order errors", body = CheckoutResult), ProblemResponses, ConflictResponses)
+)]
+async fn checkout(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path((customer_id, cart_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<CheckoutResult>)> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    let cart = CartId::parse("cartId", &cart_id)?;
+    Ok((StatusCode::CREATED, Json(state.facade.checkout(&ctx, &caller, customer, cart).await?)))
+}
+
+/// The customer's orders, including ones just created through the gateway.
+///
+/// Needs `orders.read`.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{customerId}/orders",
+    tag = "orders",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), PageQuery),
+    responses((status = 200, description = "A page of orders", body = Page<Order>), ProblemResponses)
+)]
+async fn list_orders(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path(customer_id): Path<String>,
+    AppQuery(query): AppQuery<PageQuery>,
+) -> Result<Json<Page<Order>>> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    let page = query.parse()?;
+    Ok(Json(state.facade.list_orders(&ctx, &caller, customer, &page).await?))
+}
+
+/// One order.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{customerId}/orders/{orderId}",
+    tag = "orders",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("orderId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses((status = 200, description = "The order", body = Order), ProblemResponses)
+)]
+async fn get_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path((customer_id, order_id)): Path<(String, String)>,
+) -> Result<Json<Order>> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    let order = OrderId::parse("orderId", &order_id)?;
+    Ok(Json(state.facade.get_order(&ctx, &caller, customer, &order).await?))
+}
+
+/// Provisioning status of an order's line items.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{customerId}/orders/{orderId}/provisioning-status",
+    tag = "orders",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("orderId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses((status = 200, description = "Per line item", body = OrderProvisioningStatus), ProblemResponses)
+)]
+async fn order_provisioning_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path((customer_id, order_id)): Path<(String, String)>,
+) -> Result<Json<OrderProvisioningStatus>> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    let order = OrderId::parse("orderId", &order_id)?;
+    Ok(Json(state.facade.order_provisioning_status(&ctx, &caller, customer, &order).await?))
+}
+
+/// Buy an Azure plan in one call.
+///
+/// Needs `orders.write` and an `Idempotency-Key` header: the same key never buys twice, even when
+/// an earlier attempt failed after Partner Center committed it. Resolves the catalog item
+/// (cached), creates the cart and checks it out. 412 when the customer has not accepted the
+/// Microsoft Customer Agreement; 409 when the customer has an MS-AZR-0145P subscription (use the
+/// product-upgrade endpoints).
+#[utoipa::path(
+    post,
+    path = "/v1/customers/{customerId}/azure-plans",
+    tag = "orders",
+    params(
+        ("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+        ("Idempotency-Key" = String, Header, description = "1-128 visible ASCII characters, unique per purchase")
+    ),
+    request_body(content = Option<AzurePlanInput>, description = "Optional"),
+    responses(
+        (status = 201, description = "Ordered (status provisioning or active)", body = AzurePlan),
+        (status = 200, description = "A repeat of an earlier call with the same key", body = AzurePlan),
+        ProblemResponses,
+        ConflictResponses
+    )
+)]
+async fn create_azure_plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path(customer_id): Path<String>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<AzurePlanInput>,
+) -> Result<(StatusCode, Json<AzurePlan>)> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            Some(value.to_str().map_err(|_| Error::invalid_field("Idempotency-Key", "must be visible ASCII"))?)
+        }
+    };
+    let key = parse_idempotency_key("Idempotency-Key", key)?;
+    let input = body.unwrap_or_default();
+    let plan = state.facade.create_azure_plan(&ctx, &caller, customer, &key, &input).await?;
+    let status = if plan.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(plan)))
+}
+
+/// The customer's Azure plans.
+///
+/// Needs `subscriptions.read`.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{customerId}/azure-plans",
+    tag = "orders",
+    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    responses((status = 200, description = "Azure plan subscriptions", body = Items<AzurePlanSubscription>), ProblemResponses)
+)]
+async fn list_azure_plans(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    Path(customer_id): Path<String>,
+) -> Result<Json<Items<AzurePlanSubscription>>> {
+    let customer = CustomerId::parse("customerId", &customer_id)?;
+    Ok(Json(Items { items: state.facade.list_azure_plans(&ctx, &caller, customer).await? }))
+}
