@@ -7,6 +7,7 @@
 
 pub mod aad;
 pub mod catalog;
+pub mod common;
 pub mod control;
 pub mod customers;
 pub mod faults;
