@@ -5,7 +5,10 @@ use std::time::{Duration, SystemTime};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::{SimulatorConfig, aad::AadState, catalog::CatalogState, control::ControlState, customers::CustomerState};
+use super::{
+    SimulatorConfig, aad::AadState, catalog::CatalogState, commerce::CommerceState, control::ControlState,
+    customers::CustomerState, subscriptions::SubscriptionState, upgrades::UpgradeState,
+};
 
 pub struct SimState {
     pub config: SimulatorConfig,
@@ -19,6 +22,9 @@ pub struct Inner {
     pub customers: CustomerState,
     pub catalog: CatalogState,
     pub control: ControlState,
+    pub commerce: CommerceState,
+    pub subscriptions: SubscriptionState,
+    pub upgrades: UpgradeState,
 }
 
 impl SimState {
@@ -29,6 +35,9 @@ impl SimState {
                 customers: CustomerState::seeded(),
                 catalog: CatalogState::seeded(),
                 control: ControlState::default(),
+                commerce: CommerceState::default(),
+                subscriptions: SubscriptionState::seeded(),
+                upgrades: UpgradeState::default(),
             }),
             config,
             clock_offset: Mutex::new(Duration::ZERO),
