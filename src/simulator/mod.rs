@@ -6,6 +6,7 @@
 //! our token rejected). `cargo run` and the tests use it; production points at the real host.
 
 pub mod aad;
+pub mod agreements;
 pub mod catalog;
 pub mod commerce;
 pub mod common;
@@ -93,6 +94,7 @@ pub fn router(state: Arc<SimState>) -> Router {
     let partner_center = Router::new()
         .merge(customers::routes())
         .merge(catalog::routes())
+        .merge(agreements::routes())
         .merge(commerce::routes())
         .merge(subscriptions::routes())
         .merge(upgrades::routes())

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Mutex, MutexGuard};
 
 use super::{
-    SimulatorConfig, aad::AadState, catalog::CatalogState, commerce::CommerceState, control::ControlState,
-    customers::CustomerState, subscriptions::SubscriptionState, upgrades::UpgradeState,
+    SimulatorConfig, aad::AadState, agreements::AgreementState, catalog::CatalogState, commerce::CommerceState,
+    control::ControlState, customers::CustomerState, subscriptions::SubscriptionState, upgrades::UpgradeState,
 };
 
 pub struct SimState {
@@ -22,6 +22,7 @@ pub struct Inner {
     pub customers: CustomerState,
     pub catalog: CatalogState,
     pub control: ControlState,
+    pub agreements: AgreementState,
     pub commerce: CommerceState,
     pub subscriptions: SubscriptionState,
     pub upgrades: UpgradeState,
@@ -35,6 +36,7 @@ impl SimState {
                 customers: CustomerState::seeded(),
                 catalog: CatalogState::seeded(),
                 control: ControlState::default(),
+                agreements: AgreementState::seeded(),
                 commerce: CommerceState::default(),
                 subscriptions: SubscriptionState::seeded(),
                 upgrades: UpgradeState::default(),
