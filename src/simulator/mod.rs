@@ -13,6 +13,7 @@ pub mod common;
 pub mod control;
 pub mod customers;
 pub mod faults;
+pub mod idempotency;
 pub mod seed;
 pub mod state;
 pub mod subscriptions;
@@ -98,6 +99,8 @@ pub fn router(state: Arc<SimState>) -> Router {
         .merge(commerce::routes())
         .merge(subscriptions::routes())
         .merge(upgrades::routes())
+        // Inside the token check: replays are per partner tenant.
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::replay))
         .layer(middleware::from_fn_with_state(state.clone(), aad::require_token));
     Router::new()
         .merge(aad::routes())

@@ -7,7 +7,8 @@ use parking_lot::{Mutex, MutexGuard};
 
 use super::{
     SimulatorConfig, aad::AadState, agreements::AgreementState, catalog::CatalogState, commerce::CommerceState,
-    control::ControlState, customers::CustomerState, subscriptions::SubscriptionState, upgrades::UpgradeState,
+    control::ControlState, customers::CustomerState, idempotency::IdempotencyState, subscriptions::SubscriptionState,
+    upgrades::UpgradeState,
 };
 
 pub struct SimState {
@@ -26,6 +27,7 @@ pub struct Inner {
     pub commerce: CommerceState,
     pub subscriptions: SubscriptionState,
     pub upgrades: UpgradeState,
+    pub idempotency: IdempotencyState,
 }
 
 impl SimState {
@@ -40,6 +42,7 @@ impl SimState {
                 commerce: CommerceState::default(),
                 subscriptions: SubscriptionState::seeded(),
                 upgrades: UpgradeState::default(),
+                idempotency: IdempotencyState::default(),
             }),
             config,
             clock_offset: Mutex::new(Duration::ZERO),
