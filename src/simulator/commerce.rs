@@ -782,3 +782,409 @@ async fn order_provisioning_status(
 
 /// Seven days, as the newer docs state (`[kv] developer/checkout-a-cart.md`).
 pub const DEFAULT_CART_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+    use crate::simulator::{
+        SimulatorConfig,
+        common::test_support::*,
+        seed::{CUSTOMER_FABRIKAM, CUSTOMER_LITWARE, CUSTOMER_NORTHWIND_TRADERS, CUSTOMER_TAILSPIN, CUSTOMER_WINGTIP},
+        testing::TestSim,
+    };
+
+    fn carts(customer: &str) -> String {
+        format!("/v1/customers/{customer}/carts")
+    }
+
+    fn timestamp(value: &Value) -> OffsetDateTime {
+        OffsetDateTime::parse(value.as_str().expect("timestamp"), &Rfc3339).expect("RFC 3339")
+    }
+
+    #[tokio::test]
+    async fn a_cart_gets_line_ids_order_groups_and_a_seven_day_expiry() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let lines = vec![
+            azure_plan_line(),
+            json!({ "catalogItemId": M365_BASIC, "quantity": 5, "billingCycle": "monthly", "termDuration": "P1M", "friendlyName": "Basic seats" }),
+            json!({
+                "catalogItemId": RESERVATION, "quantity": 2, "billingCycle": "one_time", "termDuration": "P1Y",
+                "provisioningContext": { "subscriptionId": "b1beb621-3cad-4d7a-b360-62db33ce028e", "scope": "shared" }
+            }),
+            json!({ "catalogItemId": WINDOWS_SERVER.to_lowercase(), "quantity": 4, "billingCycle": "OneTime" }),
+        ];
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, lines).await;
+        assert_eq!(cart["status"], "Active");
+        assert_eq!(cart["attributes"]["objectType"], "Cart");
+        let id = cart["id"].as_str().expect("id");
+        assert_eq!(cart["links"]["self"]["uri"], format!("/customers/{CUSTOMER_FABRIKAM}/carts/{id}"));
+        assert!(cart["lastModifiedUser"].as_str().is_some_and(|u| !u.is_empty()));
+        let created = timestamp(&cart["creationTimestamp"]);
+        assert_eq!(timestamp(&cart["expirationTimestamp"]) - created, time::Duration::days(7));
+        assert_eq!(timestamp(&cart["lastModifiedTimestamp"]), created);
+        let items = cart["lineItems"].as_array().expect("lines");
+        let ids: Vec<_> = items.iter().map(|l| l["id"].as_u64()).collect();
+        assert_eq!(ids, [Some(0), Some(1), Some(2), Some(3)]);
+        // The Azure plan alone; the two one_time lines together.
+        let groups: Vec<_> = items.iter().map(|l| l["orderGroup"].as_str()).collect();
+        assert_eq!(groups, [Some("0"), Some("1"), Some("2"), Some("2")]);
+        assert!(items.iter().all(|l| l.get("error").is_none() && l["currencyCode"] == "USD"));
+        assert_eq!(items[1]["friendlyName"], "Basic seats");
+        assert_eq!(items[1]["termDuration"], "P1M");
+        assert_eq!(items[2]["provisioningContext"]["scope"], "shared");
+        // Catalog casing and wire values.
+        assert_eq!(items[3]["catalogItemId"], WINDOWS_SERVER);
+        assert_eq!(items[3]["billingCycle"], "one_time");
+    }
+
+    #[tokio::test]
+    async fn pascal_case_carts_are_accepted() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let body = json!({ "LineItems": [
+            { "CatalogItemId": M365_BASIC, "Quantity": 3, "TermDuration": "P1Y", "BillingCycle": "Monthly" }
+        ]});
+        let cart = post(&sim, &carts(CUSTOMER_FABRIKAM), &token, &body).await;
+        assert_eq!(cart.status, 201);
+        let line = &cart.body["lineItems"][0];
+        assert_eq!((line["catalogItemId"].as_str(), line["quantity"].as_u64()), (Some(M365_BASIC), Some(3)));
+        assert_eq!(line["billingCycle"], "monthly");
+        assert!(line.get("error").is_none());
+    }
+
+    #[tokio::test]
+    async fn bad_lines_come_back_as_line_errors_inside_a_201_cart() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let m365 = |quantity: Value, cycle: &str, term: Option<&str>| {
+            let mut line = json!({ "catalogItemId": M365_BASIC, "quantity": quantity, "billingCycle": cycle });
+            if let Some(term) = term {
+                line["termDuration"] = json!(term);
+            }
+            line
+        };
+        let lines = vec![
+            json!({ "catalogItemId": "NOPE:0001:NOPE", "quantity": 1, "billingCycle": "monthly" }),
+            json!({ "catalogItemId": LEGACY_AZURE, "quantity": 1, "billingCycle": "monthly" }),
+            m365(json!(0), "monthly", Some("P1M")),
+            m365(json!(301), "monthly", Some("P1M")),
+            m365(json!("five"), "monthly", Some("P1M")),
+            json!({ "catalogItemId": AZURE_PLAN, "quantity": 1, "billingCycle": "annual" }),
+            m365(json!(1), "monthly", Some("P3Y")),
+            m365(json!(1), "monthly", None),
+            json!({ "quantity": 1, "billingCycle": "monthly" }),
+            azure_plan_line(),
+        ];
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, lines).await;
+        let codes: Vec<_> =
+            cart["lineItems"].as_array().expect("lines").iter().map(|l| l["error"]["errorCode"].as_u64()).collect();
+        assert_eq!(
+            codes,
+            [
+                Some(10001),
+                Some(10001),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                None
+            ]
+        );
+        let lines = cart["lineItems"].as_array().expect("lines");
+        assert!(lines[..9].iter().all(|l| l["error"]["errorDescription"].as_str().is_some_and(|d| !d.is_empty())));
+        assert!(lines[..9].iter().all(|l| l.get("orderGroup").is_none()));
+        assert_eq!(lines[4]["quantity"], "five", "what was sent is echoed");
+        assert_eq!(lines[9]["orderGroup"], "0");
+    }
+
+    #[tokio::test]
+    async fn invalid_carts_and_foreign_customers_are_refused() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let empty = post(&sim, &carts(CUSTOMER_FABRIKAM), &token, &json!({ "lineItems": [] })).await;
+        assert_eq!(empty.error(), (400, Some(800002)));
+        let no_body = call(&sim, Method::POST, &carts(CUSTOMER_FABRIKAM), &token, None, &[]).await;
+        assert_eq!(no_body.error(), (400, Some(800002)));
+        let garbage = sim
+            .http
+            .post(sim.url(&carts(CUSTOMER_FABRIKAM)))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{ \"lineItems\": [ /* comment */ ] }")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(garbage.status(), 400);
+        let garbage: Value = garbage.json().await.expect("json");
+        assert_eq!(garbage["code"], 800002);
+        let lines = json!({ "lineItems": [azure_plan_line()] });
+        let foreign = post(&sim, &carts(CUSTOMER_NORTHWIND_TRADERS), &token, &lines).await;
+        assert_eq!(foreign.error(), (404, Some(60003)));
+        let malformed = post(&sim, &carts("not-a-guid"), &token, &lines).await;
+        assert_eq!(malformed.error(), (400, Some(900118)));
+        let unauthenticated = call(&sim, Method::POST, &carts(CUSTOMER_FABRIKAM), "forged", Some(&lines), &[]).await;
+        assert_eq!(unauthenticated.status, 401);
+    }
+
+    #[tokio::test]
+    async fn a_cart_can_be_replaced_until_it_is_ordered_or_expired() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![windows_server_line()]).await;
+        let id = cart["id"].as_str().expect("id").to_owned();
+        let path = format!("{}/{id}", carts(CUSTOMER_FABRIKAM));
+        sim.handle.state().advance_clock(Duration::from_secs(60));
+        // Update a cart's example sends PascalCase.
+        let replacement = json!({
+            "Id": id,
+            "ExpirationTimestamp": "0001-01-01T00:00:00",
+            "LineItems": [
+                { "Id": 0, "CatalogItemId": AZURE_PLAN, "FriendlyName": "Plan", "Quantity": 1, "BillingCycle": "monthly" },
+                { "Id": 1, "CatalogItemId": M365_BASIC, "Quantity": 10, "BillingCycle": "annual", "TermDuration": "P1Y" }
+            ]
+        });
+        let updated = call(&sim, Method::PUT, &path, &token, Some(&replacement), &[]).await;
+        assert_eq!(updated.status, 201, "{}", updated.body);
+        assert_eq!(updated.body["id"], id.as_str());
+        assert_eq!(updated.body["lineItems"].as_array().map(Vec::len), Some(2));
+        assert_eq!(updated.body["lineItems"][0]["friendlyName"], "Plan");
+        assert_eq!(updated.body["expirationTimestamp"], cart["expirationTimestamp"]);
+        assert_eq!(
+            timestamp(&updated.body["lastModifiedTimestamp"]) - timestamp(&cart["creationTimestamp"]),
+            time::Duration::seconds(60)
+        );
+        let empty = call(&sim, Method::PUT, &path, &token, Some(&json!({ "lineItems": [] })), &[]).await;
+        assert_eq!(empty.error(), (400, Some(800002)));
+        let unknown = format!("{}/{}", carts(CUSTOMER_FABRIKAM), uuid::Uuid::new_v4());
+        let missing = call(&sim, Method::PUT, &unknown, &token, Some(&replacement), &[]).await;
+        assert_eq!(missing.error(), (404, Some(800008)));
+        // Another customer's path does not reach the cart.
+        let elsewhere = format!("{}/{id}", carts(CUSTOMER_WINGTIP));
+        let other = call(&sim, Method::PUT, &elsewhere, &token, Some(&replacement), &[]).await;
+        assert_eq!(other.error(), (404, Some(800008)));
+
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, &id).await.status, 201);
+        let after = call(&sim, Method::PUT, &path, &token, Some(&replacement), &[]).await;
+        assert_eq!(after.error(), (400, Some(800065)));
+
+        let stale = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![windows_server_line()]).await;
+        let stale_id = stale["id"].as_str().expect("id");
+        sim.handle.state().advance_clock(Duration::from_secs(7 * 24 * 3600));
+        // Access tokens do not live that long.
+        let token = sim.app_token().await;
+        let expired_put = call(
+            &sim,
+            Method::PUT,
+            &format!("{}/{stale_id}", carts(CUSTOMER_FABRIKAM)),
+            &token,
+            Some(&replacement),
+            &[],
+        )
+        .await;
+        assert_eq!(expired_put.error(), (404, Some(800008)));
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, stale_id).await.error(), (404, Some(800008)));
+    }
+
+    #[tokio::test]
+    async fn an_azure_plan_order_is_pending_then_completes_and_lists_after_the_delay() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let user = sim.user_token().await;
+        let result = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        assert_eq!(result.status, 201, "{}", result.body);
+        assert_eq!(result.body["orderErrors"], json!([]));
+        let orders = result.body["orders"].as_array().expect("orders");
+        assert_eq!(orders.len(), 1);
+        let order = &orders[0];
+        let order_id = order["id"].as_str().expect("order id").to_owned();
+        assert_eq!(order["status"], "pending");
+        assert_eq!(order["referenceCustomerId"], CUSTOMER_FABRIKAM);
+        assert_eq!(order["billingCycle"], "monthly");
+        assert_eq!((order["currencyCode"].as_str(), order["currencySymbol"].as_str()), (Some("USD"), Some("$")));
+        assert_eq!(order["transactionType"], "UserPurchase");
+        assert_eq!(order["attributes"]["objectType"], "Order");
+        assert!(order["alternateId"].as_str().is_some_and(|a| !a.is_empty()));
+        let order_path = format!("/v1/customers/{CUSTOMER_FABRIKAM}/orders/{order_id}");
+        assert_eq!(order["links"]["self"]["uri"], order_path.trim_start_matches("/v1"));
+        assert_eq!(order["links"]["provisioningStatus"]["uri"], format!("{}/provisioningstatus", &order_path[3..]));
+        let line = &order["lineItems"][0];
+        assert_eq!((line["lineItemNumber"].as_u64(), line["offerId"].as_str()), (Some(0), Some(AZURE_PLAN)));
+        assert_eq!((line["transactionType"].as_str(), line["quantity"].as_u64()), (Some("New"), Some(1)));
+        assert!(line.get("subscriptionId").is_none(), "not provisioned yet");
+        let etag = order["attributes"]["etag"].clone();
+
+        let fetched = get(&sim, &order_path, &token).await;
+        assert_eq!((fetched.status, fetched.body["status"].as_str()), (200, Some("pending")));
+        let subscriptions =
+            get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/subscriptions?order_id={order_id}"), &token).await;
+        let plan = subscriptions.body["items"][0].clone();
+        assert_eq!(subscriptions.body["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!((plan["status"].as_str(), plan["offerId"].as_str()), (Some("pending"), Some(AZURE_PLAN)));
+        assert_eq!(
+            (plan["friendlyName"].as_str(), plan["unitType"].as_str()),
+            (Some("Azure plan"), Some("Usage-based"))
+        );
+        assert_eq!(plan["billingType"], "usage");
+        let plan_id = plan["id"].as_str().expect("plan id").to_owned();
+
+        let provisioning = format!("{order_path}/provisioningstatus");
+        assert_eq!(get(&sim, &provisioning, &token).await.error(), (403, Some(900329)));
+        let pending = get(&sim, &provisioning, &user).await;
+        assert_eq!(pending.status, 200);
+        assert_eq!(pending.body["items"][0]["status"], "prefulfillmentPending");
+        assert!(pending.body.get("links").is_none());
+        let list_path = format!("/v1/customers/{CUSTOMER_FABRIKAM}/orders");
+        assert_eq!(get(&sim, &list_path, &token).await.body["totalCount"], 0);
+
+        sim.handle.state().advance_clock(Duration::from_secs(5));
+        let completed = get(&sim, &order_path, &token).await.body;
+        assert_eq!(completed["status"], "completed");
+        assert_ne!(completed["attributes"]["etag"], etag, "a status change changes the ETag");
+        assert_eq!(completed["lineItems"][0]["subscriptionId"], plan_id.as_str());
+        assert_eq!(
+            completed["lineItems"][0]["links"]["subscription"]["uri"],
+            format!("/customers/{CUSTOMER_FABRIKAM}/subscriptions/{plan_id}")
+        );
+        let plan = get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/subscriptions/{plan_id}"), &token).await;
+        assert_eq!(plan.body["status"], "active");
+        let entitlements =
+            get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/subscriptions/{plan_id}/azureEntitlements"), &token)
+                .await;
+        assert_eq!(entitlements.body["totalCount"], 1);
+        assert_eq!(entitlements.body["items"][0]["status"], "active");
+        assert_eq!(entitlements.body["items"][0]["subscriptionId"], plan_id.as_str());
+        let fulfilled = get(&sim, &provisioning, &user).await.body;
+        assert_eq!(fulfilled["items"][0]["status"], "fulfilled");
+        assert_eq!(fulfilled["items"][0]["orderLineItemId"], 0);
+        assert_eq!(
+            fulfilled["items"][0]["quantityProvisioningInformation"],
+            json!([{ "quantity": 1, "status": "fulfilled" }])
+        );
+
+        // Still inside Partner Center's listing delay.
+        assert_eq!(get(&sim, &list_path, &token).await.body["totalCount"], 0);
+        sim.handle.state().advance_clock(Duration::from_secs(15 * 60));
+        let listed = get(&sim, &list_path, &token).await.body;
+        assert_eq!(listed["totalCount"], 1);
+        assert_eq!(listed["items"][0]["id"], order_id.as_str());
+        assert_eq!(listed["attributes"]["objectType"], "Collection");
+        assert_eq!(get(&sim, &format!("{list_path}?billingType=onetime"), &token).await.body["totalCount"], 0);
+
+        let unknown = get(&sim, &format!("{list_path}/does-not-exist"), &token).await;
+        assert_eq!(unknown.error(), (404, Some(20000)));
+        let foreign = get(&sim, &format!("/v1/customers/{CUSTOMER_WINGTIP}/orders/{order_id}"), &token).await;
+        assert_eq!(foreign.error(), (404, Some(20000)));
+    }
+
+    #[tokio::test]
+    async fn checkout_enforces_partner_center_rules() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        // No Microsoft Customer Agreement: no Azure plan, no new-commerce license; software is fine.
+        let no_mca = buy(&sim, &token, CUSTOMER_TAILSPIN, vec![azure_plan_line()]).await;
+        assert_eq!(no_mca.error(), (403, Some(13605)));
+        let nce =
+            json!({ "catalogItemId": M365_BASIC, "quantity": 1, "billingCycle": "monthly", "termDuration": "P1M" });
+        assert_eq!(buy(&sim, &token, CUSTOMER_TAILSPIN, vec![nce]).await.error(), (403, Some(13605)));
+        assert_eq!(buy(&sim, &token, CUSTOMER_TAILSPIN, vec![windows_server_line()]).await.status, 201);
+
+        // MS-AZR-0145P customers transition instead of buying.
+        let legacy = buy(&sim, &token, CUSTOMER_LITWARE, vec![azure_plan_line()]).await;
+        assert_eq!(legacy.error(), (400, Some(800002)));
+        assert!(legacy.body["description"].as_str().is_some_and(|d| d.contains("product upgrade")));
+
+        let bad_line = json!({ "catalogItemId": "NOPE:0001:NOPE", "quantity": 1, "billingCycle": "monthly" });
+        let with_errors = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line(), bad_line]).await;
+        assert_eq!(with_errors.error(), (400, Some(800009)));
+
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        let cart_id = cart["id"].as_str().expect("cart id");
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await.status, 201);
+        // Without the same MS-RequestId a second checkout is refused (see idempotency.rs for replays).
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await.error(), (400, Some(800065)));
+        assert_eq!(checkout(&sim, &token, CUSTOMER_WINGTIP, cart_id).await.error(), (404, Some(800008)));
+        let unknown = uuid::Uuid::new_v4().to_string();
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, &unknown).await.error(), (404, Some(800008)));
+        assert_eq!(checkout(&sim, &token, CUSTOMER_NORTHWIND_TRADERS, cart_id).await.error(), (404, Some(60003)));
+        assert_eq!(sim.handle.state().orders_of(CUSTOMER_FABRIKAM).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_mixed_cart_checks_out_as_one_order_per_group() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let lines = vec![
+            azure_plan_line(),
+            json!({ "catalogItemId": M365_BASIC, "quantity": 5, "billingCycle": "monthly", "termDuration": "P1M" }),
+            windows_server_line(),
+            json!({ "catalogItemId": RESERVATION, "quantity": 1, "billingCycle": "one_time", "termDuration": "P1Y" }),
+        ];
+        let result = buy(&sim, &token, CUSTOMER_FABRIKAM, lines).await;
+        assert_eq!(result.status, 201);
+        let orders = result.body["orders"].as_array().expect("orders");
+        assert_eq!(orders.len(), 3);
+        let cycles: Vec<_> = orders.iter().map(|o| o["billingCycle"].as_str()).collect();
+        assert_eq!(cycles, [Some("monthly"), Some("monthly"), Some("one_time")]);
+        let one_time = &orders[2]["lineItems"];
+        assert_eq!(one_time.as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            (one_time[0]["lineItemNumber"].as_u64(), one_time[1]["lineItemNumber"].as_u64()),
+            (Some(0), Some(1))
+        );
+        assert_eq!(one_time[1]["termDuration"], "P1Y");
+
+        sim.handle.state().advance_clock(Duration::from_secs(5));
+        let subscriptions = subscriptions(&sim, &token, CUSTOMER_FABRIKAM).await;
+        assert_eq!(subscriptions.len(), 4);
+        assert!(subscriptions.iter().all(|s| s["status"] == "active"));
+        let m365 = subscriptions.iter().find(|s| s["offerId"] == M365_BASIC).expect("M365 subscription");
+        assert_eq!((m365["unitType"].as_str(), m365["billingType"].as_str()), (Some("Licenses"), Some("license")));
+        assert_eq!((m365["quantity"].as_u64(), m365["termDuration"].as_str()), (Some(5), Some("P1M")));
+        assert_eq!(m365["orderId"], orders[1]["id"]);
+    }
+
+    #[tokio::test]
+    async fn a_second_checkout_while_one_is_running_gets_409() {
+        let config =
+            SimulatorConfig { checkout_processing_time: Duration::from_millis(400), ..SimulatorConfig::default() };
+        let sim = TestSim::start_with(config).await;
+        let token = sim.app_token().await;
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        let cart_id = cart["id"].as_str().expect("cart id");
+        let (first, second) = tokio::join!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await
+        });
+        // Whichever arrives second finds the cart being processed.
+        let mut outcomes = [first.error(), second.error()];
+        outcomes.sort();
+        assert_eq!(outcomes, [(201, None), (409, Some(800064))]);
+        assert_eq!(sim.handle.state().orders_of(CUSTOMER_FABRIKAM).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_delays_an_order_completes_at_checkout_and_lists_at_once() {
+        let config = SimulatorConfig {
+            provisioning_delay: Duration::ZERO,
+            order_list_delay: Duration::ZERO,
+            ..SimulatorConfig::default()
+        };
+        let sim = TestSim::start_with(config).await;
+        let token = sim.app_token().await;
+        let result = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        let order = &result.body["orders"][0];
+        assert_eq!(order["status"], "completed");
+        assert!(order["lineItems"][0]["subscriptionId"].is_string());
+        let listed = get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/orders"), &token).await;
+        assert_eq!(listed.body["totalCount"], 1);
+    }
+}

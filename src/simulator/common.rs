@@ -227,4 +227,45 @@ pub mod test_support {
     pub async fn post(sim: &TestSim, path: &str, token: &str, body: &Value) -> Reply {
         call(sim, Method::POST, path, token, Some(body), &[]).await
     }
+
+    /// Catalog items of the seed.
+    pub const AZURE_PLAN: &str = "DZH318Z0BPS6:0001:DZH318Z0BML6";
+    pub const M365_BASIC: &str = "CFQ7TTC0LH18:0001:CFQ7TTC0TKZX";
+    pub const WINDOWS_SERVER: &str = "DG7GMGF0FKZV:0001:DG7GMGF0D3SJ";
+    pub const RESERVATION: &str = "DZH318Z0BQ3Q:0001:DZH318XZXVNF";
+    pub const LEGACY_AZURE: &str = "MS-AZR-0145P:0001:DZH318Z0BMLA";
+
+    pub fn azure_plan_line() -> Value {
+        serde_json::json!({ "catalogItemId": AZURE_PLAN, "quantity": 1, "billingCycle": "monthly" })
+    }
+
+    pub fn windows_server_line() -> Value {
+        serde_json::json!({ "catalogItemId": WINDOWS_SERVER, "quantity": 2, "billingCycle": "one_time" })
+    }
+
+    /// Creates a cart with `lines`; panics unless it is created.
+    pub async fn create_cart(sim: &TestSim, token: &str, customer: &str, lines: Vec<Value>) -> Value {
+        let cart =
+            post(sim, &format!("/v1/customers/{customer}/carts"), token, &serde_json::json!({ "lineItems": lines }))
+                .await;
+        assert_eq!(cart.status, 201, "cart: {}", cart.body);
+        cart.body
+    }
+
+    pub async fn checkout(sim: &TestSim, token: &str, customer: &str, cart_id: &str) -> Reply {
+        call(sim, Method::POST, &format!("/v1/customers/{customer}/carts/{cart_id}/checkout"), token, None, &[]).await
+    }
+
+    /// Creates a cart with `lines` and checks it out; returns the checkout result.
+    pub async fn buy(sim: &TestSim, token: &str, customer: &str, lines: Vec<Value>) -> Reply {
+        let cart = create_cart(sim, token, customer, lines).await;
+        checkout(sim, token, customer, cart["id"].as_str().expect("cart id")).await
+    }
+
+    /// The customer's subscriptions (S1).
+    pub async fn subscriptions(sim: &TestSim, token: &str, customer: &str) -> Vec<Value> {
+        let list = get(sim, &format!("/v1/customers/{customer}/subscriptions"), token).await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        list.body["items"].as_array().cloned().unwrap_or_default()
+    }
 }
