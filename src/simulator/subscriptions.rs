@@ -608,3 +608,272 @@ async fn control_set_status(
         Err(e) => e.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use reqwest::Method;
+    use serde_json::{Value, json};
+
+    use super::SubscriptionStatus;
+    use crate::simulator::{
+        SimulatorConfig,
+        common::test_support::*,
+        seed::{
+            ADVENTURE_WORKS_M365_SUBSCRIPTION, CUSTOMER_ADVENTURE_WORKS, CUSTOMER_FABRIKAM, CUSTOMER_LITWARE,
+            CUSTOMER_NORTHWIND_TRADERS, CUSTOMER_TAILSPIN, CUSTOMER_WINGTIP, LITWARE_0145P_SUBSCRIPTION,
+            LITWARE_AZURE_ENTITLEMENT,
+        },
+        testing::TestSim,
+    };
+
+    fn subscription_path(customer: &str, id: &str) -> String {
+        format!("/v1/customers/{customer}/subscriptions/{id}")
+    }
+
+    async fn patch(sim: &TestSim, token: &str, path: &str, body: &Value, etag: Option<&str>) -> Reply {
+        let if_match = etag.map(|e| format!("\"{e}\""));
+        let headers: Vec<(&str, &str)> = if_match.iter().map(|v| ("If-Match", v.as_str())).collect();
+        call(sim, Method::PATCH, path, token, Some(body), &headers).await
+    }
+
+    fn with_status(subscription: &Value, status: &str) -> Value {
+        let mut body = subscription.clone();
+        body["status"] = json!(status);
+        body
+    }
+
+    #[tokio::test]
+    async fn the_seeded_subscriptions_are_listed_per_customer() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let litware = subscriptions(&sim, &token, CUSTOMER_LITWARE).await;
+        assert_eq!(litware.len(), 1);
+        let legacy = &litware[0];
+        assert_eq!(
+            (legacy["id"].as_str(), legacy["offerId"].as_str()),
+            (Some(LITWARE_0145P_SUBSCRIPTION), Some("MS-AZR-0145P"))
+        );
+        assert_eq!((legacy["status"].as_str(), legacy["unitType"].as_str()), (Some("active"), Some("Usage-based")));
+        assert_eq!(legacy["entitlementId"], LITWARE_AZURE_ENTITLEMENT);
+        assert_eq!(legacy["commitmentEndDate"], "9999-12-10T00:00:00Z");
+        assert_eq!(legacy["attributes"]["objectType"], "Subscription");
+        assert!(legacy["attributes"]["etag"].as_str().is_some_and(|e| !e.is_empty()));
+        let adventure = subscriptions(&sim, &token, CUSTOMER_ADVENTURE_WORKS).await;
+        assert_eq!(adventure.len(), 1);
+        assert_eq!(adventure[0]["offerName"], "Microsoft 365 Business Basic");
+        assert_eq!(
+            (adventure[0]["quantity"].as_u64(), adventure[0]["billingType"].as_str()),
+            (Some(25), Some("license"))
+        );
+        for customer in [CUSTOMER_FABRIKAM, CUSTOMER_WINGTIP, CUSTOMER_TAILSPIN] {
+            assert!(subscriptions(&sim, &token, customer).await.is_empty());
+        }
+        let list = get(&sim, &format!("/v1/customers/{CUSTOMER_LITWARE}/subscriptions"), &token).await.body;
+        assert_eq!(
+            (list["totalCount"].as_u64(), list["attributes"]["objectType"].as_str()),
+            (Some(1), Some("Collection"))
+        );
+        let order_id = adventure[0]["orderId"].as_str().expect("order id");
+        let by_order =
+            get(&sim, &format!("/v1/customers/{CUSTOMER_ADVENTURE_WORKS}/subscriptions?order_id={order_id}"), &token)
+                .await;
+        assert_eq!(by_order.body["totalCount"], 1);
+        let none =
+            get(&sim, &format!("/v1/customers/{CUSTOMER_ADVENTURE_WORKS}/subscriptions?order_id=other"), &token).await;
+        assert_eq!(none.body["totalCount"], 0);
+
+        let one = get(&sim, &subscription_path(CUSTOMER_LITWARE, LITWARE_0145P_SUBSCRIPTION), &token).await;
+        assert_eq!((one.status, one.body["id"].as_str()), (200, Some(LITWARE_0145P_SUBSCRIPTION)));
+        let unknown =
+            get(&sim, &subscription_path(CUSTOMER_LITWARE, "00000000-0000-4000-8000-000000000000"), &token).await;
+        assert_eq!(unknown.error(), (404, Some(20003)));
+        let wrong_customer = get(&sim, &subscription_path(CUSTOMER_FABRIKAM, LITWARE_0145P_SUBSCRIPTION), &token).await;
+        assert_eq!(wrong_customer.error(), (404, Some(20003)));
+        let foreign = get(&sim, &format!("/v1/customers/{CUSTOMER_NORTHWIND_TRADERS}/subscriptions"), &token).await;
+        assert_eq!(foreign.error(), (404, Some(60003)));
+    }
+
+    #[tokio::test]
+    async fn azure_entitlements_answer_on_both_spellings_and_provisioning_status_needs_a_user() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let user = sim.user_token().await;
+        let base = subscription_path(CUSTOMER_LITWARE, LITWARE_0145P_SUBSCRIPTION);
+        for spelling in ["azureentitlements", "azureEntitlements"] {
+            let list = get(&sim, &format!("{base}/{spelling}"), &token).await;
+            assert_eq!(list.status, 200);
+            assert_eq!(list.body["totalCount"], 1);
+            assert!(list.body.get("links").is_none());
+            assert_eq!(
+                list.body["items"][0],
+                json!({
+                    "id": LITWARE_AZURE_ENTITLEMENT,
+                    "friendlyName": "Microsoft Azure",
+                    "status": "active",
+                    "subscriptionId": LITWARE_0145P_SUBSCRIPTION
+                })
+            );
+        }
+        let status = format!("{base}/provisioningstatus");
+        assert_eq!(get(&sim, &status, &token).await.error(), (403, Some(900329)));
+        let answer = get(&sim, &status, &user).await.body;
+        assert_eq!((answer["status"].as_str(), answer["quantity"].as_u64()), (Some("success"), Some(1)));
+        assert_eq!(answer["attributes"]["objectType"], "SubscriptionProvisioningStatus");
+        let license = get(
+            &sim,
+            &format!(
+                "{}/provisioningstatus",
+                subscription_path(CUSTOMER_ADVENTURE_WORKS, ADVENTURE_WORKS_M365_SUBSCRIPTION)
+            ),
+            &user,
+        )
+        .await
+        .body;
+        assert_eq!((license["skuId"].as_str(), license["quantity"].as_u64()), (Some("0001"), Some(25)));
+        assert_ne!(license["endDate"], "9999-12-10T00:00:00Z");
+    }
+
+    #[tokio::test]
+    async fn a_subscription_is_suspended_and_reactivated_with_its_etag() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let path = subscription_path(CUSTOMER_ADVENTURE_WORKS, ADVENTURE_WORKS_M365_SUBSCRIPTION);
+        let current = get(&sim, &path, &token).await.body;
+        let etag = current["attributes"]["etag"].as_str().expect("etag").to_owned();
+        let suspend = with_status(&current, "suspended");
+
+        assert_eq!(patch(&sim, &token, &path, &suspend, None).await.error(), (400, Some(2055)));
+        assert_eq!(patch(&sim, &token, &path, &suspend, Some("stale")).await.error(), (400, Some(2055)));
+        // The suspend example sends PascalCase.
+        let pascal = json!({
+            "Id": ADVENTURE_WORKS_M365_SUBSCRIPTION, "FriendlyName": "Microsoft 365 Business Basic", "Quantity": 30,
+            "UnitType": "Licenses", "Status": "suspended", "AutoRenewEnabled": true, "BillingType": "license",
+            "ContractType": "subscription", "Attributes": { "Etag": etag, "ObjectType": "Subscription" }
+        });
+        assert_eq!(patch(&sim, &token, &path, &pascal, Some(&etag)).await.error(), (400, Some(2001)));
+        let no_status = json!({ "id": ADVENTURE_WORKS_M365_SUBSCRIPTION, "quantity": 25 });
+        assert_eq!(patch(&sim, &token, &path, &no_status, Some(&etag)).await.error(), (400, Some(800002)));
+        assert_eq!(
+            patch(&sim, &token, &path, &with_status(&current, "deleted"), Some(&etag)).await.error(),
+            (400, Some(800096))
+        );
+
+        let mut pascal_ok = pascal.clone();
+        pascal_ok["Quantity"] = json!(25);
+        let suspended = patch(&sim, &token, &path, &pascal_ok, Some(&etag)).await;
+        assert_eq!(suspended.status, 200, "{}", suspended.body);
+        assert_eq!(suspended.body["status"], "suspended");
+        let new_etag = suspended.body["attributes"]["etag"].as_str().expect("etag").to_owned();
+        assert_ne!(new_etag, etag);
+        assert_eq!(get(&sim, &path, &token).await.body["status"], "suspended");
+        // The old ETag is stale now.
+        let reactivate = with_status(&suspended.body, "active");
+        assert_eq!(patch(&sim, &token, &path, &reactivate, Some(&etag)).await.error(), (400, Some(2055)));
+        let mut more_seats = reactivate.clone();
+        more_seats["quantity"] = json!(40);
+        assert_eq!(patch(&sim, &token, &path, &more_seats, Some(&new_etag)).await.error(), (400, Some(800091)));
+        let active = patch(&sim, &token, &path, &reactivate, Some(&new_etag)).await;
+        assert_eq!((active.status, active.body["status"].as_str()), (200, Some("active")));
+        assert_ne!(active.body["attributes"]["etag"], new_etag.as_str());
+
+        let unknown = subscription_path(CUSTOMER_ADVENTURE_WORKS, "00000000-0000-4000-8000-000000000000");
+        assert_eq!(patch(&sim, &token, &unknown, &reactivate, Some(&new_etag)).await.error(), (404, Some(20003)));
+    }
+
+    #[tokio::test]
+    async fn deleted_and_not_yet_provisioned_subscriptions_cannot_be_updated() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let path = subscription_path(CUSTOMER_ADVENTURE_WORKS, ADVENTURE_WORKS_M365_SUBSCRIPTION);
+        if let Some(subscription) =
+            sim.handle.state().lock().subscriptions.get_mut(CUSTOMER_ADVENTURE_WORKS, ADVENTURE_WORKS_M365_SUBSCRIPTION)
+        {
+            subscription.status = SubscriptionStatus::Deleted;
+        }
+        let deleted = get(&sim, &path, &token).await.body;
+        let etag = deleted["attributes"]["etag"].as_str().expect("etag");
+        assert_eq!(
+            patch(&sim, &token, &path, &with_status(&deleted, "active"), Some(etag)).await.error(),
+            (400, Some(2011))
+        );
+
+        let order = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        let order_id = order.body["orders"][0]["id"].as_str().expect("order id");
+        let pending =
+            get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/subscriptions?order_id={order_id}"), &token)
+                .await
+                .body["items"][0]
+                .clone();
+        let plan_path = subscription_path(CUSTOMER_FABRIKAM, pending["id"].as_str().expect("id"));
+        let etag = pending["attributes"]["etag"].as_str().expect("etag");
+        let early = patch(&sim, &token, &plan_path, &with_status(&pending, "suspended"), Some(etag)).await;
+        assert_eq!(early.error(), (400, Some(800081)));
+    }
+
+    #[tokio::test]
+    async fn an_azure_plan_is_suspended_only_once_its_azure_subscriptions_are_disabled() {
+        let config = SimulatorConfig { provisioning_delay: Duration::ZERO, ..SimulatorConfig::default() };
+        let sim = TestSim::start_with(config).await;
+        let token = sim.app_token().await;
+        let order = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        let plan_id = order.body["orders"][0]["lineItems"][0]["subscriptionId"].as_str().expect("plan id").to_owned();
+        let path = subscription_path(CUSTOMER_FABRIKAM, &plan_id);
+        let plan = get(&sim, &path, &token).await.body;
+        assert_eq!(plan["status"], "active");
+        let entitlements = get(&sim, &format!("{path}/azureentitlements"), &token).await.body;
+        let entitlement = entitlements["items"][0]["id"].as_str().expect("entitlement").to_owned();
+
+        let etag = plan["attributes"]["etag"].as_str().expect("etag");
+        let refused = patch(&sim, &token, &path, &with_status(&plan, "suspended"), Some(etag)).await;
+        assert_eq!(refused.error(), (403, Some(900115)));
+
+        // Disabled through Azure (here: the control endpoint).
+        let disabled = sim
+            .http
+            .post(sim.url(&format!("/_simulator/entitlements/{entitlement}/status")))
+            .json(&json!({ "status": "disabled" }))
+            .send()
+            .await
+            .expect("control call");
+        assert_eq!(disabled.status(), 204);
+        let entitlements = get(&sim, &format!("{path}/azureEntitlements"), &token).await.body;
+        assert_eq!(entitlements["items"][0]["status"], "disabled");
+        let suspended = patch(&sim, &token, &path, &with_status(&plan, "suspended"), Some(etag)).await;
+        assert_eq!((suspended.status, suspended.body["status"].as_str()), (200, Some("suspended")));
+
+        // An Azure subscription cannot be enabled under a plan that is not active.
+        let state = sim.handle.state();
+        let refused =
+            state.set_entitlement_status(CUSTOMER_FABRIKAM, &entitlement, "active").expect_err("parent suspended");
+        assert_eq!((refused.status.as_u16(), refused.code), (409, 27009));
+        let etag = suspended.body["attributes"]["etag"].as_str().expect("etag");
+        let reactivated = patch(&sim, &token, &path, &with_status(&suspended.body, "active"), Some(etag)).await;
+        assert_eq!((reactivated.status, reactivated.body["status"].as_str()), (200, Some("active")));
+        state.set_entitlement_status(CUSTOMER_FABRIKAM, &entitlement, "active").expect("enabled again");
+        let wrong_customer = state.set_entitlement_status(CUSTOMER_WINGTIP, &entitlement, "disabled");
+        assert_eq!(wrong_customer.map_err(|e| e.code), Err(1000));
+        assert_eq!(
+            state.set_entitlement_status(CUSTOMER_FABRIKAM, &entitlement, "sleeping").map_err(|e| e.code),
+            Err(900126)
+        );
+
+        let unknown = sim
+            .http
+            .post(sim.url("/_simulator/entitlements/nope/status"))
+            .json(&json!({ "status": "disabled" }))
+            .send()
+            .await
+            .expect("control call");
+        assert_eq!(unknown.status(), 404);
+        let bad = sim
+            .http
+            .post(sim.url(&format!("/_simulator/entitlements/{entitlement}/status")))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("control call");
+        assert_eq!(bad.status(), 400);
+    }
+}
