@@ -354,3 +354,181 @@ async fn status(
     }
     Json(upgrade.to_wire()).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use reqwest::Method;
+    use serde_json::{Value, json};
+
+    use crate::simulator::{
+        common::test_support::*,
+        seed::{
+            CUSTOMER_FABRIKAM, CUSTOMER_LITWARE, CUSTOMER_NORTHWIND_TRADERS, LITWARE_0145P_SUBSCRIPTION,
+            LITWARE_AZURE_ENTITLEMENT,
+        },
+        testing::TestSim,
+    };
+
+    fn request(customer: &str) -> Value {
+        json!({ "customerId": customer, "productFamily": "Azure" })
+    }
+
+    /// U2 for `customer`.
+    async fn create(sim: &TestSim, token: &str, customer: &str) -> Reply {
+        post(sim, "/v1/productupgrades", token, &request(customer)).await
+    }
+
+    fn upgrade_id(reply: &Reply) -> String {
+        let location = reply.headers.get("location").and_then(|v| v.to_str().ok()).expect("Location");
+        location.strip_prefix("productUpgrades/").expect("productUpgrades/{id}").to_owned()
+    }
+
+    #[tokio::test]
+    async fn upgrades_need_an_app_user_token() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let body = request(CUSTOMER_LITWARE);
+        for path in ["/v1/productUpgrades/eligibility", "/v1/productupgrades", "/v1/productUpgrades/x/status"] {
+            assert_eq!(post(&sim, path, &token, &body).await.error(), (403, Some(900329)), "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn eligibility_and_request_validation() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let eligible = post(
+            &sim,
+            "/v1/productUpgrades/eligibility",
+            &user,
+            &json!({ "customerId": CUSTOMER_LITWARE, "productFamily": "azure" }),
+        )
+        .await;
+        assert_eq!(eligible.status, 200);
+        assert_eq!(
+            eligible.body,
+            json!({ "customerId": CUSTOMER_LITWARE, "productFamily": "azure", "isEligible": true })
+        );
+        let not = post(&sim, "/v1/productupgrades/eligibility", &user, &request(CUSTOMER_FABRIKAM)).await.body;
+        assert_eq!(not["isEligible"], false);
+        assert!(not["reason"].as_str().is_some_and(|r| r.contains("MS-AZR-0145P")));
+        let family = post(
+            &sim,
+            "/v1/productUpgrades/eligibility",
+            &user,
+            &json!({ "customerId": CUSTOMER_LITWARE, "productFamily": "Office" }),
+        )
+        .await;
+        assert_eq!(family.error(), (400, Some(800002)));
+        let missing = post(&sim, "/v1/productUpgrades/eligibility", &user, &json!({ "productFamily": "Azure" })).await;
+        assert_eq!(missing.error(), (400, Some(800002)));
+        let foreign = post(&sim, "/v1/productUpgrades/eligibility", &user, &request(CUSTOMER_NORTHWIND_TRADERS)).await;
+        assert_eq!(foreign.error(), (404, Some(60003)));
+        assert_eq!(create(&sim, &user, CUSTOMER_FABRIKAM).await.error(), (403, Some(900108)));
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_runs_blocks_purchases_and_completes_into_an_azure_plan() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let created = create(&sim, &user, CUSTOMER_LITWARE).await;
+        assert_eq!(created.status, 202);
+        assert_eq!(created.body, Value::Null, "empty body");
+        let id = upgrade_id(&created);
+        assert_eq!(create(&sim, &user, CUSTOMER_LITWARE).await.error(), (409, Some(900109)));
+        let eligibility = post(&sim, "/v1/productUpgrades/eligibility", &user, &request(CUSTOMER_LITWARE)).await.body;
+        assert_eq!(
+            (eligibility["isEligible"].as_bool(), eligibility["upgradeId"].as_str()),
+            (Some(false), Some(id.as_str()))
+        );
+
+        let status_path = format!("/v1/productUpgrades/{id}/status");
+        let running = post(&sim, &status_path, &user, &request(CUSTOMER_LITWARE)).await;
+        assert_eq!(running.status, 200);
+        assert_eq!(
+            (running.body["id"].as_str(), running.body["status"].as_str()),
+            (Some(id.as_str()), Some("InProgress"))
+        );
+        assert_eq!(running.body["productFamily"], "Azure");
+        let line = &running.body["lineItems"][0];
+        assert_eq!(line["sourceProduct"], json!({ "id": LITWARE_0145P_SUBSCRIPTION, "name": "AzureSubscription" }));
+        assert_eq!(line["targetProduct"]["name"], "Microsoft Azure plan");
+        assert!(line.get("upgradedDate").is_none());
+        let target = line["targetProduct"]["id"].as_str().expect("target").to_owned();
+        // Lower-case route of the example; another customer's id; an unknown upgrade.
+        let lower = post(&sim, &format!("/v1/productupgrades/{id}/status"), &user, &request(CUSTOMER_LITWARE)).await;
+        assert_eq!(lower.status, 200);
+        assert_eq!(post(&sim, &status_path, &user, &request(CUSTOMER_FABRIKAM)).await.error(), (400, Some(900111)));
+        let unknown = format!("/v1/productUpgrades/{}/status", uuid::Uuid::new_v4());
+        assert_eq!(post(&sim, &unknown, &user, &request(CUSTOMER_LITWARE)).await.error(), (404, Some(900106)));
+
+        // Purchases wait for the upgrade.
+        let blocked = buy(&sim, &user, CUSTOMER_LITWARE, vec![windows_server_line()]).await;
+        assert_eq!(blocked.error(), (409, Some(900113)));
+
+        sim.handle.state().advance_clock(Duration::from_secs(30));
+        let done = post(&sim, &status_path, &user, &request(CUSTOMER_LITWARE)).await.body;
+        assert_eq!(done["status"], "Completed");
+        assert_eq!(done["lineItems"][0]["status"], "Completed");
+        assert!(done["lineItems"][0]["upgradedDate"].is_string());
+
+        let subscriptions = subscriptions(&sim, &user, CUSTOMER_LITWARE).await;
+        let legacy = subscriptions.iter().find(|s| s["id"] == LITWARE_0145P_SUBSCRIPTION).expect("0145P");
+        assert_eq!(legacy["status"], "deleted");
+        let plan = subscriptions.iter().find(|s| s["id"] == target.as_str()).expect("Azure plan");
+        assert_eq!((plan["status"].as_str(), plan["friendlyName"].as_str()), (Some("active"), Some("Azure plan")));
+        let entitlements =
+            get(&sim, &format!("/v1/customers/{CUSTOMER_LITWARE}/subscriptions/{target}/azureentitlements"), &user)
+                .await;
+        assert_eq!(entitlements.body["items"][0]["id"], LITWARE_AZURE_ENTITLEMENT);
+        assert!(!sim.handle.state().lock().customers.customers.iter().any(|c| c.id == CUSTOMER_LITWARE && c.has_0145p));
+
+        assert_eq!(create(&sim, &user, CUSTOMER_LITWARE).await.error(), (400, Some(900110)));
+        let after = post(&sim, "/v1/productUpgrades/eligibility", &user, &request(CUSTOMER_LITWARE)).await.body;
+        assert_eq!((after["isEligible"].as_bool(), after["upgradeId"].as_str()), (Some(false), Some(id.as_str())));
+        assert_eq!(buy(&sim, &user, CUSTOMER_LITWARE, vec![windows_server_line()]).await.status, 201);
+    }
+
+    #[tokio::test]
+    async fn pending_and_failed_upgrades_block_purchases_and_a_failed_one_can_be_retried() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let id = upgrade_id(&create(&sim, &user, CUSTOMER_LITWARE).await);
+        let state = sim.handle.state();
+        state.set_upgrade_status(&id, "Pending").expect("pending");
+        let pending = buy(&sim, &user, CUSTOMER_LITWARE, vec![windows_server_line()]).await;
+        assert_eq!(pending.error(), (409, Some(900112)));
+        // Pending does not complete on its own.
+        state.advance_clock(Duration::from_secs(60));
+        let user = sim.user_token().await;
+        assert_eq!(buy(&sim, &user, CUSTOMER_LITWARE, vec![windows_server_line()]).await.error(), (409, Some(900112)));
+        state.set_upgrade_status(&id, "Failed").expect("failed");
+        assert_eq!(buy(&sim, &user, CUSTOMER_LITWARE, vec![windows_server_line()]).await.error(), (409, Some(900114)));
+        let status = post(&sim, &format!("/v1/productUpgrades/{id}/status"), &user, &request(CUSTOMER_LITWARE)).await;
+        assert_eq!(status.body["status"], "Failed");
+        let eligibility = post(&sim, "/v1/productUpgrades/eligibility", &user, &request(CUSTOMER_LITWARE)).await.body;
+        assert_eq!(eligibility["isEligible"], true);
+        let retry = create(&sim, &user, CUSTOMER_LITWARE).await;
+        assert_eq!(retry.status, 202);
+        assert_ne!(upgrade_id(&retry), id);
+        assert!(state.set_upgrade_status("nope", "Failed").is_err());
+        assert!(state.set_upgrade_status(&id, "Sleeping").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_suspended_0145p_subscription_cannot_transition() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let path = format!("/v1/customers/{CUSTOMER_LITWARE}/subscriptions/{LITWARE_0145P_SUBSCRIPTION}");
+        let mut legacy = get(&sim, &path, &user).await.body;
+        let etag = format!("\"{}\"", legacy["attributes"]["etag"].as_str().expect("etag"));
+        legacy["status"] = json!("suspended");
+        let suspended = call(&sim, Method::PATCH, &path, &user, Some(&legacy), &[("If-Match", etag.as_str())]).await;
+        assert_eq!(suspended.status, 200);
+        let eligibility = post(&sim, "/v1/productUpgrades/eligibility", &user, &request(CUSTOMER_LITWARE)).await.body;
+        assert_eq!(eligibility["isEligible"], false);
+        assert_eq!(create(&sim, &user, CUSTOMER_LITWARE).await.error(), (403, Some(900105)));
+    }
+}
