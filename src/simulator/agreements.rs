@@ -321,3 +321,173 @@ async fn direct_sign_status(
         Err(e) => e.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::simulator::{
+        common::test_support::*,
+        seed::{
+            CUSTOMER_FABRIKAM, CUSTOMER_NORTHWIND_TRADERS, CUSTOMER_TAILSPIN, CUSTOMER_WINGTIP, MCA_TEMPLATE_ID,
+            MCLA_TEMPLATE_ID,
+        },
+        testing::TestSim,
+    };
+
+    fn agreement(email: &str) -> Value {
+        json!({
+            "primaryContact": { "firstName": "Ana", "lastName": "Bowman", "email": email, "phoneNumber": "4123456789" },
+            "templateId": MCA_TEMPLATE_ID,
+            "dateAgreed": "2024-05-01T12:00:00Z",
+            "type": "MicrosoftCustomerAgreement"
+        })
+    }
+
+    fn agreements(customer: &str) -> String {
+        format!("/v1/customers/{customer}/agreements")
+    }
+
+    #[tokio::test]
+    async fn agreement_apis_need_an_app_user_token() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        assert_eq!(get(&sim, "/v1/agreements", &token).await.error(), (403, Some(900329)));
+        assert_eq!(get(&sim, &agreements(CUSTOMER_FABRIKAM), &token).await.error(), (403, Some(900329)));
+        let confirm = post(&sim, &agreements(CUSTOMER_TAILSPIN), &token, &agreement("ana@tailspintoys.com")).await;
+        assert_eq!(confirm.error(), (403, Some(900329)));
+        let direct = format!("/v1/customers/{CUSTOMER_WINGTIP}/directSignedMicrosoftCustomerAgreementStatus");
+        assert_eq!(get(&sim, &direct, &token).await.error(), (403, Some(900329)));
+    }
+
+    #[tokio::test]
+    async fn agreement_metadata_defaults_to_the_cloud_agreement() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let default = get(&sim, "/v1/agreements", &user).await;
+        assert_eq!(default.status, 200);
+        assert_eq!(default.body["totalCount"], 1);
+        assert_eq!(default.body["items"][0]["agreementType"], "MicrosoftCloudAgreement");
+        assert_eq!(default.body["items"][0]["templateId"], MCLA_TEMPLATE_ID);
+        assert!(default.body.get("links").is_none());
+        let mca = get(&sim, "/v1/agreements?agreementType=MicrosoftCustomerAgreement", &user).await.body;
+        assert_eq!(
+            mca["items"],
+            json!([{
+                "templateId": MCA_TEMPLATE_ID,
+                "agreementType": "MicrosoftCustomerAgreement",
+                "agreementLink": "https://aka.ms/customeragreement",
+                "versionRank": 0
+            }])
+        );
+        assert_eq!(get(&sim, "/v1/agreements?agreementType=*", &user).await.body["totalCount"], 2);
+        assert_eq!(get(&sim, "/v1/agreements?agreementType=Nope", &user).await.error(), (400, Some(900126)));
+    }
+
+    #[tokio::test]
+    async fn confirming_the_mca_lets_a_new_customer_buy_an_azure_plan() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        assert_eq!(buy(&sim, &user, CUSTOMER_TAILSPIN, vec![azure_plan_line()]).await.error(), (403, Some(13605)));
+        let query = "?agreementType=MicrosoftCustomerAgreement";
+        assert_eq!(get(&sim, &format!("{}{query}", agreements(CUSTOMER_TAILSPIN)), &user).await.body["totalCount"], 0);
+
+        let confirmed = post(&sim, &agreements(CUSTOMER_TAILSPIN), &user, &agreement("ana@tailspintoys.com")).await;
+        assert_eq!(confirmed.status, 201, "{}", confirmed.body);
+        assert!(confirmed.body["userId"].as_str().is_some_and(|u| !u.is_empty()));
+        assert_eq!(confirmed.body["primaryContact"]["email"], "ana@tailspintoys.com");
+        assert_eq!(confirmed.body["templateId"], MCA_TEMPLATE_ID);
+        assert_eq!(confirmed.body["type"], "MicrosoftCustomerAgreement");
+        assert_eq!(confirmed.body["dateAgreed"], "2024-05-01T12:00:00Z");
+        assert!(confirmed.body.get("agreementLink").is_none());
+
+        let listed = get(&sim, &format!("{}{query}", agreements(CUSTOMER_TAILSPIN)), &user).await.body;
+        assert_eq!(listed["totalCount"], 1);
+        assert_eq!(listed["items"][0]["agreementLink"], "https://aka.ms/customeragreement");
+        assert!(listed["items"][0].get("userId").is_none());
+        // The default type is the Microsoft Cloud Agreement.
+        assert_eq!(get(&sim, &agreements(CUSTOMER_TAILSPIN), &user).await.body["totalCount"], 0);
+        assert_eq!(
+            get(&sim, &format!("{}?agreementType=*", agreements(CUSTOMER_TAILSPIN)), &user).await.body["totalCount"],
+            1
+        );
+
+        let duplicate = post(&sim, &agreements(CUSTOMER_TAILSPIN), &user, &agreement("ANA@tailspintoys.com")).await;
+        assert_eq!(duplicate.error(), (409, Some(600061)));
+        assert_eq!(duplicate.body["errorName"], "PartnerConfirmedAgreementAlreadyExists");
+        assert_eq!(duplicate.body["isRetryable"], false);
+        // A different contact is a new confirmation.
+        assert_eq!(
+            post(&sim, &agreements(CUSTOMER_TAILSPIN), &user, &agreement("bo@tailspintoys.com")).await.status,
+            201
+        );
+
+        assert_eq!(buy(&sim, &user, CUSTOMER_TAILSPIN, vec![azure_plan_line()]).await.status, 201);
+    }
+
+    #[tokio::test]
+    async fn invalid_confirmations_are_refused_with_clear_codes() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let path = agreements(CUSTOMER_TAILSPIN);
+        let without = |key: &str| {
+            let mut body = agreement("ana@tailspintoys.com");
+            if let Some(object) = body.as_object_mut() {
+                object.remove(key);
+            }
+            body
+        };
+        for key in ["primaryContact", "templateId", "dateAgreed", "type"] {
+            let refused = post(&sim, &path, &user, &without(key)).await;
+            assert_eq!(refused.error(), (400, Some(800002)), "{key}");
+            assert_eq!(refused.body["errorName"], "InvalidInput");
+        }
+        let mut no_name = agreement("ana@tailspintoys.com");
+        no_name["primaryContact"]["firstName"] = json!(" ");
+        assert_eq!(post(&sim, &path, &user, &no_name).await.error(), (400, Some(800002)));
+        let mut bad_date = agreement("ana@tailspintoys.com");
+        bad_date["dateAgreed"] = json!("yesterday");
+        assert_eq!(post(&sim, &path, &user, &bad_date).await.error(), (400, Some(800002)));
+        let mut bad_type = agreement("ana@tailspintoys.com");
+        bad_type["type"] = json!("MicrosoftPartnerAgreement");
+        assert_eq!(post(&sim, &path, &user, &bad_type).await.error(), (400, Some(800002)));
+        let mut bad_template = agreement("ana@tailspintoys.com");
+        bad_template["templateId"] = json!(MCLA_TEMPLATE_ID);
+        assert_eq!(post(&sim, &path, &user, &bad_template).await.error(), (400, Some(600051)));
+        assert_eq!(post(&sim, &path, &user, &agreement("not-an-email")).await.error(), (400, Some(800002)));
+        let foreign = post(&sim, &agreements(CUSTOMER_NORTHWIND_TRADERS), &user, &agreement("a@b.c")).await;
+        assert_eq!(foreign.error(), (404, Some(60003)));
+        assert!(
+            !sim.handle.state().lock().customers.customers.iter().any(|c| c.id == CUSTOMER_TAILSPIN && c.mca_accepted)
+        );
+
+        // PascalCase bodies are fine too.
+        let pascal = json!({
+            "PrimaryContact": { "FirstName": "Ana", "LastName": "Bowman", "Email": "ana@tailspintoys.com" },
+            "TemplateId": MCA_TEMPLATE_ID, "DateAgreed": "2024-05-01T12:00:00", "Type": "MicrosoftCustomerAgreement"
+        });
+        let accepted = post(&sim, &path, &user, &pascal).await;
+        assert_eq!(accepted.status, 201);
+        assert!(accepted.body["primaryContact"].get("phoneNumber").is_none());
+        assert!(
+            sim.handle.state().lock().customers.customers.iter().any(|c| c.id == CUSTOMER_TAILSPIN && c.mca_accepted)
+        );
+    }
+
+    #[tokio::test]
+    async fn seeded_customers_have_their_mca_on_record_or_signed_directly() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let fabrikam =
+            get(&sim, &format!("{}?agreementType=MicrosoftCustomerAgreement", agreements(CUSTOMER_FABRIKAM)), &user)
+                .await;
+        assert_eq!(fabrikam.body["totalCount"], 1);
+        assert!(fabrikam.body.get("links").is_none());
+        let direct = |customer: &str| format!("/v1/customers/{customer}/directSignedMicrosoftCustomerAgreementStatus");
+        assert_eq!(get(&sim, &direct(CUSTOMER_WINGTIP), &user).await.body, json!({ "isSigned": true }));
+        assert_eq!(get(&sim, &direct(CUSTOMER_FABRIKAM), &user).await.body, json!({ "isSigned": false }));
+        assert_eq!(get(&sim, &direct(CUSTOMER_NORTHWIND_TRADERS), &user).await.error(), (404, Some(60003)));
+        let wingtip = get(&sim, &format!("{}?agreementType=*", agreements(CUSTOMER_WINGTIP)), &user).await;
+        assert_eq!(wingtip.body["totalCount"], 0);
+    }
+}
