@@ -447,16 +447,17 @@ async fn create_cart(
 ) -> Response {
     let now = state.now();
     let mut inner = state.lock_settled();
-    if let Err(e) = common::customer(&inner, &partner, &customer_id) {
-        return e.into_response();
-    }
+    let customer_id = match common::customer(&inner, &partner, &customer_id) {
+        Ok(customer) => customer.id.clone(),
+        Err(e) => return e.into_response(),
+    };
     let lines = match cart_lines(&inner.catalog, &body) {
         Ok(lines) => lines,
         Err(e) => return e.into_response(),
     };
     let cart = SimCart {
         id: Uuid::new_v4().to_string(),
-        customer_id: customer_id.to_ascii_lowercase(),
+        customer_id,
         created: now,
         modified: now,
         expires: now.checked_add(state.config.cart_lifetime).unwrap_or(now),
@@ -695,7 +696,7 @@ fn finish_checkout(
         let billing_cycle = lines.first().and_then(|l| l.billing_cycle.as_str()).unwrap_or("monthly").to_owned();
         commerce.orders.push(SimOrder {
             id: order_id.clone(),
-            alternate_id: Uuid::new_v4().simple().to_string()[..12].to_owned(),
+            alternate_id: Uuid::new_v4().simple().to_string().chars().take(12).collect(),
             customer_id: customer_id.clone(),
             billing_cycle,
             created: now,

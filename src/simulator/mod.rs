@@ -4,6 +4,10 @@
 //! `shared/partner-center-api.md`), stateful in memory, seeded by [`seed`]. `/_simulator/...`
 //! reports counters and injects faults (429 with `Retry-After`, 5xx, delays, dropped connections,
 //! our token rejected). `cargo run` and the tests use it; production points at the real host.
+//!
+//! Commerce: [`agreements`] (MCA), [`commerce`] (carts, checkout, orders), [`subscriptions`]
+//! (with Azure entitlements), [`upgrades`] (MS-AZR-0145P → Azure plan), with clock-driven
+//! provisioning, and [`idempotency`] (`MS-RequestId` replay for POST/PUT/PATCH).
 
 pub mod aad;
 pub mod agreements;
