@@ -67,6 +67,64 @@ impl CatalogState {
         }
         items
     }
+
+    /// What a cart line needs to know about a `catalogItemId` (`product:sku:availability`, any
+    /// case), purchasable or not.
+    pub fn item(&self, catalog_item_id: &str) -> Option<CatalogItem> {
+        let mut parts = catalog_item_id.split(':');
+        let (Some(product_id), Some(sku_id), Some(availability_id), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let product = self.product(product_id)?;
+        let sku =
+            product.skus.iter().find(|s| s.sku["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(sku_id)))?;
+        let (availability, _, purchasable, terms) =
+            sku.availabilities.iter().find(|(id, ..)| id.eq_ignore_ascii_case(availability_id))?;
+        let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+        let product_id = text(&product.product["id"]);
+        let sku_id = text(&sku.sku["id"]);
+        Some(CatalogItem {
+            catalog_item_id: format!("{product_id}:{sku_id}:{availability}"),
+            product_title: text(&product.product["title"]),
+            product_type: text(&product.product["productType"]["id"]),
+            sku_title: text(&sku.sku["title"]),
+            minimum_quantity: sku.sku["minimumQuantity"].as_u64().unwrap_or(1),
+            maximum_quantity: sku.sku["maximumQuantity"].as_u64().unwrap_or(u64::MAX),
+            billing_cycles: sku.sku["supportedBillingCycles"]
+                .as_array()
+                .map(|cycles| cycles.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            term_durations: terms
+                .as_array()
+                .map(|terms| terms.iter().filter_map(|t| t["duration"].as_str()).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            purchasable: *purchasable,
+            product_id,
+            sku_id,
+        })
+    }
+}
+
+/// One availability as a cart sees it (see [`CatalogState::item`]).
+#[derive(Debug, Clone)]
+pub struct CatalogItem {
+    /// `product:sku:availability` in the catalog's casing.
+    pub catalog_item_id: String,
+    pub product_id: String,
+    pub product_title: String,
+    /// `productType.id`: `Azure`, `OnlineServicesNCE`, `Software`, ...
+    pub product_type: String,
+    pub sku_id: String,
+    pub sku_title: String,
+    pub minimum_quantity: u64,
+    pub maximum_quantity: u64,
+    /// Wire values, e.g. `monthly`, `one_time`.
+    pub billing_cycles: Vec<String>,
+    /// The availability's term durations (`P1M`, `P1Y`, ...); empty when it has no terms.
+    pub term_durations: Vec<String>,
+    pub purchasable: bool,
 }
 
 pub fn routes() -> Router<Arc<SimState>> {

@@ -4,6 +4,8 @@
 //! - `POST /_simulator/faults` (a [`FaultRule`] as JSON), `DELETE /_simulator/faults`
 //! - `POST /_simulator/tokens/revoke`: every issued access token stops working
 //! - `POST /_simulator/clock/advance` (`{"seconds": 900}`): moves the simulated clock forward
+//! - `POST /_simulator/entitlements/{entitlementId}/status` (`{"status": "disabled"}`): an Azure
+//!   subscription changes status as if done in Azure (served by [`super::subscriptions`])
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 

@@ -4,14 +4,24 @@
 //! `shared/partner-center-api.md`), stateful in memory, seeded by [`seed`]. `/_simulator/...`
 //! reports counters and injects faults (429 with `Retry-After`, 5xx, delays, dropped connections,
 //! our token rejected). `cargo run` and the tests use it; production points at the real host.
+//!
+//! Commerce: [`agreements`] (MCA), [`commerce`] (carts, checkout, orders), [`subscriptions`]
+//! (with Azure entitlements), [`upgrades`] (MS-AZR-0145P → Azure plan), with clock-driven
+//! provisioning, and [`idempotency`] (`MS-RequestId` replay for POST/PUT/PATCH).
 
 pub mod aad;
+pub mod agreements;
 pub mod catalog;
+pub mod commerce;
+pub mod common;
 pub mod control;
 pub mod customers;
 pub mod faults;
+pub mod idempotency;
 pub mod seed;
 pub mod state;
+pub mod subscriptions;
+pub mod upgrades;
 pub mod wire;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -30,11 +40,28 @@ pub struct SimulatorConfig {
     pub token_lifetime: Duration,
     /// How long a new order stays out of the customer's order list.
     pub order_list_delay: Duration,
+    /// How long a cart can be updated and checked out after its creation.
+    pub cart_lifetime: Duration,
+    /// How long (simulated clock) an order stays `pending` before it completes and its
+    /// subscriptions become active.
+    pub provisioning_delay: Duration,
+    /// How long (simulated clock) a product upgrade stays `InProgress` before it completes.
+    pub upgrade_duration: Duration,
+    /// How long (real time) a checkout takes while the cart is marked as being processed; a second
+    /// checkout in that window gets 409/800064. Zero by default.
+    pub checkout_processing_time: Duration,
 }
 
 impl Default for SimulatorConfig {
     fn default() -> Self {
-        Self { token_lifetime: Duration::from_secs(3599), order_list_delay: Duration::from_secs(15 * 60) }
+        Self {
+            token_lifetime: Duration::from_secs(3599),
+            order_list_delay: Duration::from_secs(15 * 60),
+            cart_lifetime: commerce::DEFAULT_CART_LIFETIME,
+            provisioning_delay: Duration::from_secs(5),
+            upgrade_duration: Duration::from_secs(30),
+            checkout_processing_time: Duration::ZERO,
+        }
     }
 }
 
@@ -72,6 +99,12 @@ pub fn router(state: Arc<SimState>) -> Router {
     let partner_center = Router::new()
         .merge(customers::routes())
         .merge(catalog::routes())
+        .merge(agreements::routes())
+        .merge(commerce::routes())
+        .merge(subscriptions::routes())
+        .merge(upgrades::routes())
+        // Inside the token check: replays are per partner tenant.
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::replay))
         .layer(middleware::from_fn_with_state(state.clone(), aad::require_token));
     Router::new()
         .merge(aad::routes())
@@ -80,6 +113,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), faults::inject))
         .layer(middleware::from_fn_with_state(state.clone(), control::count))
         .merge(control::routes())
+        .merge(subscriptions::control_routes())
         .fallback(wire::unknown_route)
         .with_state(state)
 }

@@ -382,3 +382,68 @@ pub fn catalog() -> Vec<SeedProduct> {
         },
     ]
 }
+
+/// Agreement templates (A1): (agreementType, templateId, agreementLink, versionRank).
+pub const AGREEMENT_TEMPLATES: [(&str, &str, &str, u32); 2] = [
+    ("MicrosoftCloudAgreement", MCLA_TEMPLATE_ID, "https://aka.ms/microsoftcloudagreement", 1),
+    ("MicrosoftCustomerAgreement", MCA_TEMPLATE_ID, "https://aka.ms/customeragreement", 0),
+];
+pub const MCA_TEMPLATE_ID: &str = "117a69d6-b4c2-4a52-8e5e-1e7b0b1e3e5a";
+pub const MCLA_TEMPLATE_ID: &str = "998b88de-aa99-4388-a42c-1b3517d49490";
+/// Customers that accepted the MCA themselves (Microsoft 365 admin center, A4 `isSigned`); every
+/// other customer with `mca_accepted` has a partner-attested confirmation (A3).
+pub const DIRECT_SIGNED_MCA_CUSTOMERS: [&str; 1] = [CUSTOMER_WINGTIP];
+
+/// Litware's legacy Microsoft Azure (MS-AZR-0145P) subscription and the Azure subscription under it.
+pub const LITWARE_0145P_SUBSCRIPTION: &str = "7c3e9a1b-5d2f-4e6a-8b9c-0d1e2f3a4b5c";
+pub const LITWARE_AZURE_ENTITLEMENT: &str = "b1beb621-3cad-4d7a-b360-62db33ce028e";
+/// Adventure Works' Microsoft 365 Business Basic subscription.
+pub const ADVENTURE_WORKS_M365_SUBSCRIPTION: &str = "8d4f0b2c-6e3a-4f7b-9c0d-1e2f3a4b5c6d";
+
+/// A subscription the simulator starts with.
+#[derive(Debug, Clone)]
+pub struct SeedSubscription {
+    pub id: &'static str,
+    pub customer_id: &'static str,
+    /// `MS-AZR-0145P` or a `catalogItemId`.
+    pub offer_id: &'static str,
+    pub offer_name: &'static str,
+    pub quantity: u64,
+    /// `true` for usage-based Azure offers, `false` for licenses.
+    pub usage_based: bool,
+    pub billing_cycle: &'static str,
+    pub term_duration: Option<&'static str>,
+    /// Azure subscriptions (entitlements) under it: (id, friendly name), all active.
+    pub azure_entitlements: &'static [(&'static str, &'static str)],
+    /// How long before the simulator's start it was bought.
+    pub age_days: u64,
+}
+
+pub fn subscriptions() -> Vec<SeedSubscription> {
+    vec![
+        SeedSubscription {
+            id: LITWARE_0145P_SUBSCRIPTION,
+            customer_id: CUSTOMER_LITWARE,
+            offer_id: "MS-AZR-0145P",
+            offer_name: "Microsoft Azure",
+            quantity: 1,
+            usage_based: true,
+            billing_cycle: "monthly",
+            term_duration: None,
+            azure_entitlements: &[(LITWARE_AZURE_ENTITLEMENT, "Microsoft Azure")],
+            age_days: 900,
+        },
+        SeedSubscription {
+            id: ADVENTURE_WORKS_M365_SUBSCRIPTION,
+            customer_id: CUSTOMER_ADVENTURE_WORKS,
+            offer_id: "CFQ7TTC0LH18:0001:CFQ7TTC0TKZX",
+            offer_name: "Microsoft 365 Business Basic",
+            quantity: 25,
+            usage_based: false,
+            billing_cycle: "monthly",
+            term_duration: Some("P1Y"),
+            azure_entitlements: &[],
+            age_days: 120,
+        },
+    ]
+}

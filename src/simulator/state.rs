@@ -5,7 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::{SimulatorConfig, aad::AadState, catalog::CatalogState, control::ControlState, customers::CustomerState};
+use super::{
+    SimulatorConfig, aad::AadState, agreements::AgreementState, catalog::CatalogState, commerce::CommerceState,
+    control::ControlState, customers::CustomerState, idempotency::IdempotencyState, subscriptions::SubscriptionState,
+    upgrades::UpgradeState,
+};
 
 pub struct SimState {
     pub config: SimulatorConfig,
@@ -19,6 +23,11 @@ pub struct Inner {
     pub customers: CustomerState,
     pub catalog: CatalogState,
     pub control: ControlState,
+    pub agreements: AgreementState,
+    pub commerce: CommerceState,
+    pub subscriptions: SubscriptionState,
+    pub upgrades: UpgradeState,
+    pub idempotency: IdempotencyState,
 }
 
 impl SimState {
@@ -29,6 +38,11 @@ impl SimState {
                 customers: CustomerState::seeded(),
                 catalog: CatalogState::seeded(),
                 control: ControlState::default(),
+                agreements: AgreementState::seeded(),
+                commerce: CommerceState::default(),
+                subscriptions: SubscriptionState::seeded(),
+                upgrades: UpgradeState::default(),
+                idempotency: IdempotencyState::default(),
             }),
             config,
             clock_offset: Mutex::new(Duration::ZERO),

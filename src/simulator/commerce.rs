@@ -1,0 +1,1191 @@
+//! Carts, checkout and orders (O1–O6), and the clock-driven state machines behind them.
+//!
+//! A cart's lines are checked against the catalog when the cart is created or replaced; a bad line
+//! is not an HTTP error but a line-level `error` inside the 201 cart. Checkout applies Partner
+//! Center's rules (MCA acceptance, MS-AZR-0145P customers, pending product upgrades, ...) and
+//! creates one order per `orderGroup`. Orders stay `pending` for
+//! [`SimulatorConfig::provisioning_delay`](super::SimulatorConfig) on the simulated clock, then
+//! complete: their subscriptions become active and an Azure plan gets its first Azure
+//! subscription. Orders appear in the order list only after `order_list_delay`.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use axum::{
+    Extension, Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use parking_lot::MutexGuard;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    SimState, SimulatorConfig,
+    aad::PartnerTenant,
+    catalog::{CatalogItem, CatalogState},
+    common::{self, bare_collection, iso, link, new_etag},
+    seed,
+    state::Inner,
+    subscriptions::{SimSubscription, SubscriptionKind, SubscriptionStatus},
+    upgrades::{self, UpgradeStatus},
+    wire::{self, PcError},
+};
+
+/// The simulator sells in one currency.
+const CURRENCY: (&str, &str) = ("USD", "$");
+
+/// `CartErrorCode` values (§4.2).
+const CATALOG_ITEM_ID_IS_NOT_VALID: u32 = 10001;
+const INVALID_INPUT: u32 = 10010;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CartStatus {
+    Active,
+    Ordered,
+}
+
+#[derive(Debug, Clone)]
+struct CartLine {
+    id: usize,
+    /// As sent, or in the catalog's casing once recognised.
+    catalog_item_id: Value,
+    friendly_name: Option<String>,
+    /// As sent (echoed back when it is not a valid quantity).
+    quantity_sent: Value,
+    quantity: u64,
+    /// As sent, or the catalog's wire value (`monthly`, `one_time`, ...) once recognised.
+    billing_cycle: Value,
+    term_duration: Option<String>,
+    provisioning_context: Value,
+    order_group: Option<String>,
+    error: Option<(u32, String)>,
+    item: Option<CatalogItem>,
+}
+
+impl CartLine {
+    fn is_azure_plan(&self) -> bool {
+        self.item.as_ref().is_some_and(|i| i.product_id.eq_ignore_ascii_case(seed::AZURE_PLAN_PRODUCT_ID))
+    }
+
+    fn is_new_commerce(&self) -> bool {
+        self.item.as_ref().is_some_and(|i| i.product_type == "OnlineServicesNCE")
+    }
+
+    fn to_wire(&self) -> Value {
+        let mut line = json!({
+            "id": self.id,
+            "catalogItemId": self.catalog_item_id,
+            "quantity": self.quantity_sent,
+            "currencyCode": CURRENCY.0,
+            "billingCycle": self.billing_cycle,
+            "provisioningContext": self.provisioning_context,
+        });
+        if let Some(name) = &self.friendly_name {
+            line["friendlyName"] = json!(name);
+        }
+        if let Some(term) = &self.term_duration {
+            line["termDuration"] = json!(term);
+        }
+        if let Some(group) = &self.order_group {
+            line["orderGroup"] = json!(group);
+        }
+        if let Some((code, description)) = &self.error {
+            line["error"] = json!({ "errorCode": code, "errorDescription": description });
+        }
+        line
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SimCart {
+    id: String,
+    customer_id: String,
+    created: SystemTime,
+    modified: SystemTime,
+    expires: SystemTime,
+    last_modified_user: String,
+    status: CartStatus,
+    /// A checkout is running (see [`SimulatorConfig::checkout_processing_time`]).
+    processing: bool,
+    lines: Vec<CartLine>,
+}
+
+impl SimCart {
+    fn to_wire(&self) -> Value {
+        json!({
+            "id": self.id,
+            "creationTimestamp": iso(self.created),
+            "lastModifiedTimestamp": iso(self.modified),
+            "expirationTimestamp": iso(self.expires),
+            "lastModifiedUser": self.last_modified_user,
+            "status": match self.status { CartStatus::Active => "Active", CartStatus::Ordered => "Ordered" },
+            "lineItems": self.lines.iter().map(CartLine::to_wire).collect::<Vec<_>>(),
+            "links": { "self": link(format!("/customers/{}/carts/{}", self.customer_id, self.id), "GET") },
+            "attributes": { "objectType": "Cart" }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Pending,
+    Completed,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderLine {
+    pub number: usize,
+    pub offer_id: String,
+    pub product_id: String,
+    pub sku_id: String,
+    pub friendly_name: String,
+    pub quantity: u64,
+    pub term_duration: Option<String>,
+    /// Created at checkout; shown on the order only once provisioned.
+    pub subscription_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimOrder {
+    pub id: String,
+    pub alternate_id: String,
+    pub customer_id: String,
+    pub billing_cycle: String,
+    pub created: SystemTime,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub etag: String,
+}
+
+impl SimOrder {
+    fn base_uri(&self) -> String {
+        format!("/customers/{}/orders/{}", self.customer_id, self.id)
+    }
+
+    pub fn to_wire(&self) -> Value {
+        let completed = self.status == OrderStatus::Completed;
+        let lines: Vec<Value> = self
+            .lines
+            .iter()
+            .map(|line| {
+                let mut links = json!({
+                    "sku": link(format!("/products/{}/skus/{}?country=US", line.product_id, line.sku_id), "GET")
+                });
+                let mut value = json!({
+                    "lineItemNumber": line.number,
+                    "offerId": line.offer_id,
+                    "friendlyName": line.friendly_name,
+                    "quantity": line.quantity,
+                    "transactionType": "New",
+                });
+                if let Some(term) = &line.term_duration {
+                    value["termDuration"] = json!(term);
+                }
+                if completed {
+                    let subscription =
+                        format!("/customers/{}/subscriptions/{}", self.customer_id, line.subscription_id);
+                    value["subscriptionId"] = json!(line.subscription_id);
+                    links["subscription"] = link(&subscription, "GET");
+                    links["provisioningStatus"] = link(format!("{subscription}/provisioningstatus"), "GET");
+                }
+                value["links"] = links;
+                value
+            })
+            .collect();
+        json!({
+            "id": self.id,
+            "alternateId": self.alternate_id,
+            "referenceCustomerId": self.customer_id,
+            "billingCycle": self.billing_cycle,
+            "currencyCode": CURRENCY.0,
+            "currencySymbol": CURRENCY.1,
+            "lineItems": lines,
+            "creationDate": iso(self.created),
+            "status": if completed { "completed" } else { "pending" },
+            "transactionType": "UserPurchase",
+            "links": {
+                "self": link(self.base_uri(), "GET"),
+                "provisioningStatus": link(format!("{}/provisioningstatus", self.base_uri()), "GET")
+            },
+            "attributes": { "etag": self.etag, "objectType": "Order" }
+        })
+    }
+
+    fn provisioning_status(&self) -> Value {
+        // The example's wire value is `fulfilled` for `Fulfilled`; the doc is silent on the others,
+        // so `PrefulfillmentPending` is written the same way (camelCase).
+        let status = match self.status {
+            OrderStatus::Completed => "fulfilled",
+            OrderStatus::Pending => "prefulfillmentPending",
+        };
+        let items = self
+            .lines
+            .iter()
+            .map(|line| {
+                json!({
+                    "orderLineItemId": line.number,
+                    "lineItemNumber": line.number,
+                    "status": status,
+                    "quantityProvisioningInformation": [{ "quantity": line.quantity, "status": status }]
+                })
+            })
+            .collect();
+        bare_collection(items)
+    }
+}
+
+#[derive(Default)]
+pub struct CommerceState {
+    carts: Vec<SimCart>,
+    pub orders: Vec<SimOrder>,
+}
+
+impl CommerceState {
+    fn cart_mut(&mut self, customer_id: &str, cart_id: &str) -> Option<&mut SimCart> {
+        self.carts
+            .iter_mut()
+            .find(|c| c.id.eq_ignore_ascii_case(cart_id) && c.customer_id.eq_ignore_ascii_case(customer_id))
+    }
+
+    /// The customer's cart unless it is unknown or expired (404/800008 either way).
+    fn live_cart_mut(&mut self, customer_id: &str, cart_id: &str, now: SystemTime) -> Result<&mut SimCart, PcError> {
+        self.cart_mut(customer_id, cart_id).filter(|c| now < c.expires).ok_or_else(|| {
+            PcError::new(
+                StatusCode::NOT_FOUND,
+                800008,
+                "The cart could not be retrieved; it does not exist or has expired.",
+            )
+        })
+    }
+
+    pub fn order(&self, customer_id: &str, order_id: &str) -> Option<&SimOrder> {
+        self.orders
+            .iter()
+            .find(|o| o.id.eq_ignore_ascii_case(order_id) && o.customer_id.eq_ignore_ascii_case(customer_id))
+    }
+}
+
+impl SimState {
+    /// The lock, after bringing every clock-driven state machine up to [`SimState::now`]: orders
+    /// finish provisioning, product upgrades complete. Commerce handlers use this instead of
+    /// [`SimState::lock`].
+    pub fn lock_settled(&self) -> MutexGuard<'_, super::state::Inner> {
+        let now = self.now();
+        let mut inner = self.lock();
+        settle(&mut inner, now, &self.config);
+        inner
+    }
+
+    /// The customer's orders, including those not yet listed by `GET .../orders` (tests).
+    pub fn orders_of(&self, customer_id: &str) -> Vec<Value> {
+        let inner = self.lock_settled();
+        inner
+            .commerce
+            .orders
+            .iter()
+            .filter(|o| o.customer_id.eq_ignore_ascii_case(customer_id))
+            .map(SimOrder::to_wire)
+            .collect()
+    }
+}
+
+/// Applies every transition that is due at `now`.
+pub fn settle(inner: &mut Inner, now: SystemTime, config: &SimulatorConfig) {
+    let Inner { commerce, subscriptions, .. } = inner;
+    for order in commerce.orders.iter_mut().filter(|o| o.status == OrderStatus::Pending) {
+        let due = order.created.checked_add(config.provisioning_delay).is_none_or(|due| now >= due);
+        if !due {
+            continue;
+        }
+        order.status = OrderStatus::Completed;
+        order.etag = new_etag();
+        for line in &order.lines {
+            let Some(subscription) = subscriptions.get_mut(&order.customer_id, &line.subscription_id) else {
+                continue;
+            };
+            if subscription.status != SubscriptionStatus::Pending {
+                continue;
+            }
+            subscription.status = SubscriptionStatus::Active;
+            subscription.touch();
+            if subscription.kind == SubscriptionKind::AzurePlan {
+                // Azure gets one Azure (usage) subscription under the new plan.
+                let (customer, plan) = (subscription.customer_id.clone(), subscription.id.clone());
+                subscriptions.add_azure_entitlement(&customer, &plan);
+            }
+        }
+    }
+    upgrades::settle(inner, now, config);
+}
+
+pub fn routes() -> Router<Arc<SimState>> {
+    Router::new()
+        .route("/v1/customers/{customer_id}/carts", post(create_cart))
+        .route("/v1/customers/{customer_id}/carts/{cart_id}", put(update_cart))
+        .route("/v1/customers/{customer_id}/carts/{cart_id}/checkout", post(checkout))
+        .route("/v1/customers/{customer_id}/orders", get(list_orders))
+        .route("/v1/customers/{customer_id}/orders/{order_id}", get(get_order))
+        .route("/v1/customers/{customer_id}/orders/{order_id}/provisioningstatus", get(order_provisioning_status))
+}
+
+/// The `lineItems` of a Cart body, checked against the catalog.
+fn cart_lines(catalog: &CatalogState, body: &[u8]) -> Result<Vec<CartLine>, PcError> {
+    let body = common::parse_body(body)?;
+    let Some(items) = body.get("lineItems").and_then(Value::as_array).filter(|items| !items.is_empty()) else {
+        return Err(PcError::new(StatusCode::BAD_REQUEST, 800002, "A cart needs at least one line item."));
+    };
+    let mut lines: Vec<CartLine> =
+        items.iter().enumerate().map(|(index, raw)| cart_line(catalog, index, raw)).collect();
+    assign_order_groups(&mut lines);
+    Ok(lines)
+}
+
+fn cart_line(catalog: &CatalogState, index: usize, raw: &Value) -> CartLine {
+    let field = |key: &str| raw.get(key).cloned().unwrap_or(Value::Null);
+    let mut line = CartLine {
+        id: index,
+        catalog_item_id: field("catalogItemId"),
+        friendly_name: common::text(raw, "friendlyName"),
+        quantity_sent: field("quantity"),
+        quantity: 0,
+        billing_cycle: field("billingCycle"),
+        term_duration: common::text(raw, "termDuration"),
+        provisioning_context: raw.get("provisioningContext").filter(|c| c.is_object()).cloned().unwrap_or(json!({})),
+        order_group: None,
+        error: None,
+        item: None,
+    };
+    if let Err((code, description)) = check_line(catalog, raw, &mut line) {
+        line.error = Some((code, description));
+    }
+    line
+}
+
+/// A line's catalog checks; the first failure becomes its `error`.
+fn check_line(catalog: &CatalogState, raw: &Value, line: &mut CartLine) -> Result<(), (u32, String)> {
+    if !raw.is_object() {
+        return Err((INVALID_INPUT, "A cart line item must be an object.".to_owned()));
+    }
+    let Some(catalog_item_id) = common::text(raw, "catalogItemId") else {
+        return Err((INVALID_INPUT, "The catalogItemId is required.".to_owned()));
+    };
+    let Some(item) = catalog.item(&catalog_item_id).filter(|i| i.purchasable) else {
+        return Err((
+            CATALOG_ITEM_ID_IS_NOT_VALID,
+            format!("The catalog item id '{catalog_item_id}' is not valid or cannot be purchased."),
+        ));
+    };
+    line.catalog_item_id = json!(item.catalog_item_id);
+    let quantity = line.quantity_sent.as_u64().filter(|q| (item.minimum_quantity..=item.maximum_quantity).contains(q));
+    let Some(quantity) = quantity else {
+        return Err((
+            INVALID_INPUT,
+            format!("The quantity must be a whole number from {} to {}.", item.minimum_quantity, item.maximum_quantity),
+        ));
+    };
+    line.quantity = quantity;
+    let sent_cycle = common::text(raw, "billingCycle").unwrap_or_default();
+    let Some(cycle) = item.billing_cycles.iter().find(|c| common::enum_key(c) == common::enum_key(&sent_cycle)) else {
+        return Err((
+            INVALID_INPUT,
+            format!(
+                "The billing cycle '{sent_cycle}' is not supported; use one of: {}.",
+                item.billing_cycles.join(", ")
+            ),
+        ));
+    };
+    line.billing_cycle = json!(cycle);
+    if !item.term_durations.is_empty() {
+        let sent = line.term_duration.clone().unwrap_or_default();
+        let Some(term) = item.term_durations.iter().find(|t| t.eq_ignore_ascii_case(&sent)) else {
+            return Err((
+                INVALID_INPUT,
+                format!("The term duration '{sent}' is not offered; use one of: {}.", item.term_durations.join(", ")),
+            ));
+        };
+        line.term_duration = Some(term.clone());
+    }
+    line.item = Some(item);
+    Ok(())
+}
+
+/// Lines that can be bought together share an `orderGroup` ("0", "1", ...). The doc only says the
+/// service groups them; the simulator's rule: an Azure plan is an order of its own, everything
+/// else is grouped by billing cycle (so reservations and perpetual software, both `one_time`,
+/// share an order, as in the doc's checkout example). Lines with an error get no group.
+fn assign_order_groups(lines: &mut [CartLine]) {
+    let mut groups: Vec<String> = Vec::new();
+    for line in lines.iter_mut().filter(|l| l.error.is_none()) {
+        let key = if line.is_azure_plan() {
+            "azure-plan".to_owned()
+        } else {
+            line.billing_cycle.as_str().unwrap_or_default().to_owned()
+        };
+        let index = match groups.iter().position(|g| *g == key) {
+            Some(index) => index,
+            None => {
+                groups.push(key);
+                groups.len() - 1
+            }
+        };
+        line.order_group = Some(index.to_string());
+    }
+}
+
+async fn create_cart(
+    State(state): State<Arc<SimState>>,
+    Extension(partner): Extension<PartnerTenant>,
+    Path(customer_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let now = state.now();
+    let mut inner = state.lock_settled();
+    let customer_id = match common::customer(&inner, &partner, &customer_id) {
+        Ok(customer) => customer.id.clone(),
+        Err(e) => return e.into_response(),
+    };
+    let lines = match cart_lines(&inner.catalog, &body) {
+        Ok(lines) => lines,
+        Err(e) => return e.into_response(),
+    };
+    let cart = SimCart {
+        id: Uuid::new_v4().to_string(),
+        customer_id,
+        created: now,
+        modified: now,
+        expires: now.checked_add(state.config.cart_lifetime).unwrap_or(now),
+        last_modified_user: common::partner_user(&partner.tenant_id),
+        status: CartStatus::Active,
+        processing: false,
+        lines,
+    };
+    let body = cart.to_wire();
+    inner.commerce.carts.push(cart);
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+async fn update_cart(
+    State(state): State<Arc<SimState>>,
+    Extension(partner): Extension<PartnerTenant>,
+    Path((customer_id, cart_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let now = state.now();
+    let mut guard = state.lock_settled();
+    let inner = &mut *guard;
+    if let Err(e) = common::customer(inner, &partner, &customer_id) {
+        return e.into_response();
+    }
+    let cart = match inner.commerce.live_cart_mut(&customer_id, &cart_id, now) {
+        Ok(cart) => cart,
+        Err(e) => return e.into_response(),
+    };
+    if cart.status == CartStatus::Ordered {
+        return already_submitted().into_response();
+    }
+    if cart.processing {
+        return being_processed().into_response();
+    }
+    let lines = match cart_lines(&inner.catalog, &body) {
+        Ok(lines) => lines,
+        Err(e) => return e.into_response(),
+    };
+    cart.lines = lines;
+    cart.modified = now;
+    cart.last_modified_user = common::partner_user(&partner.tenant_id);
+    // Update a cart answers 201 Created in the doc's example.
+    (StatusCode::CREATED, Json(cart.to_wire())).into_response()
+}
+
+fn already_submitted() -> PcError {
+    PcError::new(StatusCode::BAD_REQUEST, 800065, "The cart has already been submitted.")
+}
+
+fn being_processed() -> PcError {
+    PcError::new(StatusCode::CONFLICT, 800064, "The cart is being processed by another request.")
+}
+
+/// Clears a cart's `processing` mark if a checkout stops half-way (the client went away).
+struct CheckoutInProgress {
+    state: Arc<SimState>,
+    customer_id: String,
+    cart_id: String,
+    finished: bool,
+}
+
+impl Drop for CheckoutInProgress {
+    fn drop(&mut self) {
+        if !self.finished
+            && let Some(cart) = self.state.lock().commerce.cart_mut(&self.customer_id, &self.cart_id)
+        {
+            cart.processing = false;
+        }
+    }
+}
+
+async fn checkout(
+    State(state): State<Arc<SimState>>,
+    Extension(partner): Extension<PartnerTenant>,
+    Path((customer_id, cart_id)): Path<(String, String)>,
+) -> Response {
+    let begun = {
+        let now = state.now();
+        let mut inner = state.lock_settled();
+        begin_checkout(&mut inner, &partner, &customer_id, &cart_id, now)
+    };
+    if let Err(e) = begun {
+        return e.into_response();
+    }
+    let mut in_progress = CheckoutInProgress {
+        state: state.clone(),
+        customer_id: customer_id.clone(),
+        cart_id: cart_id.clone(),
+        finished: false,
+    };
+    let processing_time = state.config.checkout_processing_time;
+    if !processing_time.is_zero() {
+        tokio::time::sleep(processing_time).await;
+    }
+    let result = {
+        let now = state.now();
+        let mut inner = state.lock_settled();
+        let result = finish_checkout(&mut inner, &customer_id, &cart_id, now, &state.config);
+        in_progress.finished = true;
+        result
+    };
+    match result {
+        Ok(body) => (StatusCode::CREATED, Json(body)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Every checkout rule; on success the cart is marked as being processed.
+fn begin_checkout(
+    inner: &mut Inner,
+    partner: &PartnerTenant,
+    customer_id: &str,
+    cart_id: &str,
+    now: SystemTime,
+) -> Result<(), PcError> {
+    let mca_accepted = common::customer(inner, partner, customer_id)?.mca_accepted;
+    let blocking_upgrade = inner.upgrades.blocking_status(customer_id);
+    let has_legacy_azure = inner.subscriptions.live_legacy_azure(customer_id).next().is_some();
+    let cart = inner.commerce.live_cart_mut(customer_id, cart_id, now)?;
+    if cart.processing {
+        return Err(being_processed());
+    }
+    if cart.status == CartStatus::Ordered {
+        return Err(already_submitted());
+    }
+    if let Some(line) = cart.lines.iter().find(|l| l.error.is_some()) {
+        return Err(PcError::new(
+            StatusCode::BAD_REQUEST,
+            800009,
+            format!("The cart has errors in its line items (first: line {}); fix them before checking out.", line.id),
+        ));
+    }
+    let buys_azure_plan = cart.lines.iter().any(CartLine::is_azure_plan);
+    if !mca_accepted && (buys_azure_plan || cart.lines.iter().any(CartLine::is_new_commerce)) {
+        return Err(PcError::new(
+            StatusCode::FORBIDDEN,
+            13605,
+            "The customer has not accepted the Microsoft Customer Agreement.",
+        ));
+    }
+    match blocking_upgrade {
+        Some(UpgradeStatus::Pending) => {
+            return Err(PcError::new(
+                StatusCode::CONFLICT,
+                900112,
+                "The purchase is blocked while the customer's Azure plan upgrade is pending.",
+            ));
+        }
+        Some(UpgradeStatus::InProgress) => {
+            return Err(PcError::new(
+                StatusCode::CONFLICT,
+                900113,
+                "The purchase is blocked while the customer's Azure plan upgrade is in progress.",
+            ));
+        }
+        Some(UpgradeStatus::Failed) => {
+            return Err(PcError::new(
+                StatusCode::CONFLICT,
+                900114,
+                "The purchase is blocked because the customer's Azure plan upgrade failed.",
+            ));
+        }
+        Some(UpgradeStatus::Completed) | None => {}
+    }
+    if buys_azure_plan && has_legacy_azure {
+        // The doc says an Azure plan cannot be bought for a customer with an MS-AZR-0145P
+        // subscription but gives no code; 400/800002 (invalid request input) is our choice.
+        return Err(PcError::new(
+            StatusCode::BAD_REQUEST,
+            800002,
+            "The customer has a Microsoft Azure (MS-AZR-0145P) subscription; an Azure plan cannot be purchased. \
+             Transition the customer with the product upgrade APIs (POST /v1/productUpgrades/eligibility, \
+             POST /v1/productupgrades) instead.",
+        ));
+    }
+    cart.processing = true;
+    Ok(())
+}
+
+/// Creates one order per order group and its subscriptions; the cart becomes `Ordered`.
+fn finish_checkout(
+    inner: &mut Inner,
+    customer_id: &str,
+    cart_id: &str,
+    now: SystemTime,
+    config: &SimulatorConfig,
+) -> Result<Value, PcError> {
+    let Inner { commerce, subscriptions, .. } = &mut *inner;
+    let Some(cart) = commerce.cart_mut(customer_id, cart_id) else {
+        return Err(PcError::new(StatusCode::NOT_FOUND, 800008, "The cart could not be retrieved."));
+    };
+    cart.processing = false;
+    cart.status = CartStatus::Ordered;
+    let customer_id = cart.customer_id.clone();
+    let mut groups: Vec<(String, Vec<CartLine>)> = Vec::new();
+    for line in &cart.lines {
+        let group = line.order_group.clone().unwrap_or_default();
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, lines)) => lines.push(line.clone()),
+            None => groups.push((group, vec![line.clone()])),
+        }
+    }
+    let mut order_ids = Vec::new();
+    for (_, lines) in groups {
+        let order_id = Uuid::new_v4().to_string();
+        let mut order_lines = Vec::new();
+        for (number, line) in lines.iter().enumerate() {
+            let Some(item) = &line.item else { continue };
+            let billing_cycle = line.billing_cycle.as_str().unwrap_or("monthly");
+            let subscription = if line.is_azure_plan() {
+                SimSubscription::azure_plan(&customer_id, &item.catalog_item_id, Some(order_id.clone()), now)
+            } else {
+                let mut subscription = SimSubscription::license(&customer_id, item, Some(order_id.clone()), now);
+                if let Some(name) = &line.friendly_name {
+                    subscription.friendly_name = name.clone();
+                }
+                subscription.quantity = line.quantity;
+                subscription.billing_cycle = billing_cycle.to_owned();
+                subscription.term_duration = line.term_duration.clone();
+                subscription.auto_renew = line.term_duration.is_some();
+                subscription
+            };
+            order_lines.push(OrderLine {
+                number,
+                offer_id: item.catalog_item_id.clone(),
+                product_id: item.product_id.clone(),
+                sku_id: item.sku_id.clone(),
+                friendly_name: subscription.friendly_name.clone(),
+                quantity: line.quantity,
+                term_duration: line.term_duration.clone(),
+                subscription_id: subscription.id.clone(),
+            });
+            subscriptions.subscriptions.push(subscription);
+        }
+        let billing_cycle = lines.first().and_then(|l| l.billing_cycle.as_str()).unwrap_or("monthly").to_owned();
+        commerce.orders.push(SimOrder {
+            id: order_id.clone(),
+            alternate_id: Uuid::new_v4().simple().to_string().chars().take(12).collect(),
+            customer_id: customer_id.clone(),
+            billing_cycle,
+            created: now,
+            status: OrderStatus::Pending,
+            lines: order_lines,
+            etag: new_etag(),
+        });
+        order_ids.push(order_id);
+    }
+    // With no provisioning delay the orders complete at once.
+    settle(inner, now, config);
+    let orders: Vec<Value> =
+        order_ids.iter().filter_map(|id| inner.commerce.order(&customer_id, id)).map(SimOrder::to_wire).collect();
+    Ok(json!({ "orders": orders, "orderErrors": [] }))
+}
+
+fn order_not_found() -> PcError {
+    PcError::new(StatusCode::NOT_FOUND, 20000, "The order was not found.")
+}
+
+async fn get_order(
+    State(state): State<Arc<SimState>>,
+    Extension(partner): Extension<PartnerTenant>,
+    Path((customer_id, order_id)): Path<(String, String)>,
+) -> Response {
+    let inner = state.lock_settled();
+    let found = common::customer(&inner, &partner, &customer_id)
+        .and_then(|_| inner.commerce.order(&customer_id, &order_id).ok_or_else(order_not_found));
+    match found {
+        Ok(order) => Json(order.to_wire()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct OrderQuery {
+    #[serde(rename = "billingType", alias = "billingtype")]
+    billing_type: Option<String>,
+}
+
+async fn list_orders(
+    State(state): State<Arc<SimState>>,
+    Extension(partner): Extension<PartnerTenant>,
+    Path(customer_id): Path<String>,
+    Query(query): Query<OrderQuery>,
+) -> Response {
+    let now = state.now();
+    let delay = state.config.order_list_delay;
+    let inner = state.lock_settled();
+    if let Err(e) = common::customer(&inner, &partner, &customer_id) {
+        return e.into_response();
+    }
+    // A new order shows up in the list only after a while (up to 15 minutes at Partner Center).
+    let listed = |created: SystemTime| created.checked_add(delay).is_some_and(|visible| now >= visible);
+    let items = inner
+        .commerce
+        .orders
+        .iter()
+        .filter(|o| o.customer_id.eq_ignore_ascii_case(&customer_id) && listed(o.created))
+        .filter(|o| {
+            query.billing_type.as_deref().is_none_or(|b| common::enum_key(b) == common::enum_key(&o.billing_cycle))
+        })
+        .map(SimOrder::to_wire)
+        .collect();
+    Json(wire::collection(items, &format!("/customers/{customer_id}/orders"), None)).into_response()
+}
+
+async fn order_provisioning_status(
+    State(state): State<Arc<SimState>>,
+    Extension(partner): Extension<PartnerTenant>,
+    Path((customer_id, order_id)): Path<(String, String)>,
+) -> Response {
+    if let Err(e) = partner.require_app_user() {
+        return e.into_response();
+    }
+    let inner = state.lock_settled();
+    let found = common::customer(&inner, &partner, &customer_id)
+        .and_then(|_| inner.commerce.order(&customer_id, &order_id).ok_or_else(order_not_found));
+    match found {
+        Ok(order) => Json(order.provisioning_status()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Seven days, as the newer docs state (`[kv] developer/checkout-a-cart.md`).
+pub const DEFAULT_CART_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+    use crate::simulator::{
+        SimulatorConfig,
+        common::test_support::*,
+        seed::{CUSTOMER_FABRIKAM, CUSTOMER_LITWARE, CUSTOMER_NORTHWIND_TRADERS, CUSTOMER_TAILSPIN, CUSTOMER_WINGTIP},
+        testing::TestSim,
+    };
+
+    fn carts(customer: &str) -> String {
+        format!("/v1/customers/{customer}/carts")
+    }
+
+    fn timestamp(value: &Value) -> OffsetDateTime {
+        OffsetDateTime::parse(value.as_str().expect("timestamp"), &Rfc3339).expect("RFC 3339")
+    }
+
+    #[tokio::test]
+    async fn a_cart_gets_line_ids_order_groups_and_a_seven_day_expiry() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let lines = vec![
+            azure_plan_line(),
+            json!({ "catalogItemId": M365_BASIC, "quantity": 5, "billingCycle": "monthly", "termDuration": "P1M", "friendlyName": "Basic seats" }),
+            json!({
+                "catalogItemId": RESERVATION, "quantity": 2, "billingCycle": "one_time", "termDuration": "P1Y",
+                "provisioningContext": { "subscriptionId": "b1beb621-3cad-4d7a-b360-62db33ce028e", "scope": "shared" }
+            }),
+            json!({ "catalogItemId": WINDOWS_SERVER.to_lowercase(), "quantity": 4, "billingCycle": "OneTime" }),
+        ];
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, lines).await;
+        assert_eq!(cart["status"], "Active");
+        assert_eq!(cart["attributes"]["objectType"], "Cart");
+        let id = cart["id"].as_str().expect("id");
+        assert_eq!(cart["links"]["self"]["uri"], format!("/customers/{CUSTOMER_FABRIKAM}/carts/{id}"));
+        assert!(cart["lastModifiedUser"].as_str().is_some_and(|u| !u.is_empty()));
+        let created = timestamp(&cart["creationTimestamp"]);
+        assert_eq!(timestamp(&cart["expirationTimestamp"]) - created, time::Duration::days(7));
+        assert_eq!(timestamp(&cart["lastModifiedTimestamp"]), created);
+        let items = cart["lineItems"].as_array().expect("lines");
+        let ids: Vec<_> = items.iter().map(|l| l["id"].as_u64()).collect();
+        assert_eq!(ids, [Some(0), Some(1), Some(2), Some(3)]);
+        // The Azure plan alone; the two one_time lines together.
+        let groups: Vec<_> = items.iter().map(|l| l["orderGroup"].as_str()).collect();
+        assert_eq!(groups, [Some("0"), Some("1"), Some("2"), Some("2")]);
+        assert!(items.iter().all(|l| l.get("error").is_none() && l["currencyCode"] == "USD"));
+        assert_eq!(items[1]["friendlyName"], "Basic seats");
+        assert_eq!(items[1]["termDuration"], "P1M");
+        assert_eq!(items[2]["provisioningContext"]["scope"], "shared");
+        // Catalog casing and wire values.
+        assert_eq!(items[3]["catalogItemId"], WINDOWS_SERVER);
+        assert_eq!(items[3]["billingCycle"], "one_time");
+    }
+
+    #[tokio::test]
+    async fn pascal_case_carts_are_accepted() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let body = json!({ "LineItems": [
+            { "CatalogItemId": M365_BASIC, "Quantity": 3, "TermDuration": "P1Y", "BillingCycle": "Monthly" }
+        ]});
+        let cart = post(&sim, &carts(CUSTOMER_FABRIKAM), &token, &body).await;
+        assert_eq!(cart.status, 201);
+        let line = &cart.body["lineItems"][0];
+        assert_eq!((line["catalogItemId"].as_str(), line["quantity"].as_u64()), (Some(M365_BASIC), Some(3)));
+        assert_eq!(line["billingCycle"], "monthly");
+        assert!(line.get("error").is_none());
+    }
+
+    #[tokio::test]
+    async fn bad_lines_come_back_as_line_errors_inside_a_201_cart() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let m365 = |quantity: Value, cycle: &str, term: Option<&str>| {
+            let mut line = json!({ "catalogItemId": M365_BASIC, "quantity": quantity, "billingCycle": cycle });
+            if let Some(term) = term {
+                line["termDuration"] = json!(term);
+            }
+            line
+        };
+        let lines = vec![
+            json!({ "catalogItemId": "NOPE:0001:NOPE", "quantity": 1, "billingCycle": "monthly" }),
+            json!({ "catalogItemId": LEGACY_AZURE, "quantity": 1, "billingCycle": "monthly" }),
+            m365(json!(0), "monthly", Some("P1M")),
+            m365(json!(301), "monthly", Some("P1M")),
+            m365(json!("five"), "monthly", Some("P1M")),
+            json!({ "catalogItemId": AZURE_PLAN, "quantity": 1, "billingCycle": "annual" }),
+            m365(json!(1), "monthly", Some("P3Y")),
+            m365(json!(1), "monthly", None),
+            json!({ "quantity": 1, "billingCycle": "monthly" }),
+            azure_plan_line(),
+        ];
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, lines).await;
+        let codes: Vec<_> =
+            cart["lineItems"].as_array().expect("lines").iter().map(|l| l["error"]["errorCode"].as_u64()).collect();
+        assert_eq!(
+            codes,
+            [
+                Some(10001),
+                Some(10001),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                Some(10010),
+                None
+            ]
+        );
+        let lines = cart["lineItems"].as_array().expect("lines");
+        assert!(lines[..9].iter().all(|l| l["error"]["errorDescription"].as_str().is_some_and(|d| !d.is_empty())));
+        assert!(lines[..9].iter().all(|l| l.get("orderGroup").is_none()));
+        assert_eq!(lines[4]["quantity"], "five", "what was sent is echoed");
+        assert_eq!(lines[9]["orderGroup"], "0");
+    }
+
+    #[tokio::test]
+    async fn invalid_carts_and_foreign_customers_are_refused() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let empty = post(&sim, &carts(CUSTOMER_FABRIKAM), &token, &json!({ "lineItems": [] })).await;
+        assert_eq!(empty.error(), (400, Some(800002)));
+        let no_body = call(&sim, Method::POST, &carts(CUSTOMER_FABRIKAM), &token, None, &[]).await;
+        assert_eq!(no_body.error(), (400, Some(800002)));
+        let garbage = sim
+            .http
+            .post(sim.url(&carts(CUSTOMER_FABRIKAM)))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{ \"lineItems\": [ /* comment */ ] }")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(garbage.status(), 400);
+        let garbage: Value = garbage.json().await.expect("json");
+        assert_eq!(garbage["code"], 800002);
+        let lines = json!({ "lineItems": [azure_plan_line()] });
+        let foreign = post(&sim, &carts(CUSTOMER_NORTHWIND_TRADERS), &token, &lines).await;
+        assert_eq!(foreign.error(), (404, Some(60003)));
+        let malformed = post(&sim, &carts("not-a-guid"), &token, &lines).await;
+        assert_eq!(malformed.error(), (400, Some(900118)));
+        let unauthenticated = call(&sim, Method::POST, &carts(CUSTOMER_FABRIKAM), "forged", Some(&lines), &[]).await;
+        assert_eq!(unauthenticated.status, 401);
+    }
+
+    #[tokio::test]
+    async fn a_cart_can_be_replaced_until_it_is_ordered_or_expired() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![windows_server_line()]).await;
+        let id = cart["id"].as_str().expect("id").to_owned();
+        let path = format!("{}/{id}", carts(CUSTOMER_FABRIKAM));
+        sim.handle.state().advance_clock(Duration::from_secs(60));
+        // Update a cart's example sends PascalCase.
+        let replacement = json!({
+            "Id": id,
+            "ExpirationTimestamp": "0001-01-01T00:00:00",
+            "LineItems": [
+                { "Id": 0, "CatalogItemId": AZURE_PLAN, "FriendlyName": "Plan", "Quantity": 1, "BillingCycle": "monthly" },
+                { "Id": 1, "CatalogItemId": M365_BASIC, "Quantity": 10, "BillingCycle": "annual", "TermDuration": "P1Y" }
+            ]
+        });
+        let updated = call(&sim, Method::PUT, &path, &token, Some(&replacement), &[]).await;
+        assert_eq!(updated.status, 201, "{}", updated.body);
+        assert_eq!(updated.body["id"], id.as_str());
+        assert_eq!(updated.body["lineItems"].as_array().map(Vec::len), Some(2));
+        assert_eq!(updated.body["lineItems"][0]["friendlyName"], "Plan");
+        assert_eq!(updated.body["expirationTimestamp"], cart["expirationTimestamp"]);
+        assert_eq!(
+            timestamp(&updated.body["lastModifiedTimestamp"]) - timestamp(&cart["creationTimestamp"]),
+            time::Duration::seconds(60)
+        );
+        let empty = call(&sim, Method::PUT, &path, &token, Some(&json!({ "lineItems": [] })), &[]).await;
+        assert_eq!(empty.error(), (400, Some(800002)));
+        let unknown = format!("{}/{}", carts(CUSTOMER_FABRIKAM), uuid::Uuid::new_v4());
+        let missing = call(&sim, Method::PUT, &unknown, &token, Some(&replacement), &[]).await;
+        assert_eq!(missing.error(), (404, Some(800008)));
+        // Another customer's path does not reach the cart.
+        let elsewhere = format!("{}/{id}", carts(CUSTOMER_WINGTIP));
+        let other = call(&sim, Method::PUT, &elsewhere, &token, Some(&replacement), &[]).await;
+        assert_eq!(other.error(), (404, Some(800008)));
+
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, &id).await.status, 201);
+        let after = call(&sim, Method::PUT, &path, &token, Some(&replacement), &[]).await;
+        assert_eq!(after.error(), (400, Some(800065)));
+
+        let stale = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![windows_server_line()]).await;
+        let stale_id = stale["id"].as_str().expect("id");
+        sim.handle.state().advance_clock(Duration::from_secs(7 * 24 * 3600));
+        // Access tokens do not live that long.
+        let token = sim.app_token().await;
+        let expired_put = call(
+            &sim,
+            Method::PUT,
+            &format!("{}/{stale_id}", carts(CUSTOMER_FABRIKAM)),
+            &token,
+            Some(&replacement),
+            &[],
+        )
+        .await;
+        assert_eq!(expired_put.error(), (404, Some(800008)));
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, stale_id).await.error(), (404, Some(800008)));
+    }
+
+    #[tokio::test]
+    async fn an_azure_plan_order_is_pending_then_completes_and_lists_after_the_delay() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let user = sim.user_token().await;
+        let result = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        assert_eq!(result.status, 201, "{}", result.body);
+        assert_eq!(result.body["orderErrors"], json!([]));
+        let orders = result.body["orders"].as_array().expect("orders");
+        assert_eq!(orders.len(), 1);
+        let order = &orders[0];
+        let order_id = order["id"].as_str().expect("order id").to_owned();
+        assert_eq!(order["status"], "pending");
+        assert_eq!(order["referenceCustomerId"], CUSTOMER_FABRIKAM);
+        assert_eq!(order["billingCycle"], "monthly");
+        assert_eq!((order["currencyCode"].as_str(), order["currencySymbol"].as_str()), (Some("USD"), Some("$")));
+        assert_eq!(order["transactionType"], "UserPurchase");
+        assert_eq!(order["attributes"]["objectType"], "Order");
+        assert!(order["alternateId"].as_str().is_some_and(|a| !a.is_empty()));
+        let order_path = format!("/v1/customers/{CUSTOMER_FABRIKAM}/orders/{order_id}");
+        assert_eq!(order["links"]["self"]["uri"], order_path.trim_start_matches("/v1"));
+        assert_eq!(order["links"]["provisioningStatus"]["uri"], format!("{}/provisioningstatus", &order_path[3..]));
+        let line = &order["lineItems"][0];
+        assert_eq!((line["lineItemNumber"].as_u64(), line["offerId"].as_str()), (Some(0), Some(AZURE_PLAN)));
+        assert_eq!((line["transactionType"].as_str(), line["quantity"].as_u64()), (Some("New"), Some(1)));
+        assert!(line.get("subscriptionId").is_none(), "not provisioned yet");
+        let etag = order["attributes"]["etag"].clone();
+
+        let fetched = get(&sim, &order_path, &token).await;
+        assert_eq!((fetched.status, fetched.body["status"].as_str()), (200, Some("pending")));
+        let subscriptions =
+            get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/subscriptions?order_id={order_id}"), &token).await;
+        let plan = subscriptions.body["items"][0].clone();
+        assert_eq!(subscriptions.body["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!((plan["status"].as_str(), plan["offerId"].as_str()), (Some("pending"), Some(AZURE_PLAN)));
+        assert_eq!(
+            (plan["friendlyName"].as_str(), plan["unitType"].as_str()),
+            (Some("Azure plan"), Some("Usage-based"))
+        );
+        assert_eq!(plan["billingType"], "usage");
+        let plan_id = plan["id"].as_str().expect("plan id").to_owned();
+
+        let provisioning = format!("{order_path}/provisioningstatus");
+        assert_eq!(get(&sim, &provisioning, &token).await.error(), (403, Some(900329)));
+        let pending = get(&sim, &provisioning, &user).await;
+        assert_eq!(pending.status, 200);
+        assert_eq!(pending.body["items"][0]["status"], "prefulfillmentPending");
+        assert!(pending.body.get("links").is_none());
+        let list_path = format!("/v1/customers/{CUSTOMER_FABRIKAM}/orders");
+        assert_eq!(get(&sim, &list_path, &token).await.body["totalCount"], 0);
+
+        sim.handle.state().advance_clock(Duration::from_secs(5));
+        let completed = get(&sim, &order_path, &token).await.body;
+        assert_eq!(completed["status"], "completed");
+        assert_ne!(completed["attributes"]["etag"], etag, "a status change changes the ETag");
+        assert_eq!(completed["lineItems"][0]["subscriptionId"], plan_id.as_str());
+        assert_eq!(
+            completed["lineItems"][0]["links"]["subscription"]["uri"],
+            format!("/customers/{CUSTOMER_FABRIKAM}/subscriptions/{plan_id}")
+        );
+        let plan = get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/subscriptions/{plan_id}"), &token).await;
+        assert_eq!(plan.body["status"], "active");
+        let entitlements =
+            get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/subscriptions/{plan_id}/azureEntitlements"), &token)
+                .await;
+        assert_eq!(entitlements.body["totalCount"], 1);
+        assert_eq!(entitlements.body["items"][0]["status"], "active");
+        assert_eq!(entitlements.body["items"][0]["subscriptionId"], plan_id.as_str());
+        let fulfilled = get(&sim, &provisioning, &user).await.body;
+        assert_eq!(fulfilled["items"][0]["status"], "fulfilled");
+        assert_eq!(fulfilled["items"][0]["orderLineItemId"], 0);
+        assert_eq!(
+            fulfilled["items"][0]["quantityProvisioningInformation"],
+            json!([{ "quantity": 1, "status": "fulfilled" }])
+        );
+
+        // Still inside Partner Center's listing delay.
+        assert_eq!(get(&sim, &list_path, &token).await.body["totalCount"], 0);
+        sim.handle.state().advance_clock(Duration::from_secs(15 * 60));
+        let listed = get(&sim, &list_path, &token).await.body;
+        assert_eq!(listed["totalCount"], 1);
+        assert_eq!(listed["items"][0]["id"], order_id.as_str());
+        assert_eq!(listed["attributes"]["objectType"], "Collection");
+        assert_eq!(get(&sim, &format!("{list_path}?billingType=onetime"), &token).await.body["totalCount"], 0);
+
+        let unknown = get(&sim, &format!("{list_path}/does-not-exist"), &token).await;
+        assert_eq!(unknown.error(), (404, Some(20000)));
+        let foreign = get(&sim, &format!("/v1/customers/{CUSTOMER_WINGTIP}/orders/{order_id}"), &token).await;
+        assert_eq!(foreign.error(), (404, Some(20000)));
+    }
+
+    #[tokio::test]
+    async fn checkout_enforces_partner_center_rules() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        // No Microsoft Customer Agreement: no Azure plan, no new-commerce license; software is fine.
+        let no_mca = buy(&sim, &token, CUSTOMER_TAILSPIN, vec![azure_plan_line()]).await;
+        assert_eq!(no_mca.error(), (403, Some(13605)));
+        let nce =
+            json!({ "catalogItemId": M365_BASIC, "quantity": 1, "billingCycle": "monthly", "termDuration": "P1M" });
+        assert_eq!(buy(&sim, &token, CUSTOMER_TAILSPIN, vec![nce]).await.error(), (403, Some(13605)));
+        assert_eq!(buy(&sim, &token, CUSTOMER_TAILSPIN, vec![windows_server_line()]).await.status, 201);
+
+        // MS-AZR-0145P customers transition instead of buying.
+        let legacy = buy(&sim, &token, CUSTOMER_LITWARE, vec![azure_plan_line()]).await;
+        assert_eq!(legacy.error(), (400, Some(800002)));
+        assert!(legacy.body["description"].as_str().is_some_and(|d| d.contains("product upgrade")));
+
+        let bad_line = json!({ "catalogItemId": "NOPE:0001:NOPE", "quantity": 1, "billingCycle": "monthly" });
+        let with_errors = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line(), bad_line]).await;
+        assert_eq!(with_errors.error(), (400, Some(800009)));
+
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        let cart_id = cart["id"].as_str().expect("cart id");
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await.status, 201);
+        // Without the same MS-RequestId a second checkout is refused (see idempotency.rs for replays).
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await.error(), (400, Some(800065)));
+        assert_eq!(checkout(&sim, &token, CUSTOMER_WINGTIP, cart_id).await.error(), (404, Some(800008)));
+        let unknown = uuid::Uuid::new_v4().to_string();
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, &unknown).await.error(), (404, Some(800008)));
+        assert_eq!(checkout(&sim, &token, CUSTOMER_NORTHWIND_TRADERS, cart_id).await.error(), (404, Some(60003)));
+        assert_eq!(sim.handle.state().orders_of(CUSTOMER_FABRIKAM).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_mixed_cart_checks_out_as_one_order_per_group() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let lines = vec![
+            azure_plan_line(),
+            json!({ "catalogItemId": M365_BASIC, "quantity": 5, "billingCycle": "monthly", "termDuration": "P1M" }),
+            windows_server_line(),
+            json!({ "catalogItemId": RESERVATION, "quantity": 1, "billingCycle": "one_time", "termDuration": "P1Y" }),
+        ];
+        let result = buy(&sim, &token, CUSTOMER_FABRIKAM, lines).await;
+        assert_eq!(result.status, 201);
+        let orders = result.body["orders"].as_array().expect("orders");
+        assert_eq!(orders.len(), 3);
+        let cycles: Vec<_> = orders.iter().map(|o| o["billingCycle"].as_str()).collect();
+        assert_eq!(cycles, [Some("monthly"), Some("monthly"), Some("one_time")]);
+        let one_time = &orders[2]["lineItems"];
+        assert_eq!(one_time.as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            (one_time[0]["lineItemNumber"].as_u64(), one_time[1]["lineItemNumber"].as_u64()),
+            (Some(0), Some(1))
+        );
+        assert_eq!(one_time[1]["termDuration"], "P1Y");
+
+        sim.handle.state().advance_clock(Duration::from_secs(5));
+        let subscriptions = subscriptions(&sim, &token, CUSTOMER_FABRIKAM).await;
+        assert_eq!(subscriptions.len(), 4);
+        assert!(subscriptions.iter().all(|s| s["status"] == "active"));
+        let m365 = subscriptions.iter().find(|s| s["offerId"] == M365_BASIC).expect("M365 subscription");
+        assert_eq!((m365["unitType"].as_str(), m365["billingType"].as_str()), (Some("Licenses"), Some("license")));
+        assert_eq!((m365["quantity"].as_u64(), m365["termDuration"].as_str()), (Some(5), Some("P1M")));
+        assert_eq!(m365["orderId"], orders[1]["id"]);
+    }
+
+    #[tokio::test]
+    async fn a_second_checkout_while_one_is_running_gets_409() {
+        let config =
+            SimulatorConfig { checkout_processing_time: Duration::from_millis(400), ..SimulatorConfig::default() };
+        let sim = TestSim::start_with(config).await;
+        let token = sim.app_token().await;
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        let cart_id = cart["id"].as_str().expect("cart id");
+        let (first, second) = tokio::join!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await
+        });
+        // Whichever arrives second finds the cart being processed.
+        let mut outcomes = [first.error(), second.error()];
+        outcomes.sort();
+        assert_eq!(outcomes, [(201, None), (409, Some(800064))]);
+        assert_eq!(sim.handle.state().orders_of(CUSTOMER_FABRIKAM).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_delays_an_order_completes_at_checkout_and_lists_at_once() {
+        let config = SimulatorConfig {
+            provisioning_delay: Duration::ZERO,
+            order_list_delay: Duration::ZERO,
+            ..SimulatorConfig::default()
+        };
+        let sim = TestSim::start_with(config).await;
+        let token = sim.app_token().await;
+        let result = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
+        let order = &result.body["orders"][0];
+        assert_eq!(order["status"], "completed");
+        assert!(order["lineItems"][0]["subscriptionId"].is_string());
+        let listed = get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/orders"), &token).await;
+        assert_eq!(listed.body["totalCount"], 1);
+    }
+}
