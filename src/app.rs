@@ -98,6 +98,7 @@ impl Application {
             let config = crate::simulator::SimulatorConfig {
                 order_list_delay: settings.simulator.order_list_delay,
                 token_lifetime: settings.simulator.token_lifetime,
+                ..Default::default()
             };
             Some(crate::simulator::start(settings.simulator.listen, config).await.map_err(|source| {
                 StartError::Bind { key: "simulator.listen", addr: settings.simulator.listen, source }
