@@ -6,6 +6,7 @@
 //! our token rejected). `cargo run` and the tests use it; production points at the real host.
 
 pub mod aad;
+pub mod billing_data;
 pub mod catalog;
 pub mod control;
 pub mod customers;

@@ -5,7 +5,10 @@ use std::time::{Duration, SystemTime};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::{SimulatorConfig, aad::AadState, catalog::CatalogState, control::ControlState, customers::CustomerState};
+use super::{
+    SimulatorConfig, aad::AadState, billing_data::BillingState, catalog::CatalogState, control::ControlState,
+    customers::CustomerState,
+};
 
 pub struct SimState {
     pub config: SimulatorConfig,
@@ -19,6 +22,8 @@ pub struct Inner {
     pub customers: CustomerState,
     pub catalog: CatalogState,
     pub control: ControlState,
+    /// Usage budgets and the continuation-token key of the usage and invoice routes.
+    pub billing: BillingState,
 }
 
 impl SimState {
@@ -29,6 +34,7 @@ impl SimState {
                 customers: CustomerState::seeded(),
                 catalog: CatalogState::seeded(),
                 control: ControlState::default(),
+                billing: BillingState::seeded(),
             }),
             config,
             clock_offset: Mutex::new(Duration::ZERO),
