@@ -13,6 +13,7 @@ pub mod customers;
 pub mod faults;
 pub mod seed;
 pub mod state;
+pub mod usage;
 pub mod wire;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -73,6 +74,7 @@ pub fn router(state: Arc<SimState>) -> Router {
     let partner_center = Router::new()
         .merge(customers::routes())
         .merge(catalog::routes())
+        .merge(usage::routes())
         .layer(middleware::from_fn_with_state(state.clone(), aad::require_token));
     Router::new()
         .merge(aad::routes())
