@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod control;
 pub mod customers;
 pub mod faults;
+pub mod invoices;
 pub mod seed;
 pub mod state;
 pub mod usage;
@@ -75,6 +76,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .merge(customers::routes())
         .merge(catalog::routes())
         .merge(usage::routes())
+        .merge(invoices::routes())
         .layer(middleware::from_fn_with_state(state.clone(), aad::require_token));
     Router::new()
         .merge(aad::routes())
