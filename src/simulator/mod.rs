@@ -11,6 +11,7 @@
 
 pub mod aad;
 pub mod agreements;
+pub mod billing_data;
 pub mod catalog;
 pub mod commerce;
 pub mod common;
@@ -18,10 +19,12 @@ pub mod control;
 pub mod customers;
 pub mod faults;
 pub mod idempotency;
+pub mod invoices;
 pub mod seed;
 pub mod state;
 pub mod subscriptions;
 pub mod upgrades;
+pub mod usage;
 pub mod wire;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -103,6 +106,8 @@ pub fn router(state: Arc<SimState>) -> Router {
         .merge(commerce::routes())
         .merge(subscriptions::routes())
         .merge(upgrades::routes())
+        .merge(usage::routes())
+        .merge(invoices::routes())
         // Inside the token check: replays are per partner tenant.
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::replay))
         .layer(middleware::from_fn_with_state(state.clone(), aad::require_token));

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Mutex, MutexGuard};
 
 use super::{
-    SimulatorConfig, aad::AadState, agreements::AgreementState, catalog::CatalogState, commerce::CommerceState,
-    control::ControlState, customers::CustomerState, idempotency::IdempotencyState, subscriptions::SubscriptionState,
-    upgrades::UpgradeState,
+    SimulatorConfig, aad::AadState, agreements::AgreementState, billing_data::BillingState, catalog::CatalogState,
+    commerce::CommerceState, control::ControlState, customers::CustomerState, idempotency::IdempotencyState,
+    subscriptions::SubscriptionState, upgrades::UpgradeState,
 };
 
 pub struct SimState {
@@ -28,6 +28,8 @@ pub struct Inner {
     pub subscriptions: SubscriptionState,
     pub upgrades: UpgradeState,
     pub idempotency: IdempotencyState,
+    /// Usage budgets and the continuation-token key of the usage and invoice routes.
+    pub billing: BillingState,
 }
 
 impl SimState {
@@ -43,6 +45,7 @@ impl SimState {
                 subscriptions: SubscriptionState::seeded(),
                 upgrades: UpgradeState::default(),
                 idempotency: IdempotencyState::default(),
+                billing: BillingState::seeded(),
             }),
             config,
             clock_offset: Mutex::new(Duration::ZERO),
