@@ -333,6 +333,7 @@ fn transport_error(operation: &str, error: &reqwest::Error) -> Attempt {
     } else {
         Attempt::Transport {
             error: Error::new(ErrorKind::UpstreamUnavailable, "the gateway could not reach Partner Center")
+                .with_reason(UNREACHABLE)
                 .with_source(source),
             // Connect errors, resets and truncated bodies: safe to retry with the same MS-RequestId.
             retryable: error.is_connect() || error.is_request() || error.is_body() || error.is_decode(),

@@ -9,7 +9,8 @@ use partner_center_gateway::{
     config::{PartnerSettings, Settings},
     grpc::pb::{
         catalog_service_client::CatalogServiceClient, commerce_service_client::CommerceServiceClient,
-        customer_service_client::CustomerServiceClient,
+        customer_service_client::CustomerServiceClient, product_upgrade_service_client::ProductUpgradeServiceClient,
+        subscription_service_client::SubscriptionServiceClient,
     },
     simulator::{self, Counters, SimState, SimulatorConfig, SimulatorHandle, seed},
     telemetry,
@@ -22,6 +23,8 @@ pub const FABRIKAM: &str = seed::CUSTOMER_FABRIKAM;
 pub const LITWARE: &str = seed::CUSTOMER_LITWARE;
 pub const ADVENTURE_WORKS: &str = seed::CUSTOMER_ADVENTURE_WORKS;
 pub const NORTHWIND_TRADERS: &str = seed::CUSTOMER_NORTHWIND_TRADERS;
+pub const TAILSPIN: &str = seed::CUSTOMER_TAILSPIN;
+pub const WINGTIP: &str = seed::CUSTOMER_WINGTIP;
 
 pub struct TestApp {
     pub rest: String,
@@ -146,6 +149,48 @@ impl TestApp {
         let status = response.status().as_u16();
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
         (status, body)
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::POST, path, token, Some(body)).await
+    }
+
+    /// `POST /v1/customers/{customer}/azure-plans` with an `Idempotency-Key`.
+    pub async fn create_azure_plan(&self, customer: &str, key: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/customers/{customer}/azure-plans")))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn subscriptions_client(&self) -> SubscriptionServiceClient<Channel> {
+        SubscriptionServiceClient::new(self.channel().await)
+    }
+
+    pub async fn upgrades_client(&self) -> ProductUpgradeServiceClient<Channel> {
+        ProductUpgradeServiceClient::new(self.channel().await)
     }
 
     pub fn counters(&self) -> Counters {

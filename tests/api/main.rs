@@ -2,6 +2,7 @@
 
 mod auth;
 mod catalog;
+mod commerce;
 mod customers;
 mod errors;
 mod helpers;
