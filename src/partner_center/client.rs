@@ -366,11 +366,9 @@ impl WithoutUrlRef for reqwest::Error {
 mod tests {
     use std::sync::Mutex as StdMutex;
 
-    use secrecy::SecretString;
     use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers};
 
     use super::*;
-    use crate::partner_center::token::{PartnerCredentials, SecretSource};
 
     /// Answers 503 twice, then 200, remembering every request.
     struct Flaky {
@@ -386,30 +384,7 @@ mod tests {
     }
 
     async fn client(server: &MockServer) -> PartnerCenterClient {
-        Mock::given(matchers::method("POST"))
-            .and(matchers::path("/tenant-1/oauth2/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                "token_type": "Bearer", "expires_in": "3599", "access_token": "access-1"
-            })))
-            .mount(server)
-            .await;
-        let base = Url::parse(&format!("{}/", server.uri())).expect("url");
-        let tokens = Arc::new(TokenCache::new(
-            reqwest::Client::new(),
-            base.clone(),
-            "https://api.partnercenter.microsoft.com".to_owned(),
-            Duration::from_secs(300),
-            [PartnerCredentials {
-                id: Arc::from("p"),
-                tenant_id: "tenant-1".to_owned(),
-                client_id: "client".to_owned(),
-                client_secret: SecretSource::Inline(SecretString::from("secret".to_owned())),
-                refresh_token: None,
-            }],
-        ));
-        let retry =
-            RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) };
-        PartnerCenterClient::new(reqwest::Client::new(), base, tokens, retry, Duration::from_secs(5))
+        crate::partner_center::testing::client_for(server).await
     }
 
     #[tokio::test]

@@ -39,3 +39,46 @@ impl PartnerCenter {
         self.client.tokens()
     }
 }
+
+/// A client against a wiremock server that issues tokens for partner `p` (unit tests only).
+#[cfg(test)]
+pub mod testing {
+    use std::{sync::Arc, time::Duration};
+
+    use secrecy::SecretString;
+    use url::Url;
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+
+    use super::{
+        PartnerCenterClient, TokenCache,
+        client::RetryPolicy,
+        token::{PartnerCredentials, SecretSource},
+    };
+
+    pub async fn client_for(server: &MockServer) -> PartnerCenterClient {
+        Mock::given(matchers::method("POST"))
+            .and(matchers::path("/tenant-1/oauth2/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "token_type": "Bearer", "expires_in": "3599", "access_token": "access-1"
+            })))
+            .mount(server)
+            .await;
+        let base = Url::parse(&format!("{}/", server.uri())).unwrap_or_else(|_| unreachable!("mock server url"));
+        let tokens = Arc::new(TokenCache::new(
+            reqwest::Client::new(),
+            base.clone(),
+            "https://api.partnercenter.microsoft.com".to_owned(),
+            Duration::from_secs(300),
+            [PartnerCredentials {
+                id: Arc::from("p"),
+                tenant_id: "tenant-1".to_owned(),
+                client_id: "client".to_owned(),
+                client_secret: SecretSource::Inline(SecretString::from("secret".to_owned())),
+                refresh_token: None,
+            }],
+        ));
+        let retry =
+            RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) };
+        PartnerCenterClient::new(reqwest::Client::new(), base, tokens, retry, Duration::from_secs(5))
+    }
+}

@@ -130,3 +130,110 @@ impl PartnerCenter {
 fn quoted(etag: &str) -> String {
     if etag.starts_with('"') { etag.to_owned() } else { format!("\"{etag}\"") }
 }
+
+#[cfg(test)]
+mod tests {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+
+    use super::*;
+    use crate::partner_center::testing::client_for;
+
+    const CUSTOMER: &str = "11111111-1111-1111-1111-111111111111";
+    const SUBSCRIPTION: &str = "22222222-2222-2222-2222-222222222222";
+
+    fn document(etag: &str, status: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": SUBSCRIPTION, "offerId": "CFQ7TTC0LH18:0001:CFQ7TTC0TKZX", "friendlyName": "M365", "quantity": 5,
+            "status": status, "autoRenewEnabled": true, "customField": "kept",
+            "attributes": { "etag": etag, "objectType": "Subscription" }
+        })
+    }
+
+    async fn change(server: &MockServer) -> Result<Subscription> {
+        let pc = PartnerCenter::new(client_for(server).await);
+        let ctx = RequestContext::background();
+        let customer = CustomerId::parse("c", CUSTOMER)?;
+        let subscription = SubscriptionId::parse("s", SUBSCRIPTION)?;
+        pc.change_subscription_status(
+            &ctx,
+            "p",
+            customer,
+            subscription,
+            SubscriptionStatusChange::Suspend,
+            "DZH318Z0BPS6",
+        )
+        .await
+    }
+
+    fn stale() -> ResponseTemplate {
+        ResponseTemplate::new(400)
+            .set_body_json(serde_json::json!({ "code": 2055, "description": "ETag no longer valid" }))
+    }
+
+    #[tokio::test]
+    async fn the_whole_document_goes_back_with_its_quoted_etag() {
+        let server = MockServer::start().await;
+        let path = format!("/v1/customers/{CUSTOMER}/subscriptions/{SUBSCRIPTION}");
+        Mock::given(matchers::method("GET"))
+            .and(matchers::path(path.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(document("e1", "active")))
+            .mount(&server)
+            .await;
+        Mock::given(matchers::method("PATCH"))
+            .and(matchers::path(path))
+            .and(matchers::header("if-match", "\"e1\""))
+            .and(matchers::body_partial_json(
+                serde_json::json!({ "status": "suspended", "customField": "kept", "quantity": 5 }),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(document("e2", "suspended")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let updated = change(&server).await.expect("suspended");
+        assert_eq!(updated.status, "suspended");
+    }
+
+    #[tokio::test]
+    async fn a_stale_etag_is_retried_once_with_a_fresh_read_then_is_a_conflict() {
+        let server = MockServer::start().await;
+        let path = format!("/v1/customers/{CUSTOMER}/subscriptions/{SUBSCRIPTION}");
+        Mock::given(matchers::method("GET"))
+            .and(matchers::path(path.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(document("e1", "active")))
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(matchers::method("PATCH"))
+            .and(matchers::path(path))
+            .respond_with(stale())
+            .expect(2)
+            .mount(&server)
+            .await;
+        let error = change(&server).await.expect_err("stale twice");
+        assert_eq!(error.kind(), ErrorKind::Conflict);
+        assert_eq!(error.reason(), "STALE_ETAG");
+    }
+
+    #[tokio::test]
+    async fn one_stale_etag_is_absorbed() {
+        let server = MockServer::start().await;
+        let path = format!("/v1/customers/{CUSTOMER}/subscriptions/{SUBSCRIPTION}");
+        Mock::given(matchers::method("GET"))
+            .and(matchers::path(path.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(document("e1", "active")))
+            .mount(&server)
+            .await;
+        Mock::given(matchers::method("PATCH"))
+            .and(matchers::path(path.clone()))
+            .respond_with(stale())
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(matchers::method("PATCH"))
+            .and(matchers::path(path))
+            .respond_with(ResponseTemplate::new(200).set_body_json(document("e3", "suspended")))
+            .mount(&server)
+            .await;
+        assert_eq!(change(&server).await.expect("second try").status, "suspended");
+    }
+}

@@ -607,3 +607,68 @@ async fn each_operation_needs_its_permission() {
     }
     assert_eq!(app.counters().total_calls(), 0);
 }
+
+#[tokio::test]
+async fn agreements_and_cart_updates_over_grpc() {
+    let app = TestApp::spawn().await;
+    let token = app.token(&[TAILSPIN, FABRIKAM], &Permission::ALL);
+    let mut customers = app.customers_client().await;
+    let metadata = customers
+        .get_agreement_metadata(authed(pb::GetAgreementMetadataRequest {}, &token))
+        .await
+        .expect("metadata")
+        .into_inner();
+    assert_eq!(metadata.agreements[0].template_id, seed::MCA_TEMPLATE_ID);
+    let request = pb::ConfirmCustomerAgreementRequest {
+        customer_id: TAILSPIN.into(),
+        primary_contact: Some(pb::Contact {
+            first_name: "Grace".into(),
+            last_name: "Hopper".into(),
+            email: "grace@tailspintoys.example".into(),
+            phone_number: String::new(),
+        }),
+        template_id: String::new(),
+        date_agreed: None,
+    };
+    let agreement =
+        customers.confirm_customer_agreement(authed(request.clone(), &token)).await.expect("confirm").into_inner();
+    assert_eq!(agreement.template_id, seed::MCA_TEMPLATE_ID);
+    let duplicate = customers.confirm_customer_agreement(authed(request, &token)).await.expect_err("duplicate");
+    assert_eq!(duplicate.code(), Code::AlreadyExists);
+
+    let mut commerce = app.commerce_client().await;
+    let line = |quantity| pb::CartLineItemInput {
+        catalog_item_id: M365_ITEM.into(),
+        quantity,
+        billing_cycle: "monthly".into(),
+        term_duration: "P1M".into(),
+        ..Default::default()
+    };
+    let cart = commerce
+        .create_cart(authed(pb::CreateCartRequest { customer_id: FABRIKAM.into(), line_items: vec![line(1)] }, &token))
+        .await
+        .expect("cart")
+        .into_inner();
+    let updated = commerce
+        .update_cart(authed(
+            pb::UpdateCartRequest { customer_id: FABRIKAM.into(), cart_id: cart.id.clone(), line_items: vec![line(3)] },
+            &token,
+        ))
+        .await
+        .expect("update")
+        .into_inner();
+    assert_eq!(updated.id, cart.id);
+    assert_eq!(updated.line_items[0].quantity, 3);
+    let missing = commerce
+        .update_cart(authed(
+            pb::UpdateCartRequest {
+                customer_id: FABRIKAM.into(),
+                cart_id: "7c3e9a1b-5d2f-4e6a-8b9c-0d1e2f3a4b5c".into(),
+                line_items: vec![line(1)],
+            },
+            &token,
+        ))
+        .await
+        .expect_err("no such cart");
+    assert_eq!(missing.code(), Code::NotFound);
+}
