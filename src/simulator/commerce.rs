@@ -1145,7 +1145,8 @@ mod tests {
 
         sim.handle.state().advance_clock(Duration::from_secs(5));
         let subscriptions = subscriptions(&sim, &token, CUSTOMER_FABRIKAM).await;
-        assert_eq!(subscriptions.len(), 4);
+        // The seeded Azure plan and the four bought here.
+        assert_eq!(subscriptions.len(), 5);
         assert!(subscriptions.iter().all(|s| s["status"] == "active"));
         let m365 = subscriptions.iter().find(|s| s["offerId"] == M365_BASIC).expect("M365 subscription");
         assert_eq!((m365["unitType"].as_str(), m365["billingType"].as_str()), (Some("Licenses"), Some("license")));

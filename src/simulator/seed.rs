@@ -19,7 +19,7 @@ pub const NORTHWIND_CLIENT_SECRET: &str = "sim-northwind-client-secret";
 pub const NORTHWIND_REFRESH_TOKEN: &str = "sim-northwind-refresh-token-0";
 
 /// Contoso's customers with a role in the story.
-/// Accepted the Microsoft Customer Agreement; ready for an Azure plan.
+/// Accepted the Microsoft Customer Agreement; has an Azure plan with usage and may buy more.
 pub const CUSTOMER_FABRIKAM: &str = "0b5e8f2a-7c1d-4e3f-9a6b-1c2d3e4f5a60";
 /// New customer: has not accepted the MCA yet.
 pub const CUSTOMER_TAILSPIN: &str = "1c6f9a3b-8d2e-4f4a-8b7c-2d3e4f5a6b71";
@@ -397,6 +397,9 @@ pub const DIRECT_SIGNED_MCA_CUSTOMERS: [&str; 1] = [CUSTOMER_WINGTIP];
 /// Litware's legacy Microsoft Azure (MS-AZR-0145P) subscription and the Azure subscription under it.
 pub const LITWARE_0145P_SUBSCRIPTION: &str = "7c3e9a1b-5d2f-4e6a-8b9c-0d1e2f3a4b5c";
 pub const LITWARE_AZURE_ENTITLEMENT: &str = "b1beb621-3cad-4d7a-b360-62db33ce028e";
+/// Fabrikam's Azure plan (it has usage) and the Azure subscription under it.
+pub const FABRIKAM_AZURE_PLAN: &str = "c2a4e6f8-1b3d-4f5a-9c7e-2d4f6a8b0c1e";
+pub const FABRIKAM_AZURE_ENTITLEMENT: &str = "e3f5a7c9-2b4d-4e6f-8a0c-3e5f7a9b1c2d";
 /// Adventure Works' Microsoft 365 Business Basic subscription.
 pub const ADVENTURE_WORKS_M365_SUBSCRIPTION: &str = "8d4f0b2c-6e3a-4f7b-9c0d-1e2f3a4b5c6d";
 
@@ -432,6 +435,18 @@ pub fn subscriptions() -> Vec<SeedSubscription> {
             term_duration: None,
             azure_entitlements: &[(LITWARE_AZURE_ENTITLEMENT, "Microsoft Azure")],
             age_days: 900,
+        },
+        SeedSubscription {
+            id: FABRIKAM_AZURE_PLAN,
+            customer_id: CUSTOMER_FABRIKAM,
+            offer_id: "DZH318Z0BPS6:0001:DZH318Z0BML6",
+            offer_name: "Azure plan",
+            quantity: 1,
+            usage_based: true,
+            billing_cycle: "monthly",
+            term_duration: None,
+            azure_entitlements: &[(FABRIKAM_AZURE_ENTITLEMENT, "Fabrikam production")],
+            age_days: 200,
         },
         SeedSubscription {
             id: ADVENTURE_WORKS_M365_SUBSCRIPTION,

@@ -667,7 +667,9 @@ mod tests {
             (adventure[0]["quantity"].as_u64(), adventure[0]["billingType"].as_str()),
             (Some(25), Some("license"))
         );
-        for customer in [CUSTOMER_FABRIKAM, CUSTOMER_WINGTIP, CUSTOMER_TAILSPIN] {
+        let fabrikam = subscriptions(&sim, &token, CUSTOMER_FABRIKAM).await;
+        assert_eq!((fabrikam.len(), fabrikam[0]["offerName"].as_str()), (1, Some("Azure plan")));
+        for customer in [CUSTOMER_WINGTIP, CUSTOMER_TAILSPIN] {
             assert!(subscriptions(&sim, &token, customer).await.is_empty());
         }
         let list = get(&sim, &format!("/v1/customers/{CUSTOMER_LITWARE}/subscriptions"), &token).await.body;

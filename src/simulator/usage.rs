@@ -7,9 +7,8 @@
 //! total; a customer's total is the sum of its subscriptions. Figures are month-to-date estimates
 //! of the current calendar month of the simulator's clock.
 //!
-//! Which subscriptions exist belongs to the subscription store being built elsewhere; until it is
-//! wired in, [`usage_subscription_kind`] and [`usage_subscriptions`] are the only places that
-//! decide it.
+//! Which subscriptions have usage comes from the subscription store ([`usage_subscription_kind`],
+//! [`usage_subscriptions`]): a plan bought through the simulator shows usage at once.
 
 use std::sync::Arc;
 
@@ -34,6 +33,7 @@ use super::{
     },
     seed,
     state::Inner,
+    subscriptions::{SubscriptionKind, SubscriptionStatus},
     wire::{self, PcError},
 };
 
@@ -49,27 +49,26 @@ pub enum UsageKind {
     Legacy0145P,
 }
 
-/// Hook: what kind of usage subscription `subscription` of `customer` is, or `None` if the
-/// customer has no such subscription.
-///
-/// For now any GUID is accepted, and its kind follows the customer: the MS-AZR-0145P customer
-/// (Litware, `has_0145p`) has legacy subscriptions, every other customer an Azure plan. Wire this
-/// to the subscription store once it exists.
+/// The usage kind of a customer's subscription, from the subscription store: Azure plans and
+/// MS-AZR-0145P subscriptions have usage; license subscriptions (and unknown ids) have none.
 pub fn usage_subscription_kind(inner: &Inner, customer: &str, subscription: &str) -> Option<UsageKind> {
     Uuid::try_parse(subscription).ok()?;
-    let customer = inner.customers.customers.iter().find(|c| c.id.eq_ignore_ascii_case(customer))?;
-    Some(if customer.has_0145p { UsageKind::Legacy0145P } else { UsageKind::AzurePlan })
+    let found = inner.subscriptions.get(customer, subscription)?;
+    match found.kind {
+        SubscriptionKind::AzurePlan => Some(UsageKind::AzurePlan),
+        SubscriptionKind::LegacyAzure => Some(UsageKind::Legacy0145P),
+        SubscriptionKind::License => None,
+    }
 }
 
-/// Hook: the usage subscriptions of a customer (one Azure plan, or one MS-AZR-0145P subscription),
-/// with ids derived from the customer id until the subscription store provides real ones.
+/// The usage subscriptions of a customer (its Azure plans and MS-AZR-0145P subscriptions).
 pub fn usage_subscriptions(inner: &Inner, customer: &str) -> Vec<(String, UsageKind)> {
-    let legacy = data::legacy_subscription_id(customer);
-    match usage_subscription_kind(inner, customer, &legacy) {
-        Some(UsageKind::Legacy0145P) => vec![(legacy, UsageKind::Legacy0145P)],
-        Some(UsageKind::AzurePlan) => vec![(data::azure_plan_id(customer), UsageKind::AzurePlan)],
-        None => Vec::new(),
-    }
+    inner
+        .subscriptions
+        .of_customer(customer)
+        .filter(|s| s.status != SubscriptionStatus::Deleted)
+        .filter_map(|s| usage_subscription_kind(inner, customer, &s.id).map(|kind| (s.id.clone(), kind)))
+        .collect()
 }
 
 pub fn routes() -> Router<Arc<SimState>> {
@@ -741,8 +740,10 @@ mod tests {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The seeded Azure plan of `customer` (only Fabrikam has one).
     fn plan(customer: &str) -> String {
-        billing_data::azure_plan_id(customer)
+        assert_eq!(customer, seed::CUSTOMER_FABRIKAM, "only Fabrikam has a seeded Azure plan");
+        seed::FABRIKAM_AZURE_PLAN.to_owned()
     }
 
     #[tokio::test]
@@ -766,7 +767,7 @@ mod tests {
         }
         // G6, G9 (and G10) take app-only tokens.
         let litware = seed::CUSTOMER_LITWARE;
-        let legacy = billing_data::legacy_subscription_id(litware);
+        let legacy = seed::LITWARE_0145P_SUBSCRIPTION.to_owned();
         let (status, _) =
             get(&sim, &app, &format!("/v1/customers/{litware}/subscriptions/{legacy}/usagerecords/resources")).await;
         assert_eq!(status, 200);
@@ -807,7 +808,6 @@ mod tests {
         assert_eq!(fabrikam["budget"]["amount"], 5000);
         assert_eq!(fabrikam["attributes"]["objectType"], "CustomerMonthlyUsageRecord");
         assert!(fabrikam["totalCost"].as_f64().is_some_and(|c| c > 0.0));
-        assert!(items.iter().any(|i| i["currencyCode"] == "EUR" && i["usdTotalCost"] != i["totalCost"]));
         assert!(items.iter().any(|i| i["budget"]["amount"].is_null()));
 
         // G3 and G4 agree with G2.
@@ -837,7 +837,7 @@ mod tests {
     async fn subscription_summary_and_meter_records_agree_and_page_to_the_end() {
         let sim = TestSim::start().await;
         let user = sim.user_token().await;
-        let customer = seed::CUSTOMER_ADVENTURE_WORKS;
+        let customer = seed::CUSTOMER_FABRIKAM;
         let sub = plan(customer);
         let (status, summary) =
             get(&sim, &user, &format!("/v1/customers/{customer}/subscriptions/{sub}/usagesummary")).await;
@@ -908,7 +908,7 @@ mod tests {
         let sim = TestSim::start().await;
         let user = sim.user_token().await;
         let litware = seed::CUSTOMER_LITWARE;
-        let legacy = billing_data::legacy_subscription_id(litware);
+        let legacy = seed::LITWARE_0145P_SUBSCRIPTION.to_owned();
         let (status, body) =
             get(&sim, &user, &format!("/v1/customers/{litware}/subscriptions/{legacy}/usagerecords/resources")).await;
         assert_eq!(status, 200);
@@ -934,14 +934,14 @@ mod tests {
         let (status, body) =
             get(&sim, &user, &format!("/v1/customers/{fabrikam}/subscriptions/{sub}/usagerecords/resources")).await;
         assert_eq!((status, body["code"].clone()), (400, json!(900141)));
-        // Any GUID of a customer is (for now) one of its Azure plans; anything else is not found.
+        // A subscription the customer does not have has no usage.
         let (status, _) = get(
             &sim,
             &user,
             &format!("/v1/customers/{fabrikam}/subscriptions/11111111-2222-4333-8444-555555555555/usagesummary"),
         )
         .await;
-        assert_eq!(status, 200);
+        assert_eq!(status, 404);
         let (status, body) =
             get(&sim, &user, &format!("/v1/customers/{fabrikam}/subscriptions/not-a-guid/usagesummary")).await;
         assert_eq!((status, body["code"].clone()), (404, json!(20003)));
