@@ -13,7 +13,8 @@ use crate::{
     app::AppState,
     config::Settings,
     grpc::{
-        NotYetImplemented, SERVICE_NAMES,
+        SERVICE_NAMES,
+        billing::BillingRpc,
         catalog::CatalogRpc,
         commerce::CommerceRpc,
         customers::CustomerRpc,
@@ -25,6 +26,7 @@ use crate::{
         },
         subscriptions::SubscriptionRpc,
         upgrades::ProductUpgradeRpc,
+        usage::UsageRpc,
     },
     rest,
 };
@@ -64,8 +66,8 @@ pub async fn serve(
         .add_service(CommerceServiceServer::new(CommerceRpc { state: state.clone() }))
         .add_service(SubscriptionServiceServer::new(SubscriptionRpc { state: state.clone() }))
         .add_service(ProductUpgradeServiceServer::new(ProductUpgradeRpc { state: state.clone() }))
-        .add_service(UsageServiceServer::new(NotYetImplemented))
-        .add_service(BillingServiceServer::new(NotYetImplemented))
+        .add_service(UsageServiceServer::new(UsageRpc { state: state.clone() }))
+        .add_service(BillingServiceServer::new(BillingRpc { state: state.clone() }))
         .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stop.clone().cancelled_owned());
     let rest = axum::serve(rest_listener, rest::router(state.clone(), settings.rest.body_limit_bytes))
         .with_graceful_shutdown(stop.clone().cancelled_owned());

@@ -3,6 +3,7 @@
 //! Center through [`PartnerCenter`]. Transport-specific parsing stays in `rest/` and `grpc/`.
 
 pub mod agreements;
+pub mod billing;
 pub mod catalog;
 pub mod commerce;
 pub mod customers;
@@ -10,6 +11,7 @@ pub mod paging;
 pub mod state;
 pub mod subscriptions;
 pub mod upgrades;
+pub mod usage;
 
 use std::sync::Arc;
 

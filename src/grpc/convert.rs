@@ -373,3 +373,199 @@ pub fn upgrade_status(s: ProductUpgradeStatus) -> pb::ProductUpgradeStatus {
         error_details: s.error_details.map(|e| pb::UpgradeErrorDetails { code: e.code, message: e.message }),
     }
 }
+
+fn decimal(value: Option<String>) -> String {
+    value.unwrap_or_default()
+}
+
+pub fn partner_usage_summary(s: crate::model::usage::PartnerUsageSummary) -> pb::PartnerUsageSummary {
+    pb::PartnerUsageSummary {
+        partner_id: s.partner_id,
+        name: s.name,
+        customers_over_budget: i32::try_from(s.customers_over_budget).unwrap_or(i32::MAX),
+        customers_trending_over: i32::try_from(s.customers_trending_over).unwrap_or(i32::MAX),
+        customers_with_usage_based_subscriptions: i32::try_from(s.customers_with_usage_based_subscriptions)
+            .unwrap_or(i32::MAX),
+        billing_start_date: timestamp(s.billing_start_date),
+        billing_end_date: timestamp(s.billing_end_date),
+        total_cost: s.total_cost,
+        currency_locale: s.currency_locale.unwrap_or_default(),
+        last_modified_date: timestamp(s.last_modified_date),
+    }
+}
+
+pub fn customer_usage_record(r: crate::model::usage::CustomerUsageRecord) -> pb::CustomerUsageRecord {
+    pb::CustomerUsageRecord {
+        customer_id: r.customer_id,
+        customer_name: r.customer_name,
+        budget_amount: r.budget_amount,
+        percent_used: r.percent_used,
+        is_upgraded: r.is_upgraded,
+        total_cost: r.total_cost,
+        currency_code: r.currency.currency_code.unwrap_or_default(),
+        currency_locale: r.currency.currency_locale.unwrap_or_default(),
+        usd_total_cost: decimal(r.currency.usd_total_cost),
+        last_modified_date: timestamp(r.last_modified_date),
+    }
+}
+
+pub fn customer_usage_summary(s: crate::model::usage::CustomerUsageSummary) -> pb::CustomerUsageSummary {
+    pb::CustomerUsageSummary {
+        customer_id: s.customer_id.to_string(),
+        customer_name: s.customer_name,
+        budget_amount: s.budget_amount,
+        billing_start_date: timestamp(s.billing_start_date),
+        billing_end_date: timestamp(s.billing_end_date),
+        total_cost: s.total_cost,
+        currency_code: s.currency.currency_code.unwrap_or_default(),
+        currency_locale: s.currency.currency_locale.unwrap_or_default(),
+        usd_total_cost: decimal(s.currency.usd_total_cost),
+        last_modified_date: timestamp(s.last_modified_date),
+    }
+}
+
+pub fn subscription_usage_record(r: crate::model::usage::SubscriptionUsageRecord) -> pb::SubscriptionUsageRecord {
+    pb::SubscriptionUsageRecord {
+        subscription_id: r.subscription_id,
+        name: r.name,
+        status: r.status,
+        offer_id: r.offer_id,
+        partner_on_record: r.partner_on_record.unwrap_or_default(),
+        total_cost: r.total_cost,
+        currency_code: r.currency.currency_code.unwrap_or_default(),
+        currency_locale: r.currency.currency_locale.unwrap_or_default(),
+        usd_total_cost: decimal(r.currency.usd_total_cost),
+        last_modified_date: timestamp(r.last_modified_date),
+    }
+}
+
+pub fn subscription_usage_summary(s: crate::model::usage::SubscriptionUsageSummary) -> pb::SubscriptionUsageSummary {
+    pb::SubscriptionUsageSummary {
+        subscription_id: s.subscription_id,
+        name: s.name,
+        billing_start_date: timestamp(s.billing_start_date),
+        billing_end_date: timestamp(s.billing_end_date),
+        total_cost: s.total_cost,
+        currency_code: s.currency.currency_code.unwrap_or_default(),
+        currency_locale: s.currency.currency_locale.unwrap_or_default(),
+        usd_total_cost: decimal(s.currency.usd_total_cost),
+        last_modified_date: timestamp(s.last_modified_date),
+    }
+}
+
+pub fn monthly_usage_record(r: crate::model::usage::MonthlyUsageRecord) -> pb::MonthlyUsageRecord {
+    pb::MonthlyUsageRecord {
+        id: r.id,
+        name: r.name,
+        category: r.category,
+        subcategory: r.subcategory,
+        quantity_used: r.quantity_used,
+        unit: r.unit,
+        total_cost: r.total_cost,
+        currency_locale: r.currency_locale.unwrap_or_default(),
+    }
+}
+
+pub fn resource_usage_record(r: crate::model::usage::ResourceUsageRecord) -> pb::ResourceUsageRecord {
+    pb::ResourceUsageRecord {
+        subscription_id: r.subscription_id,
+        resource_uri: r.resource_uri,
+        resource_type: r.resource_type,
+        entitlement_id: r.entitlement_id,
+        entitlement_name: r.entitlement_name,
+        resource_group_name: r.resource_group_name,
+        resource_name: r.resource_name,
+        total_cost: r.total_cost,
+        currency_code: r.currency.currency_code.unwrap_or_default(),
+        usd_total_cost: decimal(r.currency.usd_total_cost),
+        last_modified_date: timestamp(r.last_modified_date),
+    }
+}
+
+pub fn meter_usage_record(r: crate::model::usage::MeterUsageRecord) -> pb::MeterUsageRecord {
+    pb::MeterUsageRecord {
+        subscription_id: r.subscription_id,
+        meter_id: r.meter_id,
+        meter_name: r.meter_name,
+        category: r.category,
+        subcategory: r.subcategory,
+        quantity_used: r.quantity_used,
+        unit: r.unit,
+        total_cost: r.total_cost,
+        currency_code: r.currency.currency_code.unwrap_or_default(),
+        usd_total_cost: decimal(r.currency.usd_total_cost),
+        last_modified_date: timestamp(r.last_modified_date),
+    }
+}
+
+pub fn spending_budget(b: crate::model::usage::SpendingBudget) -> pb::SpendingBudget {
+    pb::SpendingBudget { customer_id: b.customer_id.to_string(), amount: b.amount }
+}
+
+pub fn invoice(i: crate::model::billing::Invoice) -> pb::Invoice {
+    pb::Invoice {
+        id: i.id,
+        invoice_date: timestamp(i.invoice_date),
+        billing_period_start_date: timestamp(i.billing_period_start_date),
+        billing_period_end_date: timestamp(i.billing_period_end_date),
+        total_charges: i.total_charges,
+        paid_amount: i.paid_amount,
+        currency_code: i.currency_code,
+        currency_symbol: i.currency_symbol,
+        document_type: i.document_type,
+        invoice_type: i.invoice_type,
+        invoice_details: i
+            .invoice_details
+            .into_iter()
+            .map(|d| pb::InvoiceDetail {
+                invoice_line_item_type: d.invoice_line_item_type,
+                billing_provider: d.billing_provider,
+            })
+            .collect(),
+        amendments: i.amendments.into_iter().map(invoice).collect(),
+        amends_of: i.amends_of.unwrap_or_default(),
+    }
+}
+
+pub fn invoice_summary(s: crate::model::billing::InvoiceSummary) -> pb::InvoiceSummary {
+    pb::InvoiceSummary {
+        currency_code: s.currency_code,
+        currency_symbol: s.currency_symbol,
+        balance_amount: s.balance_amount,
+        accounting_date: timestamp(s.accounting_date),
+        first_invoice_creation_date: timestamp(s.first_invoice_creation_date),
+        last_payment_date: timestamp(s.last_payment_date),
+        last_payment_amount: s.last_payment_amount,
+        latest_invoice_date: timestamp(s.latest_invoice_date),
+    }
+}
+
+pub fn estimate_link(l: crate::model::billing::InvoiceEstimateLink) -> pb::InvoiceEstimateLink {
+    pb::InvoiceEstimateLink {
+        r#type: l.link_type,
+        title: l.title,
+        description: l.description,
+        period: l.period,
+        provider: l.provider,
+        line_item_type: l.line_item_type,
+        currency_code: l.currency_code,
+    }
+}
+
+/// A line item's own JSON as a Struct, with its kind from `attributes.objectType`.
+pub fn line_item(item: crate::model::billing::InvoiceLineItem) -> crate::error::Result<pb::InvoiceLineItem> {
+    let fields: serde_json::Map<String, Value> = serde_json::from_str(item.raw.get()).map_err(|e| {
+        crate::error::Error::new(
+            crate::error::ErrorKind::UpstreamUnavailable,
+            "Partner Center sent a line item that is not an object",
+        )
+        .with_source(format!("line item: {e}"))
+    })?;
+    let kind = fields
+        .get("attributes")
+        .and_then(|a| a.get("objectType"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(pb::InvoiceLineItem { kind, fields: Some(json_object(fields)) })
+}

@@ -2,12 +2,14 @@
 //! server reflection (v1 and v1alpha). Each RPC authenticates, converts its request, calls the
 //! same facade function as REST, and maps the one [`Error`] type to a `Status`.
 
+pub mod billing;
 pub mod catalog;
 pub mod commerce;
 pub mod convert;
 pub mod customers;
 pub mod subscriptions;
 pub mod upgrades;
+pub mod usage;
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +57,40 @@ pub async fn unary<Req, Resp>(
         Err(error) => Err(error),
     };
     finish(method, &ctx, started, result).map(Response::new)
+}
+
+/// What server-streaming RPCs return.
+pub type RpcStream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = std::result::Result<T, Status>> + Send + 'static>>;
+
+/// Runs one server-streaming RPC: authenticates and opens the stream (failures before the first
+/// item are the RPC's status); item failures end the stream with their status.
+pub async fn server_stream<Req, T, S>(
+    state: &AppState,
+    method: &'static str,
+    request: Request<Req>,
+    op: impl AsyncFnOnce(RequestContext, Caller, Req) -> Result<S>,
+) -> std::result::Result<Response<RpcStream<T>>, Status>
+where
+    S: futures::Stream<Item = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    use futures::StreamExt;
+    let started = Instant::now();
+    let ctx = context(state, request.metadata());
+    let result = match authenticate(state, request.metadata()).await {
+        Ok(caller) => op(ctx.clone(), caller, request.into_inner()).await,
+        Err(error) => Err(error),
+    };
+    let stream = finish(method, &ctx, started, result)?;
+    let request_id = ctx.request_id.clone();
+    let mapped = stream.map(move |item| {
+        item.map_err(|error| {
+            let error = error.map_fields(camel_to_snake);
+            tracing::error!(method, request_id = %request_id, error = %error.chain(), "stream failed");
+            error.to_status(Some(&request_id))
+        })
+    });
+    Ok(Response::new(Box::pin(mapped)))
 }
 
 /// The request's ids, locale and deadline (`grpc-timeout`, else the configured default).
@@ -139,13 +175,6 @@ pub fn camel_to_snake(field: &str) -> String {
     }
     out
 }
-
-/// Services whose RPCs a later release implements: every RPC answers UNIMPLEMENTED (tonic's
-/// default stubs) until then, while reflection already shows the whole API.
-pub struct NotYetImplemented;
-
-impl pb::usage_service_server::UsageService for NotYetImplemented {}
-impl pb::billing_service_server::BillingService for NotYetImplemented {}
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 //! types as its JSON (camelCase), the gRPC layer converts them to protobuf messages.
 
 pub mod agreement;
+pub mod billing;
 pub mod catalog;
 pub mod commerce;
 pub mod customer;
@@ -12,6 +13,7 @@ pub mod page;
 pub mod subscription;
 pub mod time_format;
 pub mod upgrade;
+pub mod usage;
 
 pub use ids::*;
 pub use page::{Page, PageRequest};

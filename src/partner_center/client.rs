@@ -161,9 +161,25 @@ pub struct PartnerCenterClient {
     attempt_timeout: Duration,
 }
 
+/// A successful answer: read whole, or with its body still streaming.
+enum Received {
+    Full(UpstreamResponse),
+    Streaming(reqwest::Response),
+}
+
+/// How to make one attempt.
+struct AttemptSpec<'a> {
+    url: &'a Url,
+    request_id: Uuid,
+    bearer: &'a str,
+    timeout: Duration,
+    /// Hand a 2xx answer back before reading its body.
+    stream: bool,
+}
+
 /// What one attempt produced, before deciding whether to retry.
 enum Attempt {
-    Done(UpstreamResponse),
+    Done(Received),
     Rejected(UpstreamResponse),
     Transport { error: Error, retryable: bool },
 }
@@ -190,6 +206,33 @@ impl PartnerCenterClient {
         partner: &str,
         request: &UpstreamRequest,
     ) -> Result<UpstreamResponse> {
+        match self.send(ctx, partner, request, false).await? {
+            Received::Full(response) => Ok(response),
+            Received::Streaming(_) => Err(Error::internal("a buffered call answered with a stream")),
+        }
+    }
+
+    /// Like [`Self::execute`], but hands back the 2xx answer before its body is read (documents such
+    /// as PDFs are streamed through, never held whole). Retries happen only before the body.
+    pub async fn execute_streaming(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        request: &UpstreamRequest,
+    ) -> Result<reqwest::Response> {
+        match self.send(ctx, partner, request, true).await? {
+            Received::Streaming(response) => Ok(response),
+            Received::Full(_) => Err(Error::internal("a streamed call answered buffered")),
+        }
+    }
+
+    async fn send(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        request: &UpstreamRequest,
+        stream: bool,
+    ) -> Result<Received> {
         let request_id = request.request_id.unwrap_or_else(Uuid::new_v4);
         let mut url = self
             .base_url
@@ -215,9 +258,12 @@ impl PartnerCenterClient {
             let token = self.tokens.get(partner, request.flow).await?;
             let timeout = remaining.map_or(self.attempt_timeout, |r| r.min(self.attempt_timeout));
             let started = Instant::now();
-            let outcome = self.attempt(ctx, request, &url, request_id, &token.bearer(), timeout).await;
+            let bearer = token.bearer();
+            let spec = AttemptSpec { url: &url, request_id, bearer: &bearer, timeout, stream };
+            let outcome = self.attempt(ctx, request, spec).await;
             let status_label = match &outcome {
-                Attempt::Done(r) | Attempt::Rejected(r) => r.status.as_str().to_owned(),
+                Attempt::Done(Received::Full(r)) | Attempt::Rejected(r) => r.status.as_str().to_owned(),
+                Attempt::Done(Received::Streaming(r)) => r.status().as_str().to_owned(),
                 Attempt::Transport { .. } => "transport_error".to_owned(),
             };
             metrics::counter!("gateway_upstream_requests_total", "operation" => request.operation, "partner" => partner.to_owned(), "status" => status_label.clone()).increment(1);
@@ -274,19 +320,14 @@ impl PartnerCenterClient {
         self.execute(ctx, partner, request).await?.json(request.operation)
     }
 
-    async fn attempt(
-        &self,
-        ctx: &RequestContext,
-        request: &UpstreamRequest,
-        url: &Url,
-        request_id: Uuid,
-        bearer: &str,
-        timeout: Duration,
-    ) -> Attempt {
-        let mut builder = self
-            .http
-            .request(request.method.clone(), url.clone())
-            .timeout(timeout)
+    async fn attempt(&self, ctx: &RequestContext, request: &UpstreamRequest, spec: AttemptSpec<'_>) -> Attempt {
+        let AttemptSpec { url, request_id, bearer, timeout, stream } = spec;
+        let mut builder = self.http.request(request.method.clone(), url.clone());
+        // A streamed body may outlive the attempt timeout; the caller's deadline still bounds it.
+        if !stream {
+            builder = builder.timeout(timeout);
+        }
+        builder = builder
             .headers(request.headers.clone())
             .header(http::header::AUTHORIZATION, bearer)
             .header(http::header::ACCEPT, "application/json")
@@ -301,11 +342,21 @@ impl PartnerCenterClient {
             None if request.method == Method::POST => builder = builder.header(http::header::CONTENT_LENGTH, "0"),
             None => {}
         }
-        let response = match builder.send().await {
-            Ok(response) => response,
-            Err(error) => return transport_error(request.operation, &error),
+        let sent = if stream { tokio::time::timeout(timeout, builder.send()).await } else { Ok(builder.send().await) };
+        let response = match sent {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => return transport_error(request.operation, &error),
+            Err(_) => {
+                return Attempt::Transport {
+                    error: Error::new(ErrorKind::UpstreamTimeout, "Partner Center did not answer in time"),
+                    retryable: true,
+                };
+            }
         };
         let status = response.status();
+        if stream && status.is_success() {
+            return Attempt::Done(Received::Streaming(response));
+        }
         let headers = response.headers().clone();
         if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
             return Attempt::Transport {
@@ -319,7 +370,7 @@ impl PartnerCenterClient {
             Err(error) => return transport_error(request.operation, &error),
         };
         let response = UpstreamResponse { status, headers, body };
-        if status.is_success() { Attempt::Done(response) } else { Attempt::Rejected(response) }
+        if status.is_success() { Attempt::Done(Received::Full(response)) } else { Attempt::Rejected(response) }
     }
 }
 

@@ -9,11 +9,13 @@ pub mod client;
 pub mod commerce;
 pub mod customers;
 pub mod error;
+pub mod invoices;
 pub mod models;
 pub mod paging;
 pub mod subscriptions;
 pub mod token;
 pub mod upgrades;
+pub mod usage;
 
 use std::sync::Arc;
 

@@ -5,6 +5,7 @@
 //! problem finishing, panic catching, body limit.
 
 pub mod agreements;
+pub mod billing;
 pub mod catalog;
 pub mod commerce;
 pub mod customers;
@@ -14,6 +15,7 @@ pub mod problem;
 pub mod service;
 pub mod subscriptions;
 pub mod upgrades;
+pub mod usage;
 
 use axum::{Router, extract::DefaultBodyLimit};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -45,6 +47,8 @@ use crate::app::AppState;
         (name = "orders", description = "Carts, checkout, orders and one-call Azure plan purchase"),
         (name = "subscriptions", description = "Subscriptions, Azure entitlements, suspend and reactivate"),
         (name = "product-upgrades", description = "Transition from MS-AZR-0145P to an Azure plan"),
+        (name = "usage", description = "Azure usage estimates and spending budgets"),
+        (name = "invoices", description = "Invoices, statements and reconciliation line items (partner-wide)"),
         (name = "service", description = "Health and metrics")
     )
 )]
@@ -76,6 +80,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(commerce::router())
         .merge(subscriptions::router())
         .merge(upgrades::router())
+        .merge(usage::router())
+        .merge(billing::router())
         .merge(service::router())
 }
 

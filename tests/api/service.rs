@@ -96,12 +96,16 @@ async fn grpc_health_reports_every_service_and_reflection_lists_them() {
 }
 
 #[tokio::test]
-async fn rpcs_of_later_releases_answer_unimplemented() {
+async fn unknown_rpcs_answer_unimplemented() {
     let app = TestApp::spawn().await;
-    let status = pb::usage_service_client::UsageServiceClient::new(app.channel().await)
-        .get_spending_budget(authed(pb::GetSpendingBudgetRequest { customer_id: FABRIKAM.into() }, &app.admin_token()))
+    let mut grpc = tonic::client::Grpc::new(app.channel().await);
+    grpc.ready().await.expect("ready");
+    let request = authed(pb::GetCustomerRequest { customer_id: FABRIKAM.into() }, &app.admin_token());
+    let path = "/partnercenter.gateway.v1.CustomerService/DeleteEverything".parse().expect("path");
+    let status = grpc
+        .unary::<_, pb::Customer, _>(request, path, tonic_prost::ProstCodec::default())
         .await
-        .expect_err("not yet");
+        .expect_err("no such rpc");
     assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
 }
 

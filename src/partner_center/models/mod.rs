@@ -2,11 +2,13 @@
 //! conversion to `crate::model`. Nothing outside `partner_center` sees these types.
 
 pub mod agreements;
+pub mod billing;
 pub mod catalog;
 pub mod commerce;
 pub mod customers;
 pub mod subscriptions;
 pub mod upgrades;
+pub mod usage;
 
 use serde::Deserialize;
 
