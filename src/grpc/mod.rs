@@ -76,7 +76,9 @@ where
 {
     use futures::StreamExt;
     let started = Instant::now();
-    let ctx = context(state, request.metadata());
+    // A stream over 100,000 items outlives any default deadline: only the caller's own bounds it
+    // (each upstream page still has its attempt timeout).
+    let ctx = context_with_default(request.metadata(), None);
     let result = match authenticate(state, request.metadata()).await {
         Ok(caller) => op(ctx.clone(), caller, request.into_inner()).await,
         Err(error) => Err(error),
@@ -95,15 +97,16 @@ where
 
 /// The request's ids, locale and deadline (`grpc-timeout`, else the configured default).
 pub fn context(state: &AppState, metadata: &MetadataMap) -> RequestContext {
+    context_with_default(metadata, Some(state.grpc_default_timeout))
+}
+
+fn context_with_default(metadata: &MetadataMap, default_timeout: Option<Duration>) -> RequestContext {
     let text = |key: &str, max: usize| {
         metadata.get(key).and_then(|v| v.to_str().ok()).and_then(|v| sanitize_header_value(v, max))
     };
-    let timeout = metadata
-        .get("grpc-timeout")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout)
-        .unwrap_or(state.grpc_default_timeout);
-    RequestContext::new(text("x-request-id", 128), text("x-locale", 35), Some(timeout))
+    let timeout =
+        metadata.get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout).or(default_timeout);
+    RequestContext::new(text("x-request-id", 128), text("x-locale", 35), timeout)
 }
 
 pub async fn authenticate(state: &AppState, metadata: &MetadataMap) -> Result<Caller> {

@@ -1,6 +1,7 @@
 //! Black-box tests: the real gateway over REST and gRPC against the built-in simulator.
 
 mod auth;
+mod billing;
 mod catalog;
 mod commerce;
 mod customers;
@@ -10,3 +11,4 @@ mod openapi;
 mod service;
 mod tenant_isolation;
 mod token_cache;
+mod usage;
