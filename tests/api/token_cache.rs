@@ -64,3 +64,17 @@ async fn tokens_are_renewed_ahead_of_expiry() {
     // No request ever carried an expired token.
     assert_eq!(counters.calls_to("GET /v1/customers/{customer_id}"), 4);
 }
+
+#[tokio::test]
+async fn the_rotated_refresh_token_is_kept_for_the_next_app_user_token() {
+    // Short-lived tokens force several refresh-token redemptions; the simulated Azure AD accepts
+    // only the newest refresh token, so each redemption must use the one the previous returned.
+    let app = TestApp::spawn_with(|settings| settings.simulator.token_lifetime = Duration::from_secs(2)).await;
+    let token = app.token(&["*"], &[Permission::UsageRead]);
+    for round in 0..3 {
+        let (status, body) = app.get_json(&format!("/v1/customers/{FABRIKAM}/usage/summary"), &token).await;
+        assert_eq!(status, 200, "round {round}: {body}");
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+    }
+    assert_eq!(app.counters().token_requests.get("refresh_token"), Some(&3));
+}
