@@ -28,6 +28,7 @@ use crate::{
         paging::PageTokens,
         state::{InMemoryIdempotency, InMemoryRecentOrders},
     },
+    limits::{Admission, InMemoryRateBudget, RateBudget},
     partner_center::{
         PartnerCenter, PartnerCenterClient, TokenCache,
         client::RetryPolicy,
@@ -48,6 +49,29 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub rest_timeout: Duration,
     pub grpc_default_timeout: Duration,
+    /// Caps requests in flight (REST and gRPC).
+    pub admission: Admission,
+    /// Per-caller request budget; `None` when off.
+    pub caller_budget: Option<Arc<dyn RateBudget>>,
+}
+
+impl AppState {
+    /// Spends one request of the caller's budget.
+    pub async fn charge_caller(&self, caller: &crate::auth::Caller) -> crate::error::Result<()> {
+        let Some(budget) = &self.caller_budget else { return Ok(()) };
+        match budget.try_acquire(&format!("{}/{}", caller.partner(), caller.subject())).await {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                metrics::counter!("gateway_rate_limited_total", "scope" => "caller").increment(1);
+                Err(crate::error::Error::new(
+                    crate::error::ErrorKind::RateLimited,
+                    "this caller sent too many requests; retry later",
+                )
+                .with_reason("CALLER_RATE_LIMITED")
+                .with_retry_after(wait))
+            }
+        }
+    }
 }
 
 /// Ready once both listeners serve; not ready again as soon as shutdown starts.
@@ -130,13 +154,23 @@ impl Application {
             settings.partner_center.token_refresh_skew,
             upstream.partners,
         ));
-        let client = PartnerCenterClient::new(
+        let mut client = PartnerCenterClient::new(
             http.clone(),
             upstream.base_url,
             tokens,
             RetryPolicy::from(&settings.partner_center.retry),
             settings.partner_center.attempt_timeout,
+        )
+        .with_circuit_breaker(
+            settings.partner_center.circuit_breaker.failure_threshold,
+            settings.partner_center.circuit_breaker.open_for,
         );
+        if settings.partner_center.budget_per_minute > 0 {
+            client = client.with_budget(Arc::new(InMemoryRateBudget::per_minute(
+                settings.partner_center.budget_per_minute,
+                settings.partner_center.budget_burst,
+            )));
+        }
         let pages = PageTokens::new(
             settings.paging.token_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).as_bytes()),
         )
@@ -175,6 +209,13 @@ impl Application {
             metrics: telemetry::metrics_handle(),
             rest_timeout: settings.rest.request_timeout,
             grpc_default_timeout: settings.grpc.default_timeout,
+            admission: Admission::new(settings.limits.max_in_flight),
+            caller_budget: (settings.limits.caller_requests_per_minute > 0).then(|| {
+                Arc::new(InMemoryRateBudget::per_minute(
+                    settings.limits.caller_requests_per_minute,
+                    settings.limits.caller_burst,
+                )) as Arc<dyn RateBudget>
+            }),
         };
         Ok(Self {
             settings,
@@ -338,7 +379,7 @@ async fn authenticator(
         )),
         AuthMode::Jwt => {
             let keys = if let Some(url) = &settings.auth.jwks_url {
-                let cache = Arc::new(JwksCache::new(url.clone(), http));
+                let cache = Arc::new(JwksCache::new(url.clone(), http, settings.auth.jwks_min_refetch_interval));
                 match cache.fetch().await {
                     Ok(count) => tracing::info!(keys = count, "jwks loaded"),
                     // Start anyway: the issuer may be briefly down; unknown kids refetch.

@@ -22,6 +22,7 @@ pub mod context;
 pub mod error;
 pub mod facade;
 pub mod grpc;
+pub mod limits;
 pub mod model;
 pub mod partner_center;
 pub mod rest;

@@ -79,14 +79,17 @@ pub async fn serve(
 
     let readiness = state.readiness.clone();
     let stopper = stop.clone();
+    let delay = settings.rest.shutdown_delay;
     tokio::spawn(async move {
         shutdown.await;
-        // Tell load balancers first, then stop taking new work.
+        // Tell load balancers first and keep serving while they notice, then stop taking new work.
         readiness.set(false);
         health.set_service_status("", ServingStatus::NotServing).await;
         for name in SERVICE_NAMES {
             health.set_service_status(name, ServingStatus::NotServing).await;
         }
+        tracing::info!(delay_ms = delay.as_millis() as u64, "shutting down: not ready, draining");
+        tokio::time::sleep(delay).await;
         tracing::info!("shutting down: finishing in-flight requests");
         stopper.cancel();
     });

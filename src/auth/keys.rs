@@ -16,9 +16,6 @@ use jsonwebtoken::{
 use parking_lot::{Mutex, RwLock};
 use url::Url;
 
-/// How long an unknown `kid` must wait before it may trigger another JWKS fetch.
-pub const JWKS_REFETCH_MIN_INTERVAL: Duration = Duration::from_secs(60);
-
 #[derive(Clone)]
 pub struct VerificationKey {
     pub key: DecodingKey,
@@ -64,16 +61,19 @@ impl KeySource {
 pub struct JwksCache {
     url: Url,
     http: reqwest::Client,
+    /// How long an unknown `kid` must wait before it may trigger another fetch.
+    min_refetch_interval: Duration,
     keys: RwLock<HashMap<String, VerificationKey>>,
     last_fetch: Mutex<Option<Instant>>,
     fetch_lock: tokio::sync::Mutex<()>,
 }
 
 impl JwksCache {
-    pub fn new(url: Url, http: reqwest::Client) -> Self {
+    pub fn new(url: Url, http: reqwest::Client, min_refetch_interval: Duration) -> Self {
         Self {
             url,
             http,
+            min_refetch_interval,
             keys: RwLock::new(HashMap::new()),
             last_fetch: Mutex::new(None),
             fetch_lock: tokio::sync::Mutex::new(()),
@@ -91,7 +91,7 @@ impl JwksCache {
         if let Some(key) = self.lookup(kid) {
             return Some(key);
         }
-        let may_fetch = self.last_fetch.lock().is_none_or(|at| at.elapsed() >= JWKS_REFETCH_MIN_INTERVAL);
+        let may_fetch = self.last_fetch.lock().is_none_or(|at| at.elapsed() >= self.min_refetch_interval);
         if may_fetch && let Err(error) = self.fetch().await {
             tracing::warn!(error = %error, "jwks refetch failed");
         }

@@ -52,9 +52,12 @@ pub async fn unary<Req, Resp>(
 ) -> std::result::Result<Response<Resp>, Status> {
     let started = Instant::now();
     let ctx = context(state, request.metadata());
-    let result = match authenticate(state, request.metadata()).await {
-        Ok(caller) => op(ctx.clone(), caller, request.into_inner()).await,
+    let result = match state.admission.admit("grpc") {
         Err(error) => Err(error),
+        Ok(_admitted) => match authenticate(state, request.metadata()).await {
+            Ok(caller) => op(ctx.clone(), caller, request.into_inner()).await,
+            Err(error) => Err(error),
+        },
     };
     finish(method, &ctx, started, result).map(Response::new)
 }
@@ -79,13 +82,19 @@ where
     // A stream over 100,000 items outlives any default deadline: only the caller's own bounds it
     // (each upstream page still has its attempt timeout).
     let ctx = context_with_default(request.metadata(), None);
-    let result = match authenticate(state, request.metadata()).await {
-        Ok(caller) => op(ctx.clone(), caller, request.into_inner()).await,
+    let admitted = state.admission.admit("grpc");
+    let result = match admitted {
         Err(error) => Err(error),
+        Ok(admitted) => match authenticate(state, request.metadata()).await {
+            Ok(caller) => op(ctx.clone(), caller, request.into_inner()).await.map(|stream| (stream, admitted)),
+            Err(error) => Err(error),
+        },
     };
-    let stream = finish(method, &ctx, started, result)?;
+    let (stream, admitted) = finish(method, &ctx, started, result)?;
     let request_id = ctx.request_id.clone();
+    // The stream holds its admission until it ends.
     let mapped = stream.map(move |item| {
+        let _held = &admitted;
         item.map_err(|error| {
             let error = error.map_fields(camel_to_snake);
             tracing::error!(method, request_id = %request_id, error = %error.chain(), "stream failed");
@@ -116,7 +125,9 @@ pub async fn authenticate(state: &AppState, metadata: &MetadataMap) -> Result<Ca
             Some(value.to_str().map_err(|_| Error::unauthenticated("the authorization metadata is not text"))?)
         }
     };
-    state.authenticator.authenticate(header).await
+    let caller = state.authenticator.authenticate(header).await?;
+    state.charge_caller(&caller).await?;
+    Ok(caller)
 }
 
 /// Maps the result to a `Status` (field names in gRPC's snake_case), logs failures once and

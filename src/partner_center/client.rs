@@ -18,6 +18,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::{
+    circuit::CircuitBreakers,
     error::{classify, is_retryable_status, retry_after},
     token::{TokenCache, TokenFlow},
 };
@@ -25,6 +26,7 @@ use crate::{
     config::RetrySettings,
     context::RequestContext,
     error::{Error, ErrorKind, Result},
+    limits::RateBudget,
 };
 
 pub const MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
@@ -159,6 +161,22 @@ pub struct PartnerCenterClient {
     tokens: Arc<TokenCache>,
     retry: RetryPolicy,
     attempt_timeout: Duration,
+    breakers: CircuitBreakers,
+    /// Keeps each partner tenant under Partner Center's per-resource request limits.
+    budget: Option<Arc<dyn RateBudget>>,
+}
+
+/// Partner Center throttles some resources per tenant (500 requests/minute documented for
+/// orders, subscriptions and customers); the gateway budgets those, by resource.
+fn throttled_resource(operation: &str) -> Option<&'static str> {
+    let group = operation.split('.').next().unwrap_or_default();
+    match (group, operation) {
+        (_, "customers.get") => Some("customers"),
+        ("orders" | "carts", _) => Some("orders"),
+        ("subscriptions", _) => Some("subscriptions"),
+        ("upgrades", _) => Some("product_upgrades"),
+        _ => None,
+    }
 }
 
 /// A successful answer: read whole, or with its body still streaming.
@@ -192,7 +210,27 @@ impl PartnerCenterClient {
         retry: RetryPolicy,
         attempt_timeout: Duration,
     ) -> Self {
-        Self { http, base_url, tokens, retry, attempt_timeout }
+        Self {
+            http,
+            base_url,
+            tokens,
+            retry,
+            attempt_timeout,
+            breakers: CircuitBreakers::new(u32::MAX, Duration::ZERO),
+            budget: None,
+        }
+    }
+
+    /// Opens a partner's circuit after `failure_threshold` consecutive failed calls, for `open_for`.
+    pub fn with_circuit_breaker(mut self, failure_threshold: u32, open_for: Duration) -> Self {
+        self.breakers = CircuitBreakers::new(failure_threshold, open_for);
+        self
+    }
+
+    /// Budgets the throttled resources per partner tenant.
+    pub fn with_budget(mut self, budget: Arc<dyn RateBudget>) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     pub fn tokens(&self) -> &Arc<TokenCache> {
@@ -233,6 +271,27 @@ impl PartnerCenterClient {
         request: &UpstreamRequest,
         stream: bool,
     ) -> Result<Received> {
+        let permit = self.breakers.admit(partner)?;
+        let outcome = self.send_with_retries(ctx, partner, request, stream).await;
+        // Partner Center down (5xx, timeouts, no answer) counts; refusals and our own limits don't.
+        let failed = outcome.as_ref().err().is_some_and(|e| {
+            matches!(e.kind(), ErrorKind::UpstreamUnavailable | ErrorKind::UpstreamTimeout)
+                && !matches!(
+                    e.reason(),
+                    "UPSTREAM_REJECTED_CREDENTIALS" | "UPSTREAM_TOKEN_FAILED" | "UPSTREAM_MALFORMED_RESPONSE"
+                )
+        });
+        self.breakers.record(partner, permit, failed);
+        outcome
+    }
+
+    async fn send_with_retries(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        request: &UpstreamRequest,
+        stream: bool,
+    ) -> Result<Received> {
         let request_id = request.request_id.unwrap_or_else(Uuid::new_v4);
         let mut url = self
             .base_url
@@ -255,6 +314,7 @@ impl PartnerCenterClient {
                     "the request's deadline passed while waiting for Partner Center",
                 ));
             }
+            self.spend_budget(partner, request.operation).await?;
             let token = self.tokens.get(partner, request.flow).await?;
             let timeout = remaining.map_or(self.attempt_timeout, |r| r.min(self.attempt_timeout));
             let started = Instant::now();
@@ -267,7 +327,7 @@ impl PartnerCenterClient {
                 Attempt::Transport { .. } => "transport_error".to_owned(),
             };
             metrics::counter!("gateway_upstream_requests_total", "operation" => request.operation, "partner" => partner.to_owned(), "status" => status_label.clone()).increment(1);
-            metrics::histogram!("gateway_upstream_request_duration_seconds", "operation" => request.operation)
+            metrics::histogram!("gateway_upstream_request_duration_seconds", "operation" => request.operation, "partner" => partner.to_owned())
                 .record(started.elapsed().as_secs_f64());
             tracing::debug!(operation = request.operation, method = %request.method, path = %request.path, status = %status_label, attempt, elapsed_ms = started.elapsed().as_millis() as u64, ms_request_id = %request_id, "partner center call");
 
@@ -281,6 +341,10 @@ impl PartnerCenterClient {
                     continue;
                 }
                 Attempt::Rejected(response) => {
+                    if response.status == StatusCode::TOO_MANY_REQUESTS {
+                        metrics::counter!("gateway_upstream_throttled_total", "partner" => partner.to_owned())
+                            .increment(1);
+                    }
                     let error = classify(response.status, &response.headers, &response.body);
                     if response.status == StatusCode::UNAUTHORIZED {
                         tracing::error!(
@@ -307,6 +371,22 @@ impl PartnerCenterClient {
             }
             metrics::counter!("gateway_upstream_retries_total", "operation" => request.operation, "partner" => partner.to_owned()).increment(1);
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn spend_budget(&self, partner: &str, operation: &str) -> Result<()> {
+        let (Some(budget), Some(resource)) = (&self.budget, throttled_resource(operation)) else { return Ok(()) };
+        match budget.try_acquire(&format!("{partner}/{resource}")).await {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                metrics::counter!("gateway_rate_limited_total", "scope" => "partner").increment(1);
+                Err(Error::new(
+                    ErrorKind::RateLimited,
+                    format!("the gateway keeps this partner tenant under Partner Center's request limit for {resource}; retry later"),
+                )
+                .with_reason("PARTNER_BUDGET_EXHAUSTED")
+                .with_retry_after(wait))
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod agreements;
 pub mod catalog;
+pub mod circuit;
 pub mod client;
 pub mod commerce;
 pub mod customers;

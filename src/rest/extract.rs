@@ -23,7 +23,9 @@ impl FromRequestParts<AppState> for Caller {
                 Some(value.to_str().map_err(|_| Error::unauthenticated("the Authorization header is not text"))?)
             }
         };
-        state.authenticator.authenticate(header).await
+        let caller = state.authenticator.authenticate(header).await?;
+        state.charge_caller(&caller).await?;
+        Ok(caller)
     }
 }
 

@@ -34,16 +34,12 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     let path = request.uri().path().to_owned();
     let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
 
-    // A little past the deadline the upstream calls already honour: this only catches work that
-    // ignores it.
-    let limit = state.rest_timeout + Duration::from_secs(1);
-    let mut response = match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Error::new(
-            ErrorKind::UpstreamTimeout,
-            format!("the request took longer than {}s", state.rest_timeout.as_secs()),
-        )
-        .into_response(),
+    // Only API calls are admitted or shed: probes and metrics must answer even at capacity.
+    let admitted = if path.starts_with("/v1/") { Some(state.admission.admit("rest")) } else { None };
+    let mut response = match admitted {
+        Some(Err(shed)) => shed.into_response(),
+        Some(Ok(_admitted)) => run_bounded(&state, next, request).await,
+        None => run_bounded(&state, next, request).await,
     };
 
     if let Some(ErrorExtension(error)) = response.extensions_mut().remove::<ErrorExtension>() {
@@ -64,6 +60,20 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     metrics::histogram!("gateway_request_duration_seconds", "transport" => "rest", "operation" => format!("{method} {route}"))
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Runs the request, a little past the deadline the upstream calls already honour: this only
+/// catches work that ignores it.
+async fn run_bounded(state: &AppState, next: Next, request: Request) -> Response {
+    let limit = state.rest_timeout + Duration::from_secs(1);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Error::new(
+            ErrorKind::UpstreamTimeout,
+            format!("the request took longer than {}s", state.rest_timeout.as_secs()),
+        )
+        .into_response(),
+    }
 }
 
 fn log_error(error: &Error, method: &Method, path: &str, ctx: &RequestContext) {

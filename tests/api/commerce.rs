@@ -280,7 +280,7 @@ async fn a_warm_purchase_makes_exactly_two_upstream_calls() {
 
 #[tokio::test]
 async fn a_purchase_that_timed_out_after_partner_center_committed_it_is_never_bought_twice() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|settings| settings.partner_center.retry.max_attempts = 3).await;
     let token = app.token(&[FABRIKAM], &Permission::ALL);
     // Every checkout attempt is processed, but its answer never arrives.
     app.sim.inject(

@@ -97,7 +97,12 @@ async fn upstream_failures_map_to_one_table_over_both_transports() {
             upstream_calls: 1,
         },
     ];
-    let app = TestApp::spawn().await;
+    // Three attempts per call, and no circuit breaker in the way of the table.
+    let app = TestApp::spawn_with(|settings| {
+        settings.partner_center.retry.max_attempts = 3;
+        settings.partner_center.circuit_breaker.failure_threshold = 1_000;
+    })
+    .await;
     let token = app.token(&["*"], &[Permission::CustomersRead]);
     let mut client = app.customers_client().await;
     for row in rows {

@@ -8,6 +8,7 @@ mod customers;
 mod errors;
 mod helpers;
 mod openapi;
+mod resilience;
 mod service;
 mod tenant_isolation;
 mod token_cache;
