@@ -1,6 +1,7 @@
 //! Black-box tests: the real gateway over REST and gRPC against the built-in simulator.
 
 mod auth;
+mod auth_attacks;
 mod billing;
 mod catalog;
 mod commerce;
