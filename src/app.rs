@@ -235,6 +235,14 @@ impl Application {
         self.grpc_listener.local_addr().unwrap_or(self.settings.grpc.listen)
     }
 
+    /// Where the built-in simulator listens, when the gateway runs against it.
+    pub fn simulator_addr(&self) -> Option<SocketAddr> {
+        #[cfg(feature = "simulator")]
+        return self.simulator.as_ref().map(crate::simulator::SimulatorHandle::addr);
+        #[cfg(not(feature = "simulator"))]
+        None
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }

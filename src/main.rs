@@ -155,7 +155,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let application = Application::build(settings).await.map_err(|e| e.to_string())?;
     let rest = application.rest_addr();
     let grpc = application.grpc_addr();
-    tracing::info!(%rest, %grpc, "partner-center-gateway started");
+    match application.simulator_addr() {
+        Some(simulator) => tracing::info!(%rest, %grpc, %simulator, "partner-center-gateway started"),
+        None => tracing::info!(%rest, %grpc, "partner-center-gateway started"),
+    }
     if let Some(token) = application.dev_token() {
         // On stdout, not in the logs: a dev convenience, never printed in jwt mode.
         println!();

@@ -9,6 +9,7 @@ mod customers;
 mod errors;
 mod helpers;
 mod openapi;
+mod process;
 mod resilience;
 mod service;
 mod tenant_isolation;
