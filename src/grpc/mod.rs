@@ -158,7 +158,7 @@ pub fn finish<T>(
 
 /// `grpc-timeout`: up to 8 digits and a unit (H, M, S, m, u, n).
 pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    if value.len() < 2 || value.len() > 9 {
+    if value.len() < 2 || value.len() > 9 || !value.is_ascii() {
         return None;
     }
     let (digits, unit) = value.split_at(value.len() - 1);
@@ -202,6 +202,7 @@ mod tests {
         assert_eq!(parse_grpc_timeout("x"), None);
         assert_eq!(parse_grpc_timeout("123456789S"), None);
         assert_eq!(parse_grpc_timeout("5s"), None);
+        assert_eq!(parse_grpc_timeout("1Ѩ"), None, "found by the fuzzer");
     }
 
     #[test]
