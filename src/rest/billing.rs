@@ -135,15 +135,16 @@ async fn statement(
 #[into_params(parameter_in = Query)]
 struct LineItemsQuery {
     /// office, azure or onetime.
-    #[param(required = true, pattern = r"^(?i)(office|azure|one_?time)$")]
+    #[param(required = true, pattern = r"^([Oo]ffice|[Aa]zure|[Oo]ne_?[Tt]ime)$")]
     provider: Option<String>,
     /// billing_line_items or usage_line_items.
-    #[param(required = true, rename = "type")]
+    #[param(required = true, rename = "type", pattern = r"^([Bb]illing|[Uu]sage)_?([Ll]ine_?[Ii]tems)?$")]
     r#type: Option<String>,
     /// Three-letter currency code; required for onetime.
     #[param(pattern = r"^[A-Za-z]{3}$")]
     currency_code: Option<String>,
     /// current or previous; required for unbilled items.
+    #[param(pattern = r"^([Cc]urrent|[Pp]revious)$")]
     period: Option<String>,
     /// Items per page; 0 or absent: the default (100); above the maximum (1000): the maximum.
     #[param(value_type = Option<i32>, minimum = 0)]

@@ -39,7 +39,13 @@ use crate::app::AppState;
     ),
     modifiers(&BearerSecurity),
     security(("bearer" = [])),
-    components(schemas(problem::ProblemDetails, crate::error::FieldViolation, crate::error::PreconditionViolation)),
+    components(schemas(
+        problem::ProblemDetails,
+        crate::error::FieldViolation,
+        crate::error::PreconditionViolation,
+        crate::model::catalog::TargetView,
+        crate::model::catalog::Segment
+    )),
     tags(
         (name = "customers", description = "Customers of the partner tenant"),
         (name = "agreements", description = "The Microsoft Customer Agreement"),
