@@ -28,6 +28,9 @@ use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// Tries of one token request before Azure AD is reported unavailable.
+const TOKEN_ATTEMPTS: u32 = 3;
+
 /// Which Azure AD flow a Partner Center operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenFlow {
@@ -332,16 +335,28 @@ impl TokenCache {
                 .with_reason("UPSTREAM_TOKEN_FAILED")
                 .with_source(what)
         };
-        let response = self
-            .http
-            .post(url)
-            .form(&form)
-            .timeout(Duration::from_secs(15))
-            .send()
-            .await
-            .map_err(|e| unavailable(format!("token request failed: {}", e.without_url())))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| unavailable(format!("token response: {}", e.without_url())))?;
+        // Azure AD blips (no answer, 5xx, 429) are retried; a refusal is final. Re-sending is safe:
+        // Azure AD keeps a redeemed refresh token valid, so a lost answer costs nothing.
+        let mut attempt = 0;
+        let (status, body) = loop {
+            attempt += 1;
+            let sent = self.http.post(url.clone()).form(&form).timeout(Duration::from_secs(15)).send().await;
+            let outcome = match sent {
+                Ok(response) => {
+                    let status = response.status();
+                    response.bytes().await.map(|body| (status, body))
+                }
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok((status, _)) if (status.is_server_error() || status.as_u16() == 429) && attempt < TOKEN_ATTEMPTS => {
+                }
+                Ok(answer) => break answer,
+                Err(_) if attempt < TOKEN_ATTEMPTS => {}
+                Err(error) => return Err(unavailable(format!("token request failed: {}", error.without_url()))),
+            }
+            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+        };
         if !status.is_success() {
             // Only Azure AD's error code: its description may echo request details.
             let code = serde_json::from_slice::<TokenErrorResponse>(&body).map(|e| e.error).unwrap_or_default();
