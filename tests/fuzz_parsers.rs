@@ -31,7 +31,7 @@ proptest! {
         let tokens = tokens();
         let token = tokens.encode("binding", &offset).expect("encode");
         prop_assert_eq!(tokens.decode::<u32>("binding", &token).expect("round trip"), offset);
-        let mut bytes = token.clone().into_bytes();
+        let mut bytes = token.into_bytes();
         let at = position.index(bytes.len());
         if bytes[at] != byte {
             bytes[at] = byte;
@@ -48,11 +48,10 @@ proptest! {
             let error = CustomerId::parse("customerId", &input).expect_err("invalid");
             prop_assert_eq!(&error.field_violations()[0].field, "customerId");
         }
-        for parsed in [ProductId::parse("productId", &input).map(|p| p.to_string()), OrderId::parse("orderId", &input).map(|o| o.to_string())] {
-            if let Ok(text) = parsed {
-                prop_assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-                prop_assert!(!text.contains(".."));
-            }
+        let parsed = [ProductId::parse("productId", &input).map(|p| p.to_string()), OrderId::parse("orderId", &input).map(|o| o.to_string())];
+        for text in parsed.into_iter().flatten() {
+            prop_assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            prop_assert!(!text.contains(".."));
         }
         let _ = Country::parse("country", &input);
     }
