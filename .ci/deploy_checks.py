@@ -12,7 +12,8 @@ For every values file:
      mounts, Secret keys, checksum annotation, grace periods);
   4. the rendered config.toml is parsed as TOML and then loaded by the gateway binary itself, with
      the environment the pod gets, so an unknown or invalid setting fails here and not in a cluster.
-Then values the chart must refuse are rendered and must fail with the expected message.
+Then the chart's own TOML writer must round-trip a tricky settings map, values the chart must
+refuse must fail with the expected message, and every key in values.yaml must have a comment.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -476,6 +478,44 @@ def refusals(production: dict[str, Any], fails: Failures) -> None:
                    "lowercase", fails, "partner id unusable as a file/key name")
 
 
+def toml_roundtrip(production: dict[str, Any], fails: Failures) -> None:
+    """The chart writes TOML with a template of its own: what goes in must come back out."""
+    sample = {
+        "integers": {"small": 3, "zero": 0, "negative": -7, "large": 12345678901},
+        "floats": {"quarter": 0.25, "negative": -1.5},
+        "flags": {"yes": True, "no": False},
+        "strings": {"plain": "info", "quotes": 'say "hi" \\ back', "lines": "a\nb\tc", "html": "<a&b>", "unicode": "Zürich ✓", "empty": ""},
+        "dotted.key": {"with space": "x"},
+        "lists": {"empty": [], "scalars": ["a", 1, True], "nested": [[1, 2], ["x"]], "mixed": [{"k": 1}, "s"]},
+        "tables": [
+            {"id": "one", "limits": {"rps": 5}, "rules": [{"path": "/a"}, {"path": "/b"}]},
+            {"id": "two", "empty": {}},
+        ],
+        "dropped": None,
+    }
+    values = copy.deepcopy(production)
+    values["config"]["zz_roundtrip"] = copy.deepcopy(sample)
+    expected = copy.deepcopy(sample)
+    del expected["dropped"]
+    try:
+        manifests = render(values)
+    except helm.HelmError as error:
+        fails.check(False, f"TOML round trip: render failed: {error}")
+        return
+    configmap = next(o for _, o in objects_of(manifests) if o["kind"] == "ConfigMap")
+    try:
+        parsed = tomllib.loads(configmap["data"]["config.toml"])
+    except tomllib.TOMLDecodeError as error:
+        fails.check(False, f"TOML round trip: not TOML: {error}")
+        return
+    got = parsed.get("zz_roundtrip")
+    # JSON tells 1 from 1.0 and from true, which == does not.
+    same = json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    fails.check(same, f"TOML round trip: wrote {expected!r}, read back {got!r}")
+    if same:
+        print("  TOML writer: integers, floats, strings, nested tables and arrays of tables round-trip")
+
+
 def values_comments(path: Path, fails: Failures) -> None:
     """Every value in values.yaml is documented: a comment right above its key, or above an
     enclosing key. A section header (a key holding only nested keys) needs none of its own, but
@@ -532,6 +572,7 @@ def main() -> int:
         if args.gateway and config_text:
             gateway_loads(args.gateway, config_text, pod_env, label, complete, fails)
 
+    toml_roundtrip(load_values(production_file), fails)
     refusals(load_values(production_file), fails)
 
     for failure in fails.items:
