@@ -4,7 +4,7 @@
 # runtime image holding only that binary, glibc/libgcc and the CA certificates (distroless "cc").
 #
 #   docker build -t partner-center-gateway .                              # production: no simulator
-#   docker build --build-arg FEATURES=simulator -t pcg-demo .            # demo image with the simulator
+#   docker build --build-arg FEATURES="otlp simulator" -t pcg-demo .     # demo image with the simulator
 #   docker run --read-only -p 8080:8080 -p 50051:50051 -e GATEWAY_ENVIRONMENT=development pcg-demo
 #
 # The base images are build arguments so a registry mirror or a digest pin can be given without
@@ -15,8 +15,9 @@ ARG RUST_IMAGE=rust:1.95.0-slim-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
 FROM ${RUST_IMAGE} AS builder
-# Cargo features on top of --no-default-features: "" (production) or "simulator".
-ARG FEATURES=""
+# Cargo features on top of --no-default-features: "otlp" (production; trace export is still off
+# until tracing.otlp_endpoint is set), "" (no OpenTelemetry code at all) or "otlp simulator".
+ARG FEATURES="otlp"
 WORKDIR /src
 ENV CARGO_TERM_COLOR=never
 

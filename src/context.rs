@@ -1,5 +1,5 @@
-//! What one inbound request carries down to Partner Center: its ids, the caller's locale and the
-//! deadline no upstream retry may pass.
+//! What one inbound request carries down to Partner Center: its ids, its W3C trace context, the
+//! caller's locale and the deadline no upstream retry may pass.
 
 use std::time::{Duration, Instant};
 
@@ -16,16 +16,87 @@ pub struct RequestContext {
     pub locale: Option<String>,
     /// The caller's deadline (`grpc-timeout`, or the REST route timeout).
     pub deadline: Option<Instant>,
+    /// The W3C trace this request belongs to: the caller's (`traceparent`) or a new one. Its id
+    /// is also the `MS-CorrelationId`, so Partner Center's logs and the trace line up.
+    pub trace: TraceContext,
+}
+
+/// A W3C trace context (`traceparent`): trace id, the caller's span id, flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: [u8; 16],
+    /// The span of the caller that sent this request (absent for a new trace).
+    pub parent_span_id: Option<[u8; 8]>,
+    pub sampled: bool,
+}
+
+impl TraceContext {
+    /// A new trace.
+    pub fn new_root() -> Self {
+        Self { trace_id: *Uuid::new_v4().as_bytes(), parent_span_id: None, sampled: true }
+    }
+
+    /// Parses `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`; anything else is ignored,
+    /// as the W3C spec asks (a new trace starts).
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.trim().split('-');
+        let (version, trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() && version == "00" {
+            return None;
+        }
+        if version.len() != 2 || version == "ff" || trace.len() != 32 || span.len() != 16 || flags.len() != 2 {
+            return None;
+        }
+        let trace_id: [u8; 16] = hex(trace)?.try_into().ok()?;
+        let span_id: [u8; 8] = hex(span)?.try_into().ok()?;
+        let flags = hex(flags)?;
+        if trace_id == [0; 16] || span_id == [0; 8] {
+            return None;
+        }
+        Some(Self { trace_id, parent_span_id: Some(span_id), sampled: flags[0] & 1 == 1 })
+    }
+
+    /// The `traceparent` for a call made on this trace's behalf, as the child span `span_id`.
+    pub fn child_header(&self, span_id: [u8; 8]) -> String {
+        format!("00-{}-{}-{:02x}", to_hex(&self.trace_id), to_hex(&span_id), u8::from(self.sampled))
+    }
+
+    pub fn trace_id_hex(&self) -> String {
+        to_hex(&self.trace_id)
+    }
+}
+
+fn hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl RequestContext {
     pub fn new(request_id: Option<String>, locale: Option<String>, timeout: Option<Duration>) -> Self {
-        let correlation_id = Uuid::new_v4();
+        Self::with_trace(request_id, locale, timeout, None)
+    }
+
+    /// `traceparent`: the caller's W3C trace header, when it sent one.
+    pub fn with_trace(
+        request_id: Option<String>,
+        locale: Option<String>,
+        timeout: Option<Duration>,
+        traceparent: Option<&str>,
+    ) -> Self {
+        let trace = traceparent.and_then(TraceContext::parse).unwrap_or_else(TraceContext::new_root);
+        let correlation_id = Uuid::from_bytes(trace.trace_id);
         Self {
             request_id: request_id.unwrap_or_else(|| correlation_id.to_string()),
             correlation_id,
             locale,
             deadline: timeout.map(|t| Instant::now() + t),
+            trace,
         }
     }
 
@@ -57,6 +128,28 @@ mod tests {
         let ctx = RequestContext::new(None, None, None);
         assert_eq!(ctx.request_id, ctx.correlation_id.to_string());
         assert!(ctx.remaining().is_none());
+    }
+
+    #[test]
+    fn a_callers_trace_becomes_the_correlation_id_and_is_continued_upstream() {
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let ctx = RequestContext::with_trace(None, None, None, Some(header));
+        assert_eq!(ctx.correlation_id.to_string(), "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+        assert_eq!(ctx.trace.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        let child = ctx.trace.child_header([1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(child, "00-4bf92f3577b34da6a3ce929d0e0e4736-0102030405060708-01");
+        for bad in [
+            "",
+            "00-xyz-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(TraceContext::parse(bad).is_none(), "{bad}");
+        }
+        let fresh = RequestContext::with_trace(None, None, None, Some("garbage"));
+        assert_ne!(fresh.trace.trace_id, [0; 16]);
+        assert_eq!(fresh.trace.parent_span_id, None);
     }
 
     #[test]

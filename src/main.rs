@@ -151,7 +151,13 @@ fn default_partner(settings: &Settings) -> Option<String> {
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
-    telemetry::init_logging(settings.log_format(), &settings.log.filter);
+    let telemetry = telemetry::init(&settings);
+    let served = serve_with_telemetry(settings).await;
+    telemetry.shutdown().await;
+    served
+}
+
+async fn serve_with_telemetry(settings: Settings) -> Result<(), String> {
     let application = Application::build(settings).await.map_err(|e| e.to_string())?;
     let rest = application.rest_addr();
     let grpc = application.grpc_addr();

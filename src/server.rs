@@ -69,7 +69,7 @@ pub async fn serve(
         .add_service(UsageServiceServer::new(UsageRpc { state: state.clone() }))
         .add_service(BillingServiceServer::new(BillingRpc { state: state.clone() }))
         .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stop.clone().cancelled_owned());
-    let rest = axum::serve(rest_listener, rest::router(state.clone(), settings.rest.body_limit_bytes))
+    let rest = axum::serve(rest_listener, rest::router(state.clone(), settings.rest.body_limit_bytes, &settings.cors))
         .with_graceful_shutdown(stop.clone().cancelled_owned());
 
     let grpc_task = tokio::spawn(grpc);

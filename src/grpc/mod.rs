@@ -14,12 +14,14 @@ pub mod usage;
 use std::time::{Duration, Instant};
 
 use tonic::{Request, Response, Status, metadata::MetadataMap};
+use tracing::Instrument;
 
 use crate::{
     app::AppState,
     auth::Caller,
     context::{RequestContext, sanitize_header_value},
     error::{Error, Result},
+    telemetry,
 };
 
 /// Generated code for `proto/partnercenter/gateway/v1/*.proto`.
@@ -52,13 +54,15 @@ pub async fn unary<Req, Resp>(
 ) -> std::result::Result<Response<Resp>, Status> {
     let started = Instant::now();
     let ctx = context(state, request.metadata());
-    let result = match state.admission.admit("grpc") {
-        Err(error) => Err(error),
-        Ok(_admitted) => match authenticate(state, request.metadata()).await {
-            Ok(caller) => op(ctx.clone(), caller, request.into_inner()).await,
-            Err(error) => Err(error),
-        },
-    };
+    let span = telemetry::request_span(&ctx, "grpc", method);
+    let result = async {
+        let _admitted = state.admission.admit("grpc")?;
+        let caller = authenticate(state, request.metadata()).await?;
+        op(ctx.clone(), caller, request.into_inner()).await
+    }
+    .instrument(span.clone())
+    .await;
+    let _entered = span.enter();
     finish(method, &ctx, started, result).map(Response::new)
 }
 
@@ -82,25 +86,35 @@ where
     // A stream over 100,000 items outlives any default deadline: only the caller's own bounds it
     // (each upstream page still has its attempt timeout).
     let ctx = context_with_default(request.metadata(), None);
-    let admitted = state.admission.admit("grpc");
-    let result = match admitted {
-        Err(error) => Err(error),
-        Ok(admitted) => match authenticate(state, request.metadata()).await {
-            Ok(caller) => op(ctx.clone(), caller, request.into_inner()).await.map(|stream| (stream, admitted)),
-            Err(error) => Err(error),
-        },
+    let span = telemetry::request_span(&ctx, "grpc", method);
+    let result = async {
+        let admitted = state.admission.admit("grpc")?;
+        let caller = authenticate(state, request.metadata()).await?;
+        op(ctx.clone(), caller, request.into_inner()).await.map(|stream| (stream, admitted))
+    }
+    .instrument(span.clone())
+    .await;
+    let (stream, admitted) = {
+        let _entered = span.enter();
+        finish(method, &ctx, started, result)?
     };
-    let (stream, admitted) = finish(method, &ctx, started, result)?;
     let request_id = ctx.request_id.clone();
-    // The stream holds its admission until it ends.
-    let mapped = stream.map(move |item| {
-        let _held = &admitted;
-        item.map_err(|error| {
-            let error = error.map_fields(camel_to_snake);
-            tracing::error!(method, request_id = %request_id, error = %error.chain(), "stream failed");
-            error.to_status(Some(&request_id))
-        })
+    // The stream holds its admission until it ends, and its pages are fetched in the RPC's span.
+    let stream = Box::pin(stream);
+    let in_span = futures::stream::unfold((stream, span), |(mut stream, span)| async move {
+        let item = stream.next().instrument(span.clone()).await?;
+        Some((item, (stream, span)))
     });
+    let mapped = in_span
+        .map(move |item| {
+            let _held = &admitted;
+            item.map_err(|error| {
+                metrics::counter!("gateway_request_errors_total", "transport" => "grpc", "operation" => method, "kind" => error.kind().spec().slug).increment(1);
+                let error = error.map_fields(camel_to_snake);
+                tracing::error!(method, request_id = %request_id, error = %error.chain(), "stream failed");
+                error.to_status(Some(&request_id))
+            })
+        });
     Ok(Response::new(Box::pin(mapped)))
 }
 
@@ -115,7 +129,8 @@ fn context_with_default(metadata: &MetadataMap, default_timeout: Option<Duration
     };
     let timeout =
         metadata.get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout).or(default_timeout);
-    RequestContext::new(text("x-request-id", 128), text("x-locale", 35), timeout)
+    let traceparent = metadata.get("traceparent").and_then(|v| v.to_str().ok());
+    RequestContext::with_trace(text("x-request-id", 128), text("x-locale", 35), timeout, traceparent)
 }
 
 pub async fn authenticate(state: &AppState, metadata: &MetadataMap) -> Result<Caller> {
@@ -146,6 +161,7 @@ pub fn finish<T>(
     metrics::histogram!("gateway_request_duration_seconds", "transport" => "grpc", "operation" => method)
         .record(started.elapsed().as_secs_f64());
     result.map_err(|error| {
+        metrics::counter!("gateway_request_errors_total", "transport" => "grpc", "operation" => method, "kind" => error.kind().spec().slug).increment(1);
         let error = error.map_fields(camel_to_snake);
         if error.kind().spec().http_status >= 500 {
             tracing::error!(method, request_id = %ctx.request_id, correlation_id = %ctx.correlation_id, error = %error.chain(), "rpc failed");

@@ -34,6 +34,8 @@ pub const MS_CORRELATION_ID: HeaderName = HeaderName::from_static("ms-correlatio
 pub const MS_CONTRACT_VERSION: HeaderName = HeaderName::from_static("ms-contract-version");
 pub const MS_CONTINUATION_TOKEN: HeaderName = HeaderName::from_static("ms-continuationtoken");
 pub const X_LOCALE: HeaderName = HeaderName::from_static("x-locale");
+/// W3C trace context, continued from the caller (or started here) into Partner Center.
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// The reason of failures where no answer (or only part of one) arrived: the call may or may not
 /// have been processed.
@@ -413,6 +415,7 @@ impl PartnerCenterClient {
             .header(http::header::ACCEPT, "application/json")
             .header(MS_REQUEST_ID, request_id.to_string())
             .header(MS_CORRELATION_ID, ctx.correlation_id.to_string())
+            .header(TRACEPARENT, ctx.trace.child_header(rand::random()))
             .header(MS_CONTRACT_VERSION, "v1");
         if let Some(locale) = &ctx.locale {
             builder = builder.header(X_LOCALE, locale);

@@ -113,6 +113,13 @@ impl RefreshToken {
     }
 }
 
+/// `hit`: a fresh token served; `refresh`: a token served while a background refresh starts;
+/// `miss`: the caller waited for Azure AD.
+fn record_lookup(partner: &str, flow: TokenFlow, outcome: &'static str) {
+    metrics::counter!("gateway_token_cache_total", "partner" => partner.to_owned(), "flow" => flow.as_str(), "outcome" => outcome)
+        .increment(1);
+}
+
 fn fingerprint(secret: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
     digest.as_ref().iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -224,16 +231,22 @@ impl TokenCache {
         let slot = self.slot(&credentials.id, flow);
         let now = Instant::now();
         if let Some(cached) = Self::usable(&slot, now, self.skew) {
-            if now >= cached.refresh_at {
+            let outcome = if now >= cached.refresh_at {
                 self.refresh_in_background(credentials.clone(), flow, slot.clone());
-            }
+                "refresh"
+            } else {
+                "hit"
+            };
+            record_lookup(&credentials.id, flow, outcome);
             return Ok(cached.token.clone());
         }
         let _guard = slot.refresh.lock().await;
         // Whoever held the lock before us may have fetched one already: that is the single flight.
         if let Some(cached) = Self::usable(&slot, Instant::now(), self.skew) {
+            record_lookup(&credentials.id, flow, "hit");
             return Ok(cached.token.clone());
         }
+        record_lookup(&credentials.id, flow, "miss");
         self.fetch_into(&credentials, flow, &slot).await
     }
 

@@ -15,10 +15,13 @@ use crate::{
     app::AppState,
     context::{RequestContext, sanitize_header_value},
     error::{Error, ErrorKind},
+    telemetry,
 };
+use tracing::Instrument;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_LOCALE: HeaderName = HeaderName::from_static("x-locale");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// Builds the [`RequestContext`], bounds the request by the REST timeout, and turns any error
 /// response into its final problem+json (path, request id, correlation id), logging it once.
@@ -28,22 +31,27 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
         request.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).and_then(|v| sanitize_header_value(v, 128));
     let locale =
         request.headers().get(&X_LOCALE).and_then(|v| v.to_str().ok()).and_then(|v| sanitize_header_value(v, 35));
-    let ctx = RequestContext::new(request_id, locale, Some(state.rest_timeout));
+    let traceparent = request.headers().get(&TRACEPARENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let ctx = RequestContext::with_trace(request_id, locale, Some(state.rest_timeout), traceparent.as_deref());
     request.extensions_mut().insert(ctx.clone());
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
 
     // Only API calls are admitted or shed: probes and metrics must answer even at capacity.
+    let operation = format!("{method} {}", route.as_deref().unwrap_or("unmatched"));
+    let span = telemetry::request_span(&ctx, "rest", &operation);
     let admitted = if path.starts_with("/v1/") { Some(state.admission.admit("rest")) } else { None };
     let mut response = match admitted {
         Some(Err(shed)) => shed.into_response(),
-        Some(Ok(_admitted)) => run_bounded(&state, next, request).await,
-        None => run_bounded(&state, next, request).await,
+        Some(Ok(_admitted)) => run_bounded(&state, next, request).instrument(span.clone()).await,
+        None => run_bounded(&state, next, request).instrument(span.clone()).await,
     };
 
     if let Some(ErrorExtension(error)) = response.extensions_mut().remove::<ErrorExtension>() {
+        let _entered = span.enter();
         log_error(&error, &method, &path, &ctx);
+        metrics::counter!("gateway_request_errors_total", "transport" => "rest", "operation" => operation.clone(), "kind" => error.kind().spec().slug).increment(1);
         let context = ProblemContext {
             instance: Some(path.clone()),
             request_id: Some(ctx.request_id.clone()),
@@ -55,9 +63,8 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
     let status = response.status().as_u16().to_string();
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    metrics::counter!("gateway_requests_total", "transport" => "rest", "operation" => format!("{method} {route}"), "status" => status).increment(1);
-    metrics::histogram!("gateway_request_duration_seconds", "transport" => "rest", "operation" => format!("{method} {route}"))
+    metrics::counter!("gateway_requests_total", "transport" => "rest", "operation" => operation.clone(), "status" => status).increment(1);
+    metrics::histogram!("gateway_request_duration_seconds", "transport" => "rest", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
     response
 }

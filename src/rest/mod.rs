@@ -17,8 +17,15 @@ pub mod subscriptions;
 pub mod upgrades;
 pub mod usage;
 
-use axum::{Router, extract::DefaultBodyLimit};
-use tower_http::catch_panic::CatchPanicLayer;
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, header},
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -26,7 +33,7 @@ use utoipa::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::app::AppState;
+use crate::{app::AppState, config::CorsSettings};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -96,8 +103,32 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api().split_for_parts().1
 }
 
+/// CORS for the configured origins (none: no CORS headers at all).
+fn cors(settings: &CorsSettings) -> Option<CorsLayer> {
+    if settings.allowed_origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> =
+        settings.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("x-locale"),
+                HeaderName::from_static("traceparent"),
+            ])
+            .expose_headers([header::RETRY_AFTER, header::CONTENT_DISPOSITION, HeaderName::from_static("x-request-id")])
+            .max_age(settings.max_age),
+    )
+}
+
 /// The complete REST application.
-pub fn router(state: AppState, body_limit: usize) -> Router {
+pub fn router(state: AppState, body_limit: usize, cors_settings: &CorsSettings) -> Router {
     let (api, openapi) = api().split_for_parts();
     let swagger = SwaggerUi::new("/swagger-ui")
         .url("/openapi.json", openapi)
@@ -110,5 +141,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Outermost: ids, deadline and the final problem+json for every error, the layers' own included.
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
+        // Browsers' preflights are answered before anything else (and need no token).
+        .layer(tower::util::option_layer(cors(cors_settings)))
         .with_state(state)
 }

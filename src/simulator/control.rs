@@ -1,13 +1,18 @@
 //! `/_simulator/...`: counters of what the simulator saw, and fault injection.
 //!
-//! - `GET /_simulator/counters`, `POST /_simulator/counters/reset`
+//! - `GET /_simulator/counters`, `POST /_simulator/counters/reset` (also forgets recent calls)
+//! - `GET /_simulator/calls`: the newest calls with their request, correlation and trace ids
 //! - `POST /_simulator/faults` (a [`FaultRule`] as JSON), `DELETE /_simulator/faults`
 //! - `POST /_simulator/tokens/revoke`: every issued access token stops working
 //! - `POST /_simulator/clock/advance` (`{"seconds": 900}`): moves the simulated clock forward
 //! - `POST /_simulator/entitlements/{entitlementId}/status` (`{"status": "disabled"}`): an Azure
 //!   subscription changes status as if done in Azure (served by [`super::subscriptions`])
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     Json, Router,
@@ -127,6 +132,23 @@ impl FaultRule {
 pub struct ControlState {
     pub counters: Counters,
     pub faults: Vec<FaultRule>,
+    /// The newest calls with their tracing headers, oldest first (bounded: the simulator also
+    /// serves load tests).
+    pub recent_calls: VecDeque<SeenCall>,
+}
+
+/// How many calls [`ControlState::recent_calls`] remembers.
+const RECENT_CALLS: usize = 256;
+
+/// One Partner Center call as the simulator saw it: enough to check what a client propagates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeenCall {
+    /// `GET /v1/customers/0b5e...`
+    pub call: String,
+    pub request_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub traceparent: Option<String>,
 }
 
 impl SimState {
@@ -135,7 +157,14 @@ impl SimState {
     }
 
     pub fn reset_counters(&self) {
-        self.lock().control.counters = Counters::default();
+        let control = &mut self.lock().control;
+        control.counters = Counters::default();
+        control.recent_calls.clear();
+    }
+
+    /// The newest Partner Center calls (token requests included), oldest first.
+    pub fn recent_calls(&self) -> Vec<SeenCall> {
+        self.lock().control.recent_calls.iter().cloned().collect()
     }
 
     pub fn inject(&self, rule: FaultRule) {
@@ -155,6 +184,7 @@ pub fn routes() -> Router<Arc<SimState>> {
     Router::new()
         .route("/_simulator/counters", get(get_counters))
         .route("/_simulator/counters/reset", post(reset_counters))
+        .route("/_simulator/calls", get(get_recent_calls))
         .route("/_simulator/faults", post(add_fault).delete(clear_faults).get(list_faults))
         .route("/_simulator/tokens/revoke", post(revoke_tokens))
         .route("/_simulator/clock/advance", post(advance_clock))
@@ -172,6 +202,10 @@ async fn advance_clock(State(state): State<Arc<SimState>>, Json(advance): Json<A
 
 async fn get_counters(State(state): State<Arc<SimState>>) -> Json<Counters> {
     Json(state.counters())
+}
+
+async fn get_recent_calls(State(state): State<Arc<SimState>>) -> Json<Vec<SeenCall>> {
+    Json(state.recent_calls())
 }
 
 async fn reset_counters(State(state): State<Arc<SimState>>) -> StatusCode {
@@ -212,11 +246,24 @@ pub async fn count(State(state): State<Arc<SimState>>, request: Request, next: N
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let template = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let headers = request.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let seen = SeenCall {
+        call: format!("{method} {path}"),
+        request_id: header("ms-requestid"),
+        correlation_id: header("ms-correlationid"),
+        traceparent: header("traceparent"),
+    };
     {
         let mut inner = state.lock();
-        let counters = &mut inner.control.counters;
-        *counters.calls.entry(format!("{method} {}", template.unwrap_or_else(|| path.clone()))).or_default() += 1;
-        *counters.paths.entry(format!("{method} {path}")).or_default() += 1;
+        let control = &mut inner.control;
+        *control.counters.calls.entry(format!("{method} {}", template.unwrap_or_else(|| path.clone()))).or_default() +=
+            1;
+        *control.counters.paths.entry(seen.call.clone()).or_default() += 1;
+        if control.recent_calls.len() == RECENT_CALLS {
+            control.recent_calls.pop_front();
+        }
+        control.recent_calls.push_back(seen);
     }
     next.run(request).await
 }

@@ -33,7 +33,7 @@ use axum::{Router, middleware};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-pub use control::{Counters, FaultKind, FaultRule};
+pub use control::{Counters, FaultKind, FaultRule, SeenCall};
 pub use state::SimState;
 
 /// How the simulator behaves.

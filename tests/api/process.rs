@@ -304,3 +304,96 @@ async fn no_secret_or_token_reaches_logs_errors_or_metrics() {
         assert!(!answers.contains(&secret), "{what} found in answers or metrics");
     }
 }
+
+/// An OTLP/gRPC collector that keeps the spans it receives.
+#[cfg(feature = "otlp")]
+mod collector {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry_proto::tonic::{
+        collector::trace::v1::{
+            ExportTraceServiceRequest, ExportTraceServiceResponse,
+            trace_service_server::{TraceService, TraceServiceServer},
+        },
+        trace::v1::Span,
+    };
+
+    #[derive(Clone, Default)]
+    pub struct Collector {
+        pub spans: Arc<Mutex<Vec<(String, Span)>>>,
+    }
+
+    #[tonic::async_trait]
+    impl TraceService for Collector {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+            for resource in request.into_inner().resource_spans {
+                let service = resource
+                    .resource
+                    .iter()
+                    .flat_map(|r| &r.attributes)
+                    .find(|a| a.key == "service.name")
+                    .and_then(|a| a.value.as_ref())
+                    .map(|v| format!("{v:?}"))
+                    .unwrap_or_default();
+                for scope in resource.scope_spans {
+                    spans.extend(scope.spans.into_iter().map(|span| (service.clone(), span)));
+                }
+            }
+            Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+        }
+    }
+
+    /// Starts the collector on a free port; returns its address.
+    pub async fn start(collector: Collector) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(collector))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        addr
+    }
+}
+
+#[cfg(feature = "otlp")]
+// Waiting for the process blocks a thread; the collector needs another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_exported_over_otlp_in_the_callers_trace() {
+    let collector = collector::Collector::default();
+    let addr = collector::start(collector.clone()).await;
+    let endpoint = format!("tracing.otlp_endpoint=http://{addr}");
+    let mut gateway =
+        GatewayProcess::start(&["--set", &endpoint, "--set", "tracing.service_name=gateway-under-test"]).await;
+    let token = gateway.token();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/customers/{}", gateway.rest, seed::CUSTOMER_FABRIKAM))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    // Shutdown flushes the batch of spans.
+    gateway.sigterm();
+    assert!(gateway.wait(Duration::from_secs(10)).is_some_and(|s| s.success()), "{}", gateway.output());
+    let spans = collector.spans.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let request =
+        spans.iter().find(|(_, span)| span.name == "request" && hex(&span.trace_id) == trace_id).unwrap_or_else(|| {
+            panic!("no request span in the caller's trace among {} spans: {}", spans.len(), gateway.output())
+        });
+    assert!(request.0.contains("gateway-under-test"), "service.name: {}", request.0);
+    assert_eq!(hex(&request.1.parent_span_id), "00f067aa0ba902b7", "the caller's span is the parent");
+    let operation = request.1.attributes.iter().find(|a| a.key == "operation").and_then(|a| a.value.as_ref());
+    assert!(format!("{operation:?}").contains("GET /v1/customers/{customerId}"), "{operation:?}");
+}
+
+#[cfg(feature = "otlp")]
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

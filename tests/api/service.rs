@@ -43,6 +43,66 @@ async fn liveness_readiness_and_metrics_answer_without_a_token() {
     assert!(!text.contains(&token), "tokens never reach metrics");
 }
 
+/// The metric line whose name and labels contain every one of `parts`, with its value.
+fn metric_value(text: &str, parts: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find(|line| parts.iter().all(|part| line.contains(part)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_errors_by_kind_token_cache_outcomes_and_partner_circuits() {
+    let app = TestApp::spawn().await;
+    let token = app.token(&["*"], &[Permission::CustomersRead]);
+    // Metrics are process-wide (other tests add to them), so only increases are asserted.
+    let scrape = async || app.http.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let rest_errors = [
+        "gateway_request_errors_total{",
+        "transport=\"rest\"",
+        "operation=\"GET /v1/customers\"",
+        "kind=\"invalid-argument\"",
+    ];
+    let grpc_errors = [
+        "gateway_request_errors_total{",
+        "transport=\"grpc\"",
+        "operation=\"CustomerService/GetCustomer\"",
+        "kind=\"invalid-argument\"",
+    ];
+    let cache_hits = ["gateway_token_cache_total{", "partner=\"contoso\"", "flow=\"app_only\"", "outcome=\"hit\""];
+    let before = scrape().await;
+
+    let (status, _) = app.get_json("/v1/customers?page_size=nonsense", &token).await;
+    assert_eq!(status, 400);
+    let error = app
+        .customers_client()
+        .await
+        .get_customer(authed(pb::GetCustomerRequest { customer_id: "not-a-guid".into() }, &token))
+        .await
+        .expect_err("invalid id");
+    assert_eq!(error.code(), Code::InvalidArgument);
+    for _ in 0..3 {
+        let (status, _) = app.get_json(&format!("/v1/customers/{FABRIKAM}"), &token).await;
+        assert_eq!(status, 200);
+    }
+
+    let after = scrape().await;
+    for parts in [&rest_errors[..], &grpc_errors[..], &cache_hits[..]] {
+        let was = metric_value(&before, parts).unwrap_or(0.0);
+        let now = metric_value(&after, parts).unwrap_or_else(|| panic!("no metric line with {parts:?}"));
+        assert!(now > was, "{parts:?} did not rise: {was} -> {now}");
+    }
+    for present in [
+        "gateway_token_cache_total{",
+        "gateway_requests_in_flight{transport=\"rest\"}",
+        "gateway_circuit_state{partner=\"contoso\"}",
+        "gateway_upstream_request_duration_seconds_bucket{",
+    ] {
+        assert!(after.contains(present), "missing {present}");
+    }
+}
+
 #[tokio::test]
 async fn swagger_ui_is_served_from_the_binary_and_reads_our_document() {
     let app = TestApp::spawn().await;
