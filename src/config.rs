@@ -794,6 +794,21 @@ mod tests {
     }
 
     #[test]
+    fn production_logs_json_unless_told_otherwise() {
+        let demo = [("GATEWAY_ENVIRONMENT", "production"), ("GATEWAY_SIMULATOR__ALLOW_IN_PRODUCTION", "true")];
+        // A demo in production mode still refuses dev auth, so give it a key source.
+        let jwt = [
+            ("auth.mode", "jwt"),
+            ("auth.jwks_url", "https://login.example.com/keys"),
+            ("auth.issuer", "i"),
+            ("auth.audience", "a"),
+        ];
+        assert_eq!(load(&demo, &jwt).expect("valid").log_format(), LogFormat::Json);
+        let text = [jwt.as_slice(), &[("log.format", "text")]].concat();
+        assert_eq!(load(&demo, &text).expect("valid").log_format(), LogFormat::Text);
+    }
+
+    #[test]
     fn cors_origins_must_be_bare_origins() {
         let settings =
             load(&[], &[("cors.allowed_origins", r#"["https://app.example.com", "http://localhost:3000"]"#)])
