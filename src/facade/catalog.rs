@@ -40,25 +40,28 @@ enum CatalogValue {
 }
 
 pub struct CatalogCache {
-    entries: Cache<CatalogKey, CatalogValue>,
+    /// `None`: caching is off (`catalog.cache_ttl = "0s"` or `catalog.cache_capacity = 0`).
+    entries: Option<Cache<CatalogKey, CatalogValue>>,
 }
 
 impl CatalogCache {
     pub fn new(ttl: Duration, capacity: u64) -> Self {
-        Self { entries: Cache::builder().time_to_live(ttl).max_capacity(capacity).build() }
+        let enabled = !ttl.is_zero() && capacity > 0;
+        Self { entries: enabled.then(|| Cache::builder().time_to_live(ttl).max_capacity(capacity).build()) }
     }
 
     async fn get_or_fetch<F>(&self, key: CatalogKey, fetch: F) -> Result<CatalogValue>
     where
         F: Future<Output = Result<CatalogValue>>,
     {
+        let Some(entries) = &self.entries else { return fetch.await };
         let kind = key.kind();
-        if let Some(value) = self.entries.get(&key).await {
+        if let Some(value) = entries.get(&key).await {
             metrics::counter!("gateway_catalog_cache_total", "entry" => kind, "outcome" => "hit").increment(1);
             return Ok(value);
         }
         metrics::counter!("gateway_catalog_cache_total", "entry" => kind, "outcome" => "miss").increment(1);
-        self.entries.try_get_with(key, fetch).await.map_err(|shared: Arc<Error>| (*shared).clone())
+        entries.try_get_with(key, fetch).await.map_err(|shared: Arc<Error>| (*shared).clone())
     }
 }
 

@@ -85,6 +85,17 @@ async fn the_azure_plan_item_is_resolved_once_then_served_from_cache() {
 }
 
 #[tokio::test]
+async fn a_zero_ttl_turns_the_catalog_cache_off() {
+    let app = TestApp::spawn_with(|settings| settings.catalog.cache_ttl = std::time::Duration::ZERO).await;
+    let token = app.token(&[], &[Permission::CatalogRead]);
+    for _ in 0..2 {
+        let (status, item) = app.get_json("/v1/catalog/azure-plan?country=US", &token).await;
+        assert_eq!(status, 200, "{item}");
+    }
+    assert_eq!(app.counters().total_calls(), 6, "every read goes to Partner Center");
+}
+
+#[tokio::test]
 async fn every_catalog_read_works_over_grpc() {
     let app = TestApp::spawn().await;
     let token = app.token(&[], &[Permission::CatalogRead]);
