@@ -5,7 +5,11 @@
 
 use std::{
     collections::HashMap,
-    sync::Arc,
+    hash::{Hash, Hasher},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -55,6 +59,14 @@ impl KeySource {
         }
         Err(KeyError::UnsupportedPem)
     }
+
+    /// Identifies the current key set: a verdict reached under another generation is stale.
+    pub fn generation(&self) -> u64 {
+        match self {
+            Self::DevSecret(_) | Self::Pem(_) => 0,
+            Self::Jwks(cache) => cache.generation(),
+        }
+    }
 }
 
 /// JWKS keys by `kid`, refreshed in the background and on an unknown `kid` (rate limited).
@@ -64,6 +76,11 @@ pub struct JwksCache {
     /// How long an unknown `kid` must wait before it may trigger another fetch.
     min_refetch_interval: Duration,
     keys: RwLock<HashMap<String, VerificationKey>>,
+    /// Bumped whenever a fetch brings a different key set, so verdicts cached under the old set
+    /// (see `Authenticator`) are not trusted any more.
+    generation: AtomicU64,
+    /// Hash of the last JWKS document, to tell a changed key set from a periodic refetch.
+    last_document: Mutex<Option<u64>>,
     last_fetch: Mutex<Option<Instant>>,
     fetch_lock: tokio::sync::Mutex<()>,
 }
@@ -75,6 +92,8 @@ impl JwksCache {
             http,
             min_refetch_interval,
             keys: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            last_document: Mutex::new(None),
             last_fetch: Mutex::new(None),
             fetch_lock: tokio::sync::Mutex::new(()),
         }
@@ -121,7 +140,8 @@ impl JwksCache {
         if !response.status().is_success() {
             return Err(fail(format!("status {}", response.status())));
         }
-        let set: JwkSet = response.json().await.map_err(|e| fail(e.to_string()))?;
+        let document = response.bytes().await.map_err(|e| fail(e.to_string()))?;
+        let set: JwkSet = serde_json::from_slice(&document).map_err(|e| fail(e.to_string()))?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
@@ -151,7 +171,18 @@ impl JwksCache {
         }
         let count = keys.len();
         *self.keys.write() = keys;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        document.hash(&mut hasher);
+        let digest = hasher.finish();
+        if self.last_document.lock().replace(digest) != Some(digest) {
+            self.generation.fetch_add(1, Ordering::Release);
+        }
         Ok(count)
+    }
+
+    /// Changes whenever the key set does.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Refreshes every `interval` until the cache is dropped.

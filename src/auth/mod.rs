@@ -117,18 +117,19 @@ pub enum CustomerScope {
     Only(HashSet<CustomerId>),
 }
 
-/// An authenticated caller. Only [`Authenticator`] (and tests) build one.
+/// An authenticated caller. Only [`Authenticator`] (and tests) build one. Cheap to clone: every
+/// request gets its own from the verified-token cache.
 #[derive(Clone)]
 pub struct Caller {
-    subject: String,
+    subject: Arc<str>,
     partner: Arc<str>,
-    customers: CustomerScope,
+    customers: Arc<CustomerScope>,
     permissions: Permissions,
 }
 
 impl Caller {
     pub(crate) fn new(subject: String, partner: Arc<str>, customers: CustomerScope, permissions: Permissions) -> Self {
-        Self { subject, partner, customers, permissions }
+        Self { subject: Arc::from(subject), partner, customers: Arc::new(customers), permissions }
     }
 
     /// A caller for unit tests of other modules.
