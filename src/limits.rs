@@ -84,13 +84,20 @@ pub struct Admission {
 /// Held for the life of one request.
 pub struct Admitted {
     _permit: OwnedSemaphorePermit,
-    transport: &'static str,
+    in_flight: metrics::Gauge,
 }
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        metrics::gauge!("gateway_requests_in_flight", "transport" => self.transport).decrement(1.0);
+        self.in_flight.decrement(1.0);
     }
+}
+
+/// The in-flight gauge of a transport, looked up once.
+fn in_flight_gauge(transport: &'static str) -> metrics::Gauge {
+    static HANDLES: std::sync::LazyLock<crate::telemetry::HandleCache<&'static str, metrics::Gauge>> =
+        std::sync::LazyLock::new(crate::telemetry::HandleCache::new);
+    HANDLES.get(transport, |&transport| metrics::gauge!("gateway_requests_in_flight", "transport" => transport))
 }
 
 impl Admission {
@@ -101,8 +108,9 @@ impl Admission {
     pub fn admit(&self, transport: &'static str) -> Result<Admitted> {
         match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {
-                metrics::gauge!("gateway_requests_in_flight", "transport" => transport).increment(1.0);
-                Ok(Admitted { _permit: permit, transport })
+                let in_flight = in_flight_gauge(transport);
+                in_flight.increment(1.0);
+                Ok(Admitted { _permit: permit, in_flight })
             }
             Err(_) => {
                 metrics::counter!("gateway_load_shed_total", "transport" => transport).increment(1);

@@ -21,7 +21,7 @@ use crate::{
     auth::Caller,
     context::{RequestContext, sanitize_header_value},
     error::{Error, Result},
-    telemetry,
+    telemetry::{self, CountAndDuration, HandleCache},
 };
 
 /// Generated code for `proto/partnercenter/gateway/v1/*.proto`.
@@ -54,7 +54,7 @@ pub async fn unary<Req, Resp>(
 ) -> std::result::Result<Response<Resp>, Status> {
     let started = Instant::now();
     let ctx = context(state, request.metadata());
-    let span = telemetry::request_span(&ctx, "grpc", method);
+    let span = telemetry::request_span(&ctx, "grpc", &method);
     let result = async {
         let _admitted = state.admission.admit("grpc")?;
         let caller = authenticate(state, request.metadata()).await?;
@@ -86,7 +86,7 @@ where
     // A stream over 100,000 items outlives any default deadline: only the caller's own bounds it
     // (each upstream page still has its attempt timeout).
     let ctx = context_with_default(request.metadata(), None);
-    let span = telemetry::request_span(&ctx, "grpc", method);
+    let span = telemetry::request_span(&ctx, "grpc", &method);
     let result = async {
         let admitted = state.admission.admit("grpc")?;
         let caller = authenticate(state, request.metadata()).await?;
@@ -157,9 +157,16 @@ pub fn finish<T>(
         Ok(_) => tonic::Code::Ok,
         Err(error) => error.kind().spec().grpc_code,
     };
-    metrics::counter!("gateway_requests_total", "transport" => "grpc", "operation" => method, "status" => format!("{code:?}")).increment(1);
-    metrics::histogram!("gateway_request_duration_seconds", "transport" => "grpc", "operation" => method)
-        .record(started.elapsed().as_secs_f64());
+    static HANDLES: std::sync::LazyLock<HandleCache<(&'static str, tonic::Code), CountAndDuration>> =
+        std::sync::LazyLock::new(HandleCache::new);
+    let (count, duration) = HANDLES.get((method, code), |_| {
+        (
+            metrics::counter!("gateway_requests_total", "transport" => "grpc", "operation" => method, "status" => format!("{code:?}")),
+            metrics::histogram!("gateway_request_duration_seconds", "transport" => "grpc", "operation" => method),
+        )
+    });
+    count.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     result.map_err(|error| {
         metrics::counter!("gateway_request_errors_total", "transport" => "grpc", "operation" => method, "kind" => error.kind().spec().slug).increment(1);
         let error = error.map_fields(camel_to_snake);

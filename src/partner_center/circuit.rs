@@ -55,7 +55,9 @@ impl CircuitBreakers {
 
     fn admit_at(&self, partner: &str, now: Instant) -> Result<Permit> {
         let mut states = self.states.lock();
-        let state = states.entry(partner.to_owned()).or_insert(State::Closed { failures: 0 });
+        ensure_known(&mut states, partner);
+        let Some(state) = states.get_mut(partner) else { return Ok(Permit::Normal) };
+        let before = *state;
         let permit = match *state {
             State::Closed { .. } => Ok(Permit::Normal),
             State::Open { until } if now < until => Err(open_error(partner, until - now)),
@@ -65,7 +67,7 @@ impl CircuitBreakers {
             }
             State::HalfOpen { probing: true } => Err(open_error(partner, Duration::from_secs(1))),
         };
-        publish(partner, *state);
+        publish_change(partner, before, *state);
         permit
     }
 
@@ -77,7 +79,8 @@ impl CircuitBreakers {
 
     fn record_at(&self, partner: &str, permit: Permit, failed: bool, now: Instant) {
         let mut states = self.states.lock();
-        let state = states.entry(partner.to_owned()).or_insert(State::Closed { failures: 0 });
+        ensure_known(&mut states, partner);
+        let Some(state) = states.get_mut(partner) else { return };
         let next = match (*state, permit, failed) {
             (_, Permit::Probe, false) | (State::Closed { .. }, Permit::Normal, false) => State::Closed { failures: 0 },
             (_, Permit::Probe, true) => State::Open { until: now + self.open_for },
@@ -97,8 +100,24 @@ impl CircuitBreakers {
         if matches!(*state, State::Open { .. } | State::HalfOpen { .. }) && matches!(next, State::Closed { .. }) {
             tracing::info!(partner, "circuit to partner center closed");
         }
+        let before = *state;
         *state = next;
-        publish(partner, next);
+        publish_change(partner, before, next);
+    }
+}
+
+/// A partner seen for the first time starts closed, and says so in metrics. Looked up before
+/// inserting, so the hot path neither allocates nor touches metrics.
+fn ensure_known(states: &mut HashMap<String, State>, partner: &str) {
+    if !states.contains_key(partner) {
+        publish(partner, State::Closed { failures: 0 });
+        states.insert(partner.to_owned(), State::Closed { failures: 0 });
+    }
+}
+
+fn publish_change(partner: &str, before: State, after: State) {
+    if before.gauge() != after.gauge() {
+        publish(partner, after);
     }
 }
 

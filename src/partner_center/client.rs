@@ -27,6 +27,7 @@ use crate::{
     context::RequestContext,
     error::{Error, ErrorKind, Result},
     limits::RateBudget,
+    telemetry::{self, CountAndDuration, HandleCache},
 };
 
 pub const MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
@@ -191,7 +192,7 @@ enum Received {
 struct AttemptSpec<'a> {
     url: &'a Url,
     request_id: Uuid,
-    bearer: &'a str,
+    bearer: &'a http::HeaderValue,
     timeout: Duration,
     /// Hand a 2xx answer back before reading its body.
     stream: bool,
@@ -299,7 +300,11 @@ impl PartnerCenterClient {
             .base_url
             .join(request.path.trim_start_matches('/'))
             .map_err(|e| Error::internal(format!("upstream url for {}: {e}", request.operation)))?;
-        if url.origin() != self.base_url.origin() {
+        // Compared part by part: `Url::origin` allocates.
+        let same_origin = url.scheme() == self.base_url.scheme()
+            && url.host_str() == self.base_url.host_str()
+            && url.port_or_known_default() == self.base_url.port_or_known_default();
+        if !same_origin {
             return Err(Error::internal(format!("{} would leave the Partner Center origin", request.operation)));
         }
         if !request.query.is_empty() {
@@ -323,15 +328,16 @@ impl PartnerCenterClient {
             let bearer = token.bearer();
             let spec = AttemptSpec { url: &url, request_id, bearer: &bearer, timeout, stream };
             let outcome = self.attempt(ctx, request, spec).await;
-            let status_label = match &outcome {
-                Attempt::Done(Received::Full(r)) | Attempt::Rejected(r) => r.status.as_str().to_owned(),
-                Attempt::Done(Received::Streaming(r)) => r.status().as_str().to_owned(),
-                Attempt::Transport { .. } => "transport_error".to_owned(),
+            // 0: no answer.
+            let status = match &outcome {
+                Attempt::Done(Received::Full(r)) | Attempt::Rejected(r) => r.status.as_u16(),
+                Attempt::Done(Received::Streaming(r)) => r.status().as_u16(),
+                Attempt::Transport { .. } => 0,
             };
-            metrics::counter!("gateway_upstream_requests_total", "operation" => request.operation, "partner" => partner.to_owned(), "status" => status_label.clone()).increment(1);
-            metrics::histogram!("gateway_upstream_request_duration_seconds", "operation" => request.operation, "partner" => partner.to_owned())
-                .record(started.elapsed().as_secs_f64());
-            tracing::debug!(operation = request.operation, method = %request.method, path = %request.path, status = %status_label, attempt, elapsed_ms = started.elapsed().as_millis() as u64, ms_request_id = %request_id, "partner center call");
+            let (count, duration) = upstream_metrics(request.operation, partner, status);
+            count.increment(1);
+            duration.record(started.elapsed().as_secs_f64());
+            tracing::debug!(operation = request.operation, method = %request.method, path = %request.path, status, attempt, elapsed_ms = started.elapsed().as_millis() as u64, ms_request_id = %request_id, request_id = %ctx.request_id, "partner center call");
 
             let (error, retryable, wait_at_least) = match outcome {
                 Attempt::Done(response) => return Ok(response),
@@ -411,7 +417,7 @@ impl PartnerCenterClient {
         }
         builder = builder
             .headers(request.headers.clone())
-            .header(http::header::AUTHORIZATION, bearer)
+            .header(http::header::AUTHORIZATION, bearer.clone())
             .header(http::header::ACCEPT, "application/json")
             .header(MS_REQUEST_ID, request_id.to_string())
             .header(MS_CORRELATION_ID, ctx.correlation_id.to_string())
@@ -455,6 +461,19 @@ impl PartnerCenterClient {
         let response = UpstreamResponse { status, headers, body };
         if status.is_success() { Attempt::Done(Received::Full(response)) } else { Attempt::Rejected(response) }
     }
+}
+
+/// The attempt counter (by HTTP status, or `transport_error` for 0) and duration histogram.
+fn upstream_metrics(operation: &'static str, partner: &str, status: u16) -> CountAndDuration {
+    static HANDLES: std::sync::LazyLock<HandleCache<(&'static str, &'static str, u16), CountAndDuration>> =
+        std::sync::LazyLock::new(HandleCache::new);
+    HANDLES.get((operation, telemetry::intern(partner), status), |&(operation, partner, status)| {
+        let status = if status == 0 { "transport_error".to_owned() } else { status.to_string() };
+        (
+            metrics::counter!("gateway_upstream_requests_total", "operation" => operation, "partner" => partner, "status" => status),
+            metrics::histogram!("gateway_upstream_request_duration_seconds", "operation" => operation, "partner" => partner),
+        )
+    })
 }
 
 fn transport_error(operation: &str, error: &reqwest::Error) -> Attempt {

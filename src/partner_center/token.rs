@@ -116,7 +116,14 @@ impl RefreshToken {
 /// `hit`: a fresh token served; `refresh`: a token served while a background refresh starts;
 /// `miss`: the caller waited for Azure AD.
 fn record_lookup(partner: &str, flow: TokenFlow, outcome: &'static str) {
-    metrics::counter!("gateway_token_cache_total", "partner" => partner.to_owned(), "flow" => flow.as_str(), "outcome" => outcome)
+    static HANDLES: std::sync::LazyLock<
+        crate::telemetry::HandleCache<(&'static str, TokenFlow, &'static str), metrics::Counter>,
+    > = std::sync::LazyLock::new(crate::telemetry::HandleCache::new);
+    let key = (crate::telemetry::intern(partner), flow, outcome);
+    HANDLES
+        .get(key, |&(partner, flow, outcome)| {
+            metrics::counter!("gateway_token_cache_total", "partner" => partner, "flow" => flow.as_str(), "outcome" => outcome)
+        })
         .increment(1);
 }
 
@@ -126,15 +133,27 @@ fn fingerprint(secret: &str) -> String {
 }
 
 /// A bearer token for Partner Center. `generation` identifies it for [`TokenCache::invalidate`].
-#[derive(Clone)]
+/// Held as the ready `Authorization` value, marked sensitive (it prints as `Sensitive`): every
+/// request clones it, which is a reference count, not a copy of the secret.
+#[derive(Clone, Debug)]
 pub struct AccessToken {
-    secret: SecretString,
+    header: http::HeaderValue,
     generation: u64,
 }
 
 impl AccessToken {
-    pub fn bearer(&self) -> String {
-        format!("Bearer {}", self.secret.expose_secret())
+    fn new(secret: &str, generation: u64) -> Result<Self> {
+        let mut header = http::HeaderValue::try_from(format!("Bearer {secret}")).map_err(|_| {
+            Error::new(ErrorKind::UpstreamUnavailable, "Azure AD returned an access token that is not header text")
+                .with_reason("UPSTREAM_TOKEN_FAILED")
+        })?;
+        header.set_sensitive(true);
+        Ok(Self { header, generation })
+    }
+
+    /// The `Authorization` header value.
+    pub fn bearer(&self) -> http::HeaderValue {
+        self.header.clone()
     }
 
     pub fn generation(&self) -> u64 {
@@ -303,10 +322,7 @@ impl TokenCache {
         let lifetime = Duration::from_secs(response.expires_in.max(1));
         let jitter = rand::rng().random_range(0.0..0.1);
         let cached = CachedToken {
-            token: AccessToken {
-                secret: SecretString::from(response.access_token),
-                generation: self.generations.fetch_add(1, Ordering::Relaxed),
-            },
+            token: AccessToken::new(&response.access_token, self.generations.fetch_add(1, Ordering::Relaxed))?,
             issued_at: started,
             expires_at: started + lifetime,
             refresh_at: started + lifetime.mul_f64(0.5 + jitter),
@@ -403,7 +419,7 @@ mod tests {
     fn token(lifetime: Duration) -> (CachedToken, Instant) {
         let issued_at = Instant::now();
         let cached = CachedToken {
-            token: AccessToken { secret: SecretString::from("t".to_owned()), generation: 1 },
+            token: AccessToken::new("t", 1).expect("token"),
             issued_at,
             expires_at: issued_at + lifetime,
             refresh_at: issued_at + lifetime / 2,
@@ -431,8 +447,10 @@ mod tests {
 
     #[test]
     fn access_tokens_print_only_as_the_header_value() {
-        let token = AccessToken { secret: SecretString::from("eyJ-the-actual-token".to_owned()), generation: 7 };
+        let token = AccessToken::new("eyJ-the-actual-token", 7).expect("token");
         assert_eq!(token.bearer(), "Bearer eyJ-the-actual-token");
-        assert!(!format!("{:?}", token.secret).contains("the-actual-token"));
+        assert!(token.bearer().is_sensitive());
+        assert!(!format!("{token:?}").contains("the-actual-token"));
+        assert!(AccessToken::new("line\nbreak", 8).is_err(), "not header text");
     }
 }

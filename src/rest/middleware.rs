@@ -15,7 +15,7 @@ use crate::{
     app::AppState,
     context::{RequestContext, sanitize_header_value},
     error::{Error, ErrorKind},
-    telemetry,
+    telemetry::{self, CountAndDuration, HandleCache},
 };
 use tracing::Instrument;
 
@@ -39,7 +39,7 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
 
     // Only API calls are admitted or shed: probes and metrics must answer even at capacity.
-    let operation = format!("{method} {}", route.as_deref().unwrap_or("unmatched"));
+    let operation = Operation { method: &method, route: route.as_deref().unwrap_or("unmatched") };
     let span = telemetry::request_span(&ctx, "rest", &operation);
     let admitted = if path.starts_with("/v1/") { Some(state.admission.admit("rest")) } else { None };
     let mut response = match admitted {
@@ -51,7 +51,7 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     if let Some(ErrorExtension(error)) = response.extensions_mut().remove::<ErrorExtension>() {
         let _entered = span.enter();
         log_error(&error, &method, &path, &ctx);
-        metrics::counter!("gateway_request_errors_total", "transport" => "rest", "operation" => operation.clone(), "kind" => error.kind().spec().slug).increment(1);
+        metrics::counter!("gateway_request_errors_total", "transport" => "rest", "operation" => operation.to_string(), "kind" => error.kind().spec().slug).increment(1);
         let context = ProblemContext {
             instance: Some(path.clone()),
             request_id: Some(ctx.request_id.clone()),
@@ -62,11 +62,35 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("gateway_requests_total", "transport" => "rest", "operation" => operation.clone(), "status" => status).increment(1);
-    metrics::histogram!("gateway_request_duration_seconds", "transport" => "rest", "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
+    let (count, duration) = request_metrics(&operation, response.status().as_u16());
+    count.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// `GET /v1/customers/{customerId}`: the `operation` label, written without allocating.
+struct Operation<'a> {
+    method: &'a Method,
+    route: &'a str,
+}
+
+impl std::fmt::Display for Operation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.route)
+    }
+}
+
+/// The request counter and duration histogram of an operation and status.
+fn request_metrics(operation: &Operation<'_>, status: u16) -> CountAndDuration {
+    static HANDLES: std::sync::LazyLock<HandleCache<(Method, &'static str, u16), CountAndDuration>> =
+        std::sync::LazyLock::new(HandleCache::new);
+    let key = (operation.method.clone(), telemetry::intern(operation.route), status);
+    HANDLES.get(key, |_| {
+        (
+            metrics::counter!("gateway_requests_total", "transport" => "rest", "operation" => operation.to_string(), "status" => status.to_string()),
+            metrics::histogram!("gateway_request_duration_seconds", "transport" => "rest", "operation" => operation.to_string()),
+        )
+    })
 }
 
 /// Runs the request, a little past the deadline the upstream calls already honour: this only
