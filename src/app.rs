@@ -139,6 +139,10 @@ impl Application {
             .connect_timeout(settings.partner_center.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
+            // Retries are ours (with Partner Center's rules); Partner Center does not redirect API
+            // calls, and a redirect must not carry the partner's token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
             .user_agent(concat!("partner-center-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| StartError::Setup(format!("http client: {e}")))?;

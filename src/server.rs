@@ -4,6 +4,7 @@
 
 use std::{future::Future, time::Duration};
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -68,9 +69,19 @@ pub async fn serve(
         .add_service(ProductUpgradeServiceServer::new(ProductUpgradeRpc { state: state.clone() }))
         .add_service(UsageServiceServer::new(UsageRpc { state: state.clone() }))
         .add_service(BillingServiceServer::new(BillingRpc { state: state.clone() }))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stop.clone().cancelled_owned());
-    let rest = axum::serve(rest_listener, rest::router(state.clone(), settings.rest.body_limit_bytes, &settings.cors))
-        .with_graceful_shutdown(stop.clone().cancelled_owned());
+        .serve_with_incoming_shutdown(incoming_without_delay(grpc_listener), stop.clone().cancelled_owned());
+    // Small answers must leave at once: with Nagle's algorithm on, a response written in two parts
+    // can wait for the client's delayed ACK (up to 40 ms).
+    let rest_listener = rest_listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
+    // `into_make_service` shares one route table among all connections; handing `axum::serve`
+    // the router itself rebuilds the table for every connection (80 KiB each in the benchmark).
+    let router = rest::router(state.clone(), settings.rest.body_limit_bytes, &settings.cors);
+    let rest =
+        axum::serve(rest_listener, router.into_make_service()).with_graceful_shutdown(stop.clone().cancelled_owned());
 
     let grpc_task = tokio::spawn(grpc);
     let rest_task = tokio::spawn(async move { rest.await });
@@ -115,6 +126,20 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Accepted gRPC connections, with TCP_NODELAY (tonic sets it only on listeners it binds itself).
+fn incoming_without_delay(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> + Send + 'static {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY not set");
+            }
+        })
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
