@@ -75,11 +75,6 @@ struct DevTokenArgs {
     ttl: Duration,
 }
 
-/// mimalloc instead of the system allocator: in the benchmark glibc's malloc and free were a
-/// seventh of the gateway's CPU, and its per-thread arenas kept memory after load.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
