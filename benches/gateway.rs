@@ -86,12 +86,17 @@ async fn run() {
         let grpc = measure(concurrency, window, grpc_op(channels, &jwt)).await;
         let grpc_cpu = gateway.cpu() - before;
         report.row("gateway gRPC", concurrency, &grpc, Some(&baseline));
+        // What the hop adds to the direct call's p50, as a multiple of that call.
+        let added = |stats: &Stats| (stats.p50.as_secs_f64() - baseline.p50.as_secs_f64()) / baseline.p50.as_secs_f64();
         report.note(format!(
-            "c={concurrency}: gateway CPU per request {:.0} µs (REST), {:.0} µs (gRPC); gRPC/REST p50 {:.2}, throughput {:.2}",
+            "c={concurrency}: gateway CPU per request {:.0} µs (REST), {:.0} µs (gRPC); gRPC/REST p50 {:.2}, throughput {:.2}; \
+             p50 added to the direct call's: REST {:.2}×, gRPC {:.2}× of it",
             rest_cpu.as_secs_f64() * 1e6 / rest.count.max(1) as f64,
             grpc_cpu.as_secs_f64() * 1e6 / grpc.count.max(1) as f64,
             grpc.p50.as_secs_f64() / rest.p50.as_secs_f64(),
             grpc.per_second / rest.per_second,
+            added(&rest),
+            added(&grpc),
         ));
     }
     if nginx.is_none() {
