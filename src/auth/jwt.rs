@@ -40,8 +40,9 @@ pub struct Authenticator {
 /// from the JWKS stops being honoured at the next key-set fetch regardless (entries remember
 /// the key-set generation they were verified under).
 const VERIFIED_TTL: Duration = Duration::from_secs(60);
-/// Distinct tokens remembered (a few KiB each at most).
-const VERIFIED_CAPACITY: u64 = 4096;
+/// Bytes of tokens remembered (the token is the key; the caller it maps to is about as large):
+/// a few thousand typical tokens, bounded whatever their size.
+const VERIFIED_CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Clone)]
 struct Verified {
@@ -81,7 +82,11 @@ impl Authenticator {
         max_token_bytes: usize,
         partners: Vec<PartnerName>,
     ) -> Self {
-        let verified = moka::sync::Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build();
+        let verified = moka::sync::Cache::builder()
+            .weigher(|token: &Arc<str>, _: &Verified| u32::try_from(token.len()).unwrap_or(u32::MAX))
+            .max_capacity(VERIFIED_CAPACITY_BYTES)
+            .time_to_live(VERIFIED_TTL)
+            .build();
         Self { keys, issuer, audience, leeway_seconds, max_token_bytes, partners, verified }
     }
 
