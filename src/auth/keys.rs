@@ -76,11 +76,10 @@ pub struct JwksCache {
     /// How long an unknown `kid` must wait before it may trigger another fetch.
     min_refetch_interval: Duration,
     keys: RwLock<HashMap<String, VerificationKey>>,
-    /// Bumped whenever a fetch brings a different key set, so verdicts cached under the old set
-    /// (see `Authenticator`) are not trusted any more.
-    generation: AtomicU64,
-    /// Hash of the last JWKS document, to tell a changed key set from a periodic refetch.
-    last_document: Mutex<Option<u64>>,
+    /// Hash of the last JWKS document fetched: it changes with the key set, so verdicts cached
+    /// under another set (see `Authenticator`) are not trusted, while a periodic refetch of the
+    /// same document keeps them.
+    document_hash: AtomicU64,
     last_fetch: Mutex<Option<Instant>>,
     fetch_lock: tokio::sync::Mutex<()>,
 }
@@ -92,8 +91,7 @@ impl JwksCache {
             http,
             min_refetch_interval,
             keys: RwLock::new(HashMap::new()),
-            generation: AtomicU64::new(0),
-            last_document: Mutex::new(None),
+            document_hash: AtomicU64::new(0),
             last_fetch: Mutex::new(None),
             fetch_lock: tokio::sync::Mutex::new(()),
         }
@@ -173,16 +171,13 @@ impl JwksCache {
         *self.keys.write() = keys;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         document.hash(&mut hasher);
-        let digest = hasher.finish();
-        if self.last_document.lock().replace(digest) != Some(digest) {
-            self.generation.fetch_add(1, Ordering::Release);
-        }
+        self.document_hash.store(hasher.finish(), Ordering::Release);
         Ok(count)
     }
 
     /// Changes whenever the key set does.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.document_hash.load(Ordering::Acquire)
     }
 
     /// Refreshes every `interval` until the cache is dropped.
