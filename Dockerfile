@@ -26,18 +26,24 @@ ENV CARGO_TERM_COLOR=never
 #    script too, so proto/ is not needed yet; the build-dependencies protox and tonic-prost-build
 #    are still compiled because the build script links them). Afterwards the stubs and every
 #    artifact and fingerprint of the crate itself are removed, so step 2 always rebuilds the crate
-#    and reruns build.rs, whatever the file timestamps in the build context are.
+#    and reruns build.rs, whatever the file timestamps in the build context are. The simulator
+#    crate is a workspace member: its manifest (and a stub) must be present even when the
+#    `simulator` feature is off, since Cargo loads every member.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src \
+COPY simulator/Cargo.toml ./simulator/Cargo.toml
+RUN mkdir -p src simulator/src \
     && echo 'fn main() {}' > src/main.rs \
     && : > src/lib.rs \
+    && : > simulator/src/lib.rs \
     && echo 'fn main() {}' > build.rs \
     && cargo build --release --locked --no-default-features --features "${FEATURES}" --bin partner-center-gateway \
-    && rm -rf src build.rs \
+    && rm -rf src build.rs simulator/src \
         target/release/.fingerprint/partner-center-gateway-* \
         target/release/build/partner-center-gateway-* \
         target/release/deps/partner_center_gateway-* \
         target/release/deps/libpartner_center_gateway-* \
+        target/release/.fingerprint/partner-center-simulator-* \
+        target/release/deps/libpartner_center_simulator-* \
         target/release/partner-center-gateway \
         target/release/partner-center-gateway.d
 
@@ -45,6 +51,7 @@ RUN mkdir -p src \
 COPY build.rs ./
 COPY proto ./proto
 COPY src ./src
+COPY simulator ./simulator
 # Declared here, not above, so changing it does not invalidate the dependency layer.
 # The release profile keeps line tables for backtraces (~100 MB binary); "true" strips them
 # (~27 MB; panics still name functions), "false" keeps them.

@@ -26,10 +26,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use partner_center_gateway::{
-    grpc::pb::{GetCustomerRequest, customer_service_client::CustomerServiceClient},
-    simulator::seed,
-};
+use partner_center_gateway::grpc::pb::{GetCustomerRequest, customer_service_client::CustomerServiceClient};
+use partner_center_simulator::seed;
+
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;

@@ -104,7 +104,7 @@ pub struct Application {
     rest_listener: TcpListener,
     grpc_listener: TcpListener,
     #[cfg(feature = "simulator")]
-    simulator: Option<crate::simulator::SimulatorHandle>,
+    simulator: Option<partner_center_simulator::SimulatorHandle>,
 }
 
 /// Where Partner Center is, and which partners the gateway acts for.
@@ -119,19 +119,20 @@ impl Application {
         settings.validate()?;
         #[cfg(feature = "simulator")]
         let simulator = if settings.uses_simulator() {
-            let config = crate::simulator::SimulatorConfig {
+            let config = partner_center_simulator::SimulatorConfig {
                 order_list_delay: settings.simulator.order_list_delay,
                 token_lifetime: settings.simulator.token_lifetime,
                 ..Default::default()
             };
-            Some(crate::simulator::start(settings.simulator.listen, config).await.map_err(|source| {
+            Some(partner_center_simulator::start(settings.simulator.listen, config).await.map_err(|source| {
                 StartError::Bind { key: "simulator.listen", addr: settings.simulator.listen, source }
             })?)
         } else {
             None
         };
         #[cfg(feature = "simulator")]
-        let upstream = upstream(&settings, simulator.as_ref().map(crate::simulator::SimulatorHandle::base_url))?;
+        let upstream =
+            upstream(&settings, simulator.as_ref().map(partner_center_simulator::SimulatorHandle::base_url))?;
         #[cfg(not(feature = "simulator"))]
         let upstream = upstream(&settings, None)?;
 
@@ -242,7 +243,7 @@ impl Application {
     /// Where the built-in simulator listens, when the gateway runs against it.
     pub fn simulator_addr(&self) -> Option<SocketAddr> {
         #[cfg(feature = "simulator")]
-        return self.simulator.as_ref().map(crate::simulator::SimulatorHandle::addr);
+        return self.simulator.as_ref().map(partner_center_simulator::SimulatorHandle::addr);
         #[cfg(not(feature = "simulator"))]
         None
     }
@@ -253,7 +254,7 @@ impl Application {
 
     /// The embedded simulator, when the gateway runs against it.
     #[cfg(feature = "simulator")]
-    pub fn simulator(&self) -> Option<&crate::simulator::SimulatorHandle> {
+    pub fn simulator(&self) -> Option<&partner_center_simulator::SimulatorHandle> {
         self.simulator.as_ref()
     }
 
@@ -281,7 +282,7 @@ impl Application {
 
 #[cfg(feature = "simulator")]
 fn default_partner_id() -> Option<String> {
-    Some(crate::simulator::seed::CONTOSO_PARTNER_ID.to_owned())
+    Some(partner_center_simulator::seed::CONTOSO_PARTNER_ID.to_owned())
 }
 
 #[cfg(not(feature = "simulator"))]
@@ -346,7 +347,7 @@ fn upstream(settings: &Settings, simulator: Option<Url>) -> Result<Upstream, Sta
 
 #[cfg(feature = "simulator")]
 fn simulator_partners() -> Vec<PartnerCredentials> {
-    crate::simulator::seed::PARTNERS
+    partner_center_simulator::seed::PARTNERS
         .iter()
         .map(|p| PartnerCredentials {
             id: Arc::from(p.id),

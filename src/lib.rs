@@ -13,7 +13,9 @@
 //!   paging, error classification, one typed method per upstream call.
 //! - `model/`: the types the facade speaks (REST JSON is their serde form).
 //! - `rest/`: axum handlers, problem+json, OpenAPI, Swagger UI. `grpc/`: tonic services.
-//! - `simulator/`: a stand-in Partner Center for `cargo run` and the tests (feature `simulator`).
+//!
+//! The simulator (a stand-in Partner Center for `cargo run` and the tests) is the workspace crate
+//! `partner-center-simulator` in `simulator/`, linked with the `simulator` feature.
 
 pub mod app;
 pub mod auth;
@@ -27,6 +29,4 @@ pub mod model;
 pub mod partner_center;
 pub mod rest;
 pub mod server;
-#[cfg(feature = "simulator")]
-pub mod simulator;
 pub mod telemetry;

@@ -144,7 +144,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 fn default_partner(settings: &Settings) -> Option<String> {
     settings.partner_center.partners.first().map(|p| p.id.clone()).or_else(|| {
         #[cfg(feature = "simulator")]
-        return Some(partner_center_gateway::simulator::seed::CONTOSO_PARTNER_ID.to_owned());
+        return Some(partner_center_simulator::seed::CONTOSO_PARTNER_ID.to_owned());
         #[cfg(not(feature = "simulator"))]
         None
     })
@@ -185,7 +185,7 @@ async fn serve_with_telemetry(settings: Settings) -> Result<(), String> {
 async fn simulate(args: SimulateArgs) -> Result<(), String> {
     #[cfg(feature = "simulator")]
     {
-        use partner_center_gateway::simulator::{self, SimulatorConfig, seed};
+        use partner_center_simulator::{self as simulator, SimulatorConfig, seed};
         telemetry::init_logging(LogFormat::Text, "info");
         let config = SimulatorConfig { order_list_delay: args.order_list_delay, ..Default::default() };
         let handle = simulator::start(args.listen, config)

@@ -5,8 +5,9 @@ use partner_center_gateway::{
     auth::{Permission, dev::DevTokenRequest},
     config::AuthMode,
     grpc::pb,
-    simulator::seed,
 };
+use partner_center_simulator::seed;
+
 use serde_json::{Value, json};
 use tonic::Code;
 

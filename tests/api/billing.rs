@@ -7,8 +7,9 @@ use futures::StreamExt;
 use partner_center_gateway::{
     auth::Permission,
     grpc::pb::{self, billing_service_client::BillingServiceClient},
-    simulator::billing_data,
 };
+use partner_center_simulator::billing_data;
+
 use tonic::Code;
 
 use crate::helpers::{FABRIKAM, TestApp, authed};

@@ -1,4 +1,6 @@
-use partner_center_gateway::{auth::Permission, grpc::pb, simulator::seed};
+use partner_center_gateway::{auth::Permission, grpc::pb};
+use partner_center_simulator::seed;
+
 use tonic::Code;
 
 use crate::helpers::{TestApp, authed};

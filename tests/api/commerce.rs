@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use partner_center_gateway::{
-    auth::Permission,
-    grpc::pb,
-    simulator::{FaultKind, FaultRule, seed},
-};
+use partner_center_gateway::{auth::Permission, grpc::pb};
+use partner_center_simulator::{FaultKind, FaultRule, seed};
+
 use serde_json::{Value, json};
 use tonic::Code;
 use tonic_types::StatusExt;

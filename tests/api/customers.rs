@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 
-use partner_center_gateway::{auth::Permission, grpc::pb, simulator::seed};
+use partner_center_gateway::{auth::Permission, grpc::pb};
+use partner_center_simulator::seed;
 
 use crate::helpers::{ADVENTURE_WORKS, FABRIKAM, LITWARE, NORTHWIND_TRADERS, TestApp, authed};
 

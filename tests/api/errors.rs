@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use partner_center_gateway::{
-    auth::Permission,
-    grpc::pb,
-    simulator::{FaultKind, FaultRule},
-};
+use partner_center_gateway::{auth::Permission, grpc::pb};
+use partner_center_simulator::{FaultKind, FaultRule};
+
 use tonic::Code;
 use tonic_types::StatusExt;
 

@@ -12,9 +12,10 @@ use partner_center_gateway::{
         customer_service_client::CustomerServiceClient, product_upgrade_service_client::ProductUpgradeServiceClient,
         subscription_service_client::SubscriptionServiceClient,
     },
-    simulator::{self, Counters, SimState, SimulatorConfig, SimulatorHandle, seed},
     telemetry,
 };
+use partner_center_simulator::{self as simulator, Counters, SimState, SimulatorConfig, SimulatorHandle, seed};
+
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;

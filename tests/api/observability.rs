@@ -1,7 +1,9 @@
 //! W3C trace context: a caller's `traceparent` is continued into Partner Center and becomes the
 //! `MS-CorrelationId`, over REST and gRPC; CORS for browser front ends.
 
-use partner_center_gateway::{auth::Permission, grpc::pb, simulator::SeenCall};
+use partner_center_gateway::{auth::Permission, grpc::pb};
+use partner_center_simulator::SeenCall;
+
 use uuid::Uuid;
 
 use crate::helpers::{FABRIKAM, TestApp, authed};

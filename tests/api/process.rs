@@ -9,7 +9,8 @@ use std::{
 };
 
 use futures::{StreamExt, stream};
-use partner_center_gateway::simulator::{FaultKind, FaultRule, seed};
+use partner_center_simulator::{FaultKind, FaultRule, seed};
+
 use serde_json::json;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_partner-center-gateway");

@@ -7,11 +7,9 @@ use std::{
 };
 
 use futures::{StreamExt, stream};
-use partner_center_gateway::{
-    auth::Permission,
-    grpc::pb,
-    simulator::{FaultKind, FaultRule, seed},
-};
+use partner_center_gateway::{auth::Permission, grpc::pb};
+use partner_center_simulator::{FaultKind, FaultRule, seed};
+
 use tonic::Code;
 
 use crate::helpers::{FABRIKAM, TestApp, authed};

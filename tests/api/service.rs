@@ -5,8 +5,9 @@ use std::time::Duration;
 use partner_center_gateway::{
     auth::Permission,
     grpc::{SERVICE_NAMES, pb},
-    simulator::{FaultKind, FaultRule},
 };
+use partner_center_simulator::{FaultKind, FaultRule};
+
 use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use tonic_reflection::pb::v1::{

@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use partner_center_gateway::{
-    auth::Permission,
-    simulator::{FaultKind, FaultRule},
-};
+use partner_center_gateway::auth::Permission;
+use partner_center_simulator::{FaultKind, FaultRule};
 
 use crate::helpers::{FABRIKAM, TestApp};
 

@@ -7,8 +7,9 @@ use partner_center_gateway::{
     auth::Permission,
     config::PartnerSettings,
     grpc::pb::{self, usage_service_client::UsageServiceClient},
-    simulator::seed,
 };
+use partner_center_simulator::seed;
+
 use serde_json::{Value, json};
 use tonic::Code;
 

@@ -326,7 +326,7 @@ async fn direct_sign_status(
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::simulator::{
+    use crate::{
         common::test_support::*,
         seed::{
             CUSTOMER_FABRIKAM, CUSTOMER_NORTHWIND_TRADERS, CUSTOMER_TAILSPIN, CUSTOMER_WINGTIP, MCA_TEMPLATE_ID,

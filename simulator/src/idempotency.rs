@@ -156,7 +156,7 @@ mod tests {
     use reqwest::Method;
     use serde_json::{Value, json};
 
-    use crate::simulator::{
+    use crate::{
         FaultKind, FaultRule, SimulatorConfig,
         common::test_support::*,
         seed::{self, CUSTOMER_FABRIKAM, CUSTOMER_LITWARE, CUSTOMER_WINGTIP},

@@ -177,7 +177,7 @@ pub mod test_support {
     use reqwest::{Method, header::HeaderMap};
     use serde_json::Value;
 
-    use crate::simulator::testing::TestSim;
+    use crate::testing::TestSim;
 
     pub struct Reply {
         pub status: u16,

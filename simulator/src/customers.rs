@@ -177,7 +177,7 @@ async fn get_one(
 
 #[cfg(test)]
 mod tests {
-    use crate::simulator::{seed, testing::TestSim};
+    use crate::{seed, testing::TestSim};
 
     #[tokio::test]
     async fn customers_page_with_continuation_tokens_and_stay_within_the_partner() {

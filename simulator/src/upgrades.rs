@@ -362,7 +362,7 @@ mod tests {
     use reqwest::Method;
     use serde_json::{Value, json};
 
-    use crate::simulator::{
+    use crate::{
         common::test_support::*,
         seed::{
             CUSTOMER_FABRIKAM, CUSTOMER_LITWARE, CUSTOMER_NORTHWIND_TRADERS, LITWARE_0145P_SUBSCRIPTION,

@@ -617,7 +617,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::SubscriptionStatus;
-    use crate::simulator::{
+    use crate::{
         SimulatorConfig,
         common::test_support::*,
         seed::{

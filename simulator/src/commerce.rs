@@ -792,7 +792,7 @@ mod tests {
     use serde_json::{Value, json};
     use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-    use crate::simulator::{
+    use crate::{
         SimulatorConfig,
         common::test_support::*,
         seed::{CUSTOMER_FABRIKAM, CUSTOMER_LITWARE, CUSTOMER_NORTHWIND_TRADERS, CUSTOMER_TAILSPIN, CUSTOMER_WINGTIP},

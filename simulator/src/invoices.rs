@@ -583,7 +583,7 @@ mod tests {
 
     use serde_json::{Value, json};
 
-    use crate::simulator::{
+    use crate::{
         billing_data::{self as data, INVOICE_LARGE, INVOICE_LARGE_ITEMS, INVOICE_ONETIME, INVOICE_RECURRING},
         seed,
         testing::TestSim,

@@ -732,7 +732,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::{USAGE_PAGE_DEFAULT, meter_usage_count, resource_usage_count};
-    use crate::simulator::{billing_data, seed, testing::TestSim};
+    use crate::{billing_data, seed, testing::TestSim};
 
     async fn get(sim: &TestSim, token: &str, path: &str) -> (u16, Value) {
         let response = sim.http.get(sim.url(path)).bearer_auth(token).send().await.expect("send");
