@@ -1,16 +1,8 @@
 //! Wiring: [`Application::build`] turns [`Settings`] into bound listeners and a shared
 //! [`AppState`]; [`Application::run_until_stopped`] serves until the shutdown future resolves.
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use url::Url;
@@ -23,12 +15,14 @@ use crate::{
         keys::{JwksCache, KeySource},
     },
     config::{AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, Settings},
+    edge::{AppState, Readiness},
     facade::{
-        CatalogCache, Facade, FacadeParts, FacadeSettings,
+        CatalogCache, Facade, FacadeOptions, FacadeParts,
         paging::PageTokens,
         state::{InMemoryIdempotency, InMemoryRecentOrders},
     },
     limits::{Admission, InMemoryRateBudget, RateBudget},
+    model::{Country, catalog::Segment},
     partner_center::{
         PartnerCenter, PartnerCenterClient, TokenCache,
         client::RetryPolicy,
@@ -39,54 +33,6 @@ use crate::{
 
 /// How long one Azure plan purchase may hold its idempotency key before another call may resume it.
 const IDEMPOTENCY_LEASE: Duration = Duration::from_secs(120);
-
-/// What every REST handler and gRPC service shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub facade: Arc<Facade>,
-    pub authenticator: Arc<Authenticator>,
-    pub readiness: Arc<Readiness>,
-    pub metrics: PrometheusHandle,
-    pub rest_timeout: Duration,
-    pub grpc_default_timeout: Duration,
-    /// Caps requests in flight (REST and gRPC).
-    pub admission: Admission,
-    /// Per-caller request budget; `None` when off.
-    pub caller_budget: Option<Arc<dyn RateBudget>>,
-}
-
-impl AppState {
-    /// Spends one request of the caller's budget.
-    pub async fn charge_caller(&self, caller: &crate::auth::Caller) -> crate::error::Result<()> {
-        let Some(budget) = &self.caller_budget else { return Ok(()) };
-        match budget.try_acquire(&format!("{}/{}", caller.partner(), caller.subject())).await {
-            Ok(()) => Ok(()),
-            Err(wait) => {
-                metrics::counter!("gateway_rate_limited_total", "scope" => "caller").increment(1);
-                Err(crate::error::Error::new(
-                    crate::error::ErrorKind::RateLimited,
-                    "this caller sent too many requests; retry later",
-                )
-                .with_reason("CALLER_RATE_LIMITED")
-                .with_retry_after(wait))
-            }
-        }
-    }
-}
-
-/// Ready once both listeners serve; not ready again as soon as shutdown starts.
-#[derive(Default)]
-pub struct Readiness(AtomicBool);
-
-impl Readiness {
-    pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-
-    pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -163,7 +109,11 @@ impl Application {
             http.clone(),
             upstream.base_url,
             tokens,
-            RetryPolicy::from(&settings.partner_center.retry),
+            RetryPolicy {
+                max_attempts: settings.partner_center.retry.max_attempts,
+                base_delay: settings.partner_center.retry.base_delay,
+                max_delay: settings.partner_center.retry.max_delay,
+            },
             settings.partner_center.attempt_timeout,
         )
         .with_circuit_breaker(
@@ -194,7 +144,7 @@ impl Application {
                 )),
                 recent_orders: Arc::new(InMemoryRecentOrders::new(settings.commerce.recent_orders_window)),
             },
-            FacadeSettings::from_settings(&settings).map_err(|e| StartError::Setup(e.detail().to_owned()))?,
+            facade_options(&settings)?,
         );
         let authenticator = authenticator(&settings, http, partner_names).await?;
         let rest_listener = TcpListener::bind(settings.rest.listen).await.map_err(|source| StartError::Bind {
@@ -278,6 +228,26 @@ impl Application {
         }
         result
     }
+}
+
+/// The facade's options from the settings (validated already, so a failure names the key).
+fn facade_options(settings: &Settings) -> Result<FacadeOptions, StartError> {
+    let invalid = |key: &'static str| {
+        move |e: crate::error::Error| {
+            let problem = e.field_violations().first().map_or(e.detail(), |v| v.description.as_str()).to_owned();
+            StartError::Config(ConfigError::new(key, problem))
+        }
+    };
+    Ok(FacadeOptions {
+        default_page_size: settings.paging.default_page_size,
+        max_page_size: settings.paging.max_page_size,
+        default_country: Country::parse("catalog.default_country", &settings.catalog.default_country)
+            .map_err(invalid("catalog.default_country"))?,
+        azure_plan_product_id: settings.catalog.azure_plan_product_id.clone(),
+        azure_plan_sku_id: settings.catalog.azure_plan_sku_id.clone(),
+        azure_plan_segment: Segment::parse("catalog.azure_plan_segment", &settings.catalog.azure_plan_segment)
+            .map_err(invalid("catalog.azure_plan_segment"))?,
+    })
 }
 
 #[cfg(feature = "simulator")]

@@ -52,13 +52,15 @@ pub enum ErrorKind {
     UpstreamTimeout,
 }
 
-/// The one mapping of a kind to both wire formats.
+/// The one mapping of a kind to both wire formats, and the reason an error of the kind carries
+/// when it names no more specific one.
 #[derive(Debug, Clone, Copy)]
 pub struct KindSpec {
     pub http_status: u16,
     pub grpc_code: Code,
     pub slug: &'static str,
     pub title: &'static str,
+    pub default_reason: Reason,
 }
 
 impl ErrorKind {
@@ -82,61 +84,227 @@ impl ErrorKind {
     ];
 
     pub const fn spec(self) -> KindSpec {
-        const fn row(http_status: u16, grpc_code: Code, slug: &'static str, title: &'static str) -> KindSpec {
-            KindSpec { http_status, grpc_code, slug, title }
+        const fn row(
+            http_status: u16,
+            grpc_code: Code,
+            slug: &'static str,
+            title: &'static str,
+            default_reason: Reason,
+        ) -> KindSpec {
+            KindSpec { http_status, grpc_code, slug, title, default_reason }
         }
+        use Reason as R;
         match self {
-            Self::InvalidArgument => row(400, Code::InvalidArgument, "invalid-argument", "Invalid argument"),
-            Self::Unauthenticated => row(401, Code::Unauthenticated, "unauthenticated", "Authentication required"),
-            Self::PermissionDenied => row(403, Code::PermissionDenied, "permission-denied", "Permission denied"),
-            Self::NotFound => row(404, Code::NotFound, "not-found", "Not found"),
-            Self::AlreadyExists => row(409, Code::AlreadyExists, "already-exists", "Already exists"),
-            Self::Conflict => row(409, Code::Aborted, "conflict", "Conflict"),
-            Self::FailedPrecondition => {
-                row(409, Code::FailedPrecondition, "failed-precondition", "Operation not allowed in this state")
+            Self::InvalidArgument => {
+                row(400, Code::InvalidArgument, "invalid-argument", "Invalid argument", R::InvalidArgument)
             }
-            Self::PreconditionRequired => {
-                row(412, Code::FailedPrecondition, "precondition-required", "A prerequisite is missing")
+            Self::Unauthenticated => {
+                row(401, Code::Unauthenticated, "unauthenticated", "Authentication required", R::Unauthenticated)
             }
-            Self::PayloadTooLarge => row(413, Code::InvalidArgument, "payload-too-large", "Payload too large"),
-            Self::RateLimited => row(429, Code::ResourceExhausted, "rate-limited", "Too many requests"),
-            Self::MethodNotAllowed => row(405, Code::Unimplemented, "method-not-allowed", "Method not allowed"),
-            Self::Internal => row(500, Code::Internal, "internal", "Internal error"),
-            Self::NotConfigured => row(501, Code::FailedPrecondition, "not-configured", "Not configured"),
-            Self::UpstreamUnavailable => {
-                row(502, Code::Unavailable, "upstream-unavailable", "Partner Center unavailable")
+            Self::PermissionDenied => {
+                row(403, Code::PermissionDenied, "permission-denied", "Permission denied", R::PermissionDenied)
             }
-            Self::Unavailable => row(503, Code::Unavailable, "unavailable", "Service unavailable"),
-            Self::UpstreamTimeout => row(504, Code::DeadlineExceeded, "upstream-timeout", "Partner Center timed out"),
+            Self::NotFound => row(404, Code::NotFound, "not-found", "Not found", R::NotFound),
+            Self::AlreadyExists => row(409, Code::AlreadyExists, "already-exists", "Already exists", R::AlreadyExists),
+            Self::Conflict => row(409, Code::Aborted, "conflict", "Conflict", R::Conflict),
+            Self::FailedPrecondition => row(
+                409,
+                Code::FailedPrecondition,
+                "failed-precondition",
+                "Operation not allowed in this state",
+                R::FailedPrecondition,
+            ),
+            Self::PreconditionRequired => row(
+                412,
+                Code::FailedPrecondition,
+                "precondition-required",
+                "A prerequisite is missing",
+                R::PreconditionRequired,
+            ),
+            Self::PayloadTooLarge => {
+                row(413, Code::InvalidArgument, "payload-too-large", "Payload too large", R::PayloadTooLarge)
+            }
+            Self::RateLimited => row(429, Code::ResourceExhausted, "rate-limited", "Too many requests", R::RateLimited),
+            Self::MethodNotAllowed => {
+                row(405, Code::Unimplemented, "method-not-allowed", "Method not allowed", R::MethodNotAllowed)
+            }
+            Self::Internal => row(500, Code::Internal, "internal", "Internal error", R::Internal),
+            Self::NotConfigured => {
+                row(501, Code::FailedPrecondition, "not-configured", "Not configured", R::NotConfigured)
+            }
+            Self::UpstreamUnavailable => row(
+                502,
+                Code::Unavailable,
+                "upstream-unavailable",
+                "Partner Center unavailable",
+                R::UpstreamUnavailable,
+            ),
+            Self::Unavailable => row(503, Code::Unavailable, "unavailable", "Service unavailable", R::Unavailable),
+            Self::UpstreamTimeout => {
+                row(504, Code::DeadlineExceeded, "upstream-timeout", "Partner Center timed out", R::UpstreamTimeout)
+            }
         }
     }
 
     pub fn problem_type(self) -> String {
         format!("{PROBLEM_TYPE_BASE}{}", self.spec().slug)
     }
+}
 
-    /// The `ErrorInfo.reason` used when the error names no more specific one.
-    pub fn default_reason(self) -> &'static str {
-        match self {
-            Self::InvalidArgument => "INVALID_ARGUMENT",
-            Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::PermissionDenied => "PERMISSION_DENIED",
-            Self::NotFound => "NOT_FOUND",
-            Self::AlreadyExists => "ALREADY_EXISTS",
-            Self::Conflict => "CONFLICT",
-            Self::FailedPrecondition => "FAILED_PRECONDITION",
-            Self::PreconditionRequired => "PRECONDITION_REQUIRED",
-            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            Self::Internal => "INTERNAL",
-            Self::NotConfigured => "NOT_CONFIGURED",
-            Self::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
-            Self::Unavailable => "UNAVAILABLE",
-            Self::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+/// Declares [`Reason`]: each variant with its wire spelling and what it tells the caller. The
+/// list is part of the contract: the OpenAPI document and the proto comments show it.
+macro_rules! reasons {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $wire:literal,)+) => {
+        /// Why an operation failed, more precisely than its [`ErrorKind`]: problem+json `reason`,
+        /// gRPC `ErrorInfo.reason`. Callers branch on these; they never change meaning.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Reason {
+            $($(#[doc = $doc])+ $variant,)+
         }
+
+        impl Reason {
+            pub const ALL: &[Reason] = &[$(Self::$variant,)+];
+
+            /// The wire spelling, e.g. `CUSTOMER_NOT_IN_SCOPE`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                }
+            }
+
+            /// What the reason tells the caller (its doc comment).
+            pub fn description(self) -> String {
+                match self {
+                    $(Self::$variant => [$($doc.trim()),+].join(" "),)+
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    /// The request is malformed; `errors` names the fields.
+    InvalidArgument = "INVALID_ARGUMENT",
+    /// No bearer token, or one that fails verification.
+    Unauthenticated = "UNAUTHENTICATED",
+    /// The token does not allow this.
+    PermissionDenied = "PERMISSION_DENIED",
+    /// No such resource.
+    NotFound = "NOT_FOUND",
+    /// The thing to create exists already.
+    AlreadyExists = "ALREADY_EXISTS",
+    /// A concurrent change won; read again and retry.
+    Conflict = "CONFLICT",
+    /// The resource's state forbids the operation.
+    FailedPrecondition = "FAILED_PRECONDITION",
+    /// A prerequisite outside the request is missing.
+    PreconditionRequired = "PRECONDITION_REQUIRED",
+    /// The request body is larger than the gateway accepts.
+    PayloadTooLarge = "PAYLOAD_TOO_LARGE",
+    /// Too many requests; see the retry delay.
+    RateLimited = "RATE_LIMITED",
+    /// The route exists, but not for this method.
+    MethodNotAllowed = "METHOD_NOT_ALLOWED",
+    /// The gateway failed.
+    Internal = "INTERNAL",
+    /// This deployment lacks a setting the operation needs.
+    NotConfigured = "NOT_CONFIGURED",
+    /// Partner Center failed.
+    UpstreamUnavailable = "UPSTREAM_UNAVAILABLE",
+    /// The gateway is overloaded or shutting down.
+    Unavailable = "UNAVAILABLE",
+    /// Partner Center did not answer in time.
+    UpstreamTimeout = "UPSTREAM_TIMEOUT",
+    /// The token lacks the permission the operation needs.
+    MissingPermission = "MISSING_PERMISSION",
+    /// The token's `customers` claim does not include this customer.
+    CustomerNotInScope = "CUSTOMER_NOT_IN_SCOPE",
+    /// Partner-wide data needs a token with `customers: "*"`.
+    PartnerWideAccessRequired = "PARTNER_WIDE_ACCESS_REQUIRED",
+    /// Several partners are configured and the token names none.
+    PartnerRequired = "PARTNER_REQUIRED",
+    /// The token names a partner this gateway does not serve.
+    UnknownPartner = "UNKNOWN_PARTNER",
+    /// This caller sent too many requests.
+    CallerRateLimited = "CALLER_RATE_LIMITED",
+    /// The gateway keeps the partner under Partner Center's request limits; retry later.
+    PartnerBudgetExhausted = "PARTNER_BUDGET_EXHAUSTED",
+    /// The gateway is at capacity; retry shortly.
+    Overloaded = "OVERLOADED",
+    /// Partner Center failed repeatedly; the gateway stops calling it for a while.
+    CircuitOpen = "CIRCUIT_OPEN",
+    /// No route for this path.
+    RouteNotFound = "ROUTE_NOT_FOUND",
+    /// The gateway could not reach Partner Center; the call may or may not have been processed.
+    UpstreamUnreachable = "UPSTREAM_UNREACHABLE",
+    /// Partner Center throttles this partner tenant.
+    UpstreamThrottled = "UPSTREAM_THROTTLED",
+    /// Partner Center refused the gateway's own credentials (a deployment problem).
+    UpstreamRejectedCredentials = "UPSTREAM_REJECTED_CREDENTIALS",
+    /// The gateway could not get an Azure AD token for Partner Center.
+    UpstreamTokenFailed = "UPSTREAM_TOKEN_FAILED",
+    /// Partner Center answered with a body the gateway cannot read.
+    UpstreamMalformedResponse = "UPSTREAM_MALFORMED_RESPONSE",
+    /// The operation needs the app+user token flow, which this deployment has not configured.
+    AppUserFlowNotConfigured = "APP_USER_FLOW_NOT_CONFIGURED",
+    /// The customer has not accepted the Microsoft Customer Agreement.
+    McaNotAccepted = "MCA_NOT_ACCEPTED",
+    /// The customer's acceptance of the agreement is already confirmed.
+    AgreementAlreadyConfirmed = "AGREEMENT_ALREADY_CONFIRMED",
+    /// Partner Center refused line items of the cart; `errors` names each.
+    CartLineItemErrors = "CART_LINE_ITEM_ERRORS",
+    /// The cart does not exist or has expired.
+    CartNotFound = "CART_NOT_FOUND",
+    /// The cart was checked out already.
+    CartAlreadySubmitted = "CART_ALREADY_SUBMITTED",
+    /// The checkout produced no order; the detail gives Partner Center's order errors.
+    CheckoutFailed = "CHECKOUT_FAILED",
+    /// The catalog has no Azure plan for this country.
+    AzurePlanNotInCatalog = "AZURE_PLAN_NOT_IN_CATALOG",
+    /// The customer has an MS-AZR-0145P subscription: transition it instead of buying an Azure plan.
+    CustomerHasLegacyAzureSubscription = "CUSTOMER_HAS_LEGACY_AZURE_SUBSCRIPTION",
+    /// A transition to an Azure plan is pending, running or failed, which blocks purchases.
+    AzurePlanUpgradeBlocksPurchase = "AZURE_PLAN_UPGRADE_BLOCKS_PURCHASE",
+    /// An Azure plan cannot be suspended while Azure subscriptions under it are active.
+    AzurePlanHasActiveSubscriptions = "AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS",
+    /// The subscription kept changing while the gateway updated it.
+    StaleEtag = "STALE_ETAG",
+    /// A purchase with this idempotency key is still running; retry later.
+    IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE",
+    /// The idempotency key was used before for a purchase with other parameters.
+    IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED",
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The OpenAPI schema: every reason, each with what it means.
+impl utoipa::PartialSchema for Reason {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let meanings: Vec<String> =
+            Self::ALL.iter().map(|reason| format!("- `{reason}`: {}", reason.description())).collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::ALL.iter().map(|reason| reason.as_str())))
+            .description(Some(format!(
+                "Why the operation failed, more precisely than its status. Callers may branch on these values:\n{}",
+                meanings.join("\n")
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for Reason {}
 
 /// One invalid field of the request (gRPC `BadRequest.FieldViolation`, problem `errors[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -169,7 +337,7 @@ pub struct Error {
 struct Inner {
     kind: ErrorKind,
     detail: String,
-    reason: Option<&'static str>,
+    reason: Option<Reason>,
     upstream_code: Option<String>,
     retry_after: Option<Duration>,
     field_violations: Vec<FieldViolation>,
@@ -220,7 +388,7 @@ impl Error {
         Self::new(ErrorKind::Internal, "the gateway failed to process the request").with_source(source)
     }
 
-    pub fn with_reason(mut self, reason: &'static str) -> Self {
+    pub fn with_reason(mut self, reason: Reason) -> Self {
         self.inner.reason = Some(reason);
         self
     }
@@ -264,18 +432,6 @@ impl Error {
         self
     }
 
-    /// Renames the fields this error names (the gRPC edge speaks snake_case).
-    pub fn map_fields(mut self, rename: impl Fn(&str) -> String) -> Self {
-        for index in 0..self.inner.field_violations.len() {
-            let renamed = rename(&self.inner.field_violations[index].field);
-            if renamed != self.inner.field_violations[index].field {
-                self.inner.detail = self.inner.detail.replace(&self.inner.field_violations[index].field, &renamed);
-                self.inner.field_violations[index].field = renamed;
-            }
-        }
-        self
-    }
-
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
     }
@@ -284,8 +440,29 @@ impl Error {
         &self.inner.detail
     }
 
-    pub fn reason(&self) -> &'static str {
-        self.inner.reason.unwrap_or_else(|| self.inner.kind.default_reason())
+    pub fn reason(&self) -> Reason {
+        self.inner.reason.unwrap_or(self.inner.kind.spec().default_reason)
+    }
+
+    /// No answer arrived (or only part of one): Partner Center may or may not have processed the
+    /// call, so a retry must reuse its `MS-RequestId`.
+    pub fn outcome_unknown(&self) -> bool {
+        self.reason() == Reason::UpstreamUnreachable || self.kind() == ErrorKind::UpstreamTimeout
+    }
+
+    /// Partner Center itself is failing (5xx, timeouts, no answer): what a circuit breaker counts.
+    /// Refusals, our own limits and our own credentials or parsing are not outages.
+    pub fn is_upstream_outage(&self) -> bool {
+        matches!(self.kind(), ErrorKind::UpstreamUnavailable | ErrorKind::UpstreamTimeout)
+            && !matches!(
+                self.reason(),
+                Reason::UpstreamRejectedCredentials | Reason::UpstreamTokenFailed | Reason::UpstreamMalformedResponse
+            )
+    }
+
+    /// The error says only its kind: nothing more specific is known about the cause.
+    pub fn is_generic(&self) -> bool {
+        self.inner.reason.is_none_or(|reason| reason == self.inner.kind.spec().default_reason)
     }
 
     pub fn upstream_code(&self) -> Option<&str> {
@@ -332,7 +509,7 @@ impl Error {
             metadata.insert("upstreamCode".to_owned(), code.clone());
         }
         metadata.insert("problemType".to_owned(), self.inner.kind.problem_type());
-        details.set_error_info(self.reason(), ERROR_DOMAIN, metadata);
+        details.set_error_info(self.reason().as_str(), ERROR_DOMAIN, metadata);
         if let Some(id) = request_id {
             details.set_request_info(id, "");
         }
@@ -420,9 +597,27 @@ mod tests {
         assert_eq!(bad_request.field_violations[0].field, "customerId");
         let info = details.error_info().expect("error info");
         assert_eq!(info.reason, "INVALID_ARGUMENT");
+        assert_eq!(error.reason(), Reason::InvalidArgument);
         assert_eq!(info.metadata.get("upstreamCode").map(String::as_str), Some("400013"));
         assert_eq!(details.request_info().map(|r| r.request_id.as_str()), Some("req-1"));
         assert_eq!(details.retry_info().and_then(|r| r.retry_delay), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn every_kind_defaults_to_its_own_reason_and_reasons_are_distinct() {
+        let mut spellings = std::collections::HashSet::new();
+        for reason in Reason::ALL {
+            assert!(spellings.insert(reason.as_str()), "duplicate {reason}");
+            assert!(reason.as_str().bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{reason}");
+            assert!(!reason.description().is_empty(), "{reason}");
+        }
+        for kind in ErrorKind::ALL {
+            let error = Error::new(kind, "x");
+            assert_eq!(error.reason(), kind.spec().default_reason);
+            assert!(error.is_generic());
+            assert_eq!(kind.spec().default_reason.as_str(), kind.spec().slug.replace('-', "_").to_ascii_uppercase());
+        }
+        assert!(!Error::new(ErrorKind::NotFound, "x").with_reason(Reason::CartNotFound).is_generic());
     }
 
     #[test]

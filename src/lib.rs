@@ -21,6 +21,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod context;
+pub mod edge;
 pub mod error;
 pub mod facade;
 pub mod grpc;

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Reason, Result};
 
 /// A budget of requests per key; `Err(wait)` when the key must wait `wait` for its next request.
 #[async_trait]
@@ -115,7 +115,7 @@ impl Admission {
             Err(_) => {
                 metrics::counter!("gateway_load_shed_total", "transport" => transport).increment(1);
                 Err(Error::new(ErrorKind::Unavailable, "the gateway is at capacity; retry shortly")
-                    .with_reason("OVERLOADED")
+                    .with_reason(Reason::Overloaded)
                     .with_retry_after(Duration::from_secs(1)))
             }
         }
@@ -166,7 +166,7 @@ mod tests {
         let _second = admission.admit("rest").expect("2");
         let shed = admission.admit("rest").map(|_| ()).expect_err("shed");
         assert_eq!(shed.kind(), ErrorKind::Unavailable);
-        assert_eq!(shed.reason(), "OVERLOADED");
+        assert_eq!(shed.reason(), Reason::Overloaded);
         drop(first);
         assert!(admission.admit("rest").is_ok());
     }

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
 use crate::{
-    app::AppState,
     config::Settings,
+    edge::AppState,
     grpc::{
         SERVICE_NAMES,
         billing::BillingRpc,

@@ -2,19 +2,30 @@
 //! a parser panic, and what is accepted is well formed.
 
 use partner_center_gateway::{
-    facade::paging::PageTokens,
+    facade::paging::{PageBinding, PageTokens},
     grpc::parse_grpc_timeout,
     model::{
         Country, CustomerId, OrderId, ProductId,
-        billing::{LineItemArgs, LineItemQuery, REST_FIELDS},
-        usage::parse_decimal_amount,
+        billing::{LineItemArgs, LineItemQuery},
+        commerce::{CartLine, CartLineArgs},
+        page::PageToken,
+        usage::BudgetAmount,
     },
     partner_center::{error::classify, models::usage::decimal_text},
+    rest::dto::{CART_FIELDS, LINE_ITEM_FIELDS},
 };
 use proptest::prelude::*;
 
 fn tokens() -> PageTokens {
     PageTokens::new(Some(b"fuzzing-key-fuzzing-key-fuzzing-key!")).expect("key")
+}
+
+fn binding() -> PageBinding {
+    PageBinding::new("fuzz", "partner")
+}
+
+fn token(value: &str) -> PageToken {
+    PageToken { value: value.to_owned(), field: "pageToken" }
 }
 
 proptest! {
@@ -23,20 +34,20 @@ proptest! {
     #[test]
     fn page_tokens_never_panic_and_forgeries_fail(input in ".{0,400}") {
         let tokens = tokens();
-        prop_assert!(tokens.decode::<u32>("binding", &input).is_err());
+        prop_assert!(tokens.decode::<u32>(&binding(), &token(&input)).is_err());
     }
 
     #[test]
     fn any_edit_of_a_valid_page_token_is_refused(offset in 0u32..1_000_000, position in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let tokens = tokens();
-        let token = tokens.encode("binding", &offset).expect("encode");
-        prop_assert_eq!(tokens.decode::<u32>("binding", &token).expect("round trip"), offset);
-        let mut bytes = token.into_bytes();
+        let issued = tokens.encode(&binding(), &offset).expect("encode");
+        prop_assert_eq!(tokens.decode::<u32>(&binding(), &token(&issued)).expect("round trip"), offset);
+        let mut bytes = issued.into_bytes();
         let at = position.index(bytes.len());
         if bytes[at] != byte {
             bytes[at] = byte;
             let edited = String::from_utf8_lossy(&bytes).into_owned();
-            prop_assert!(tokens.decode::<u32>("binding", &edited).is_err(), "edited token accepted");
+            prop_assert!(tokens.decode::<u32>(&binding(), &token(&edited)).is_err(), "edited token accepted");
         }
     }
 
@@ -59,7 +70,7 @@ proptest! {
     #[test]
     fn line_item_queries_never_panic(provider in ".{0,20}", kind in ".{0,30}", currency in ".{0,5}", period in ".{0,10}", unbilled in any::<bool>()) {
         let args = LineItemArgs { provider: Some(&provider), line_item_type: Some(&kind), currency_code: Some(&currency), period: Some(&period) };
-        if let Ok(query) = LineItemQuery::parse(&args, &REST_FIELDS, unbilled) {
+        if let Ok(query) = LineItemQuery::parse(&args, &LINE_ITEM_FIELDS, unbilled) {
             prop_assert!(query.currency_code.as_deref().is_none_or(|c| c.len() == 3));
         }
     }
@@ -68,8 +79,17 @@ proptest! {
     fn small_parsers_never_panic(input in ".{0,40}") {
         let _ = parse_grpc_timeout(&input);
         let _ = decimal_text(&input);
-        if let Ok(amount) = parse_decimal_amount("amount", &input) {
-            prop_assert!(amount.parse::<f64>().is_ok_and(|a| a >= 0.0), "{amount}");
+        if let Ok(amount) = BudgetAmount::parse("amount", &input) {
+            prop_assert!(amount.as_str().parse::<f64>().is_ok_and(|a| a >= 0.0), "{}", amount.as_str());
+        }
+    }
+
+    #[test]
+    fn cart_lines_parse_or_name_the_line_and_field(item in ".{0,40}", quantity in any::<i64>(), cycle in ".{0,12}", term in ".{0,6}") {
+        let line = CartLineArgs { catalog_item_id: item, quantity, billing_cycle: cycle, term_duration: Some(term), ..CartLineArgs::default() };
+        match CartLine::parse_all(vec![line], &CART_FIELDS) {
+            Ok(lines) => prop_assert!(lines[0].quantity >= 1),
+            Err(error) => prop_assert!(error.field_violations()[0].field.starts_with("lineItems[0].")),
         }
     }
 

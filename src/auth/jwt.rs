@@ -10,7 +10,7 @@ use super::{
     keys::{KeySource, VerificationKey},
 };
 use crate::{
-    error::{Error, Result},
+    error::{Error, Reason, Result},
     model::CustomerId,
 };
 
@@ -176,14 +176,14 @@ impl Authenticator {
                 .map(|p| p.id.clone())
                 .ok_or_else(|| {
                     Error::permission_denied(format!("partner {name:?} is not served by this gateway"))
-                        .with_reason("UNKNOWN_PARTNER")
+                        .with_reason(Reason::UnknownPartner)
                 }),
             None => match self.partners.as_slice() {
                 [only] => Ok(only.id.clone()),
                 _ => Err(Error::permission_denied(
                     "the token names no partner and this gateway serves several; add a partner claim",
                 )
-                .with_reason("PARTNER_REQUIRED")),
+                .with_reason(Reason::PartnerRequired)),
             },
         }
     }

@@ -5,6 +5,7 @@
 //! upstream call. A `Caller` can only be built here, so no code path reaches Partner Center
 //! without one.
 
+pub mod authorized;
 pub mod dev;
 pub mod jwt;
 pub mod keys;
@@ -12,6 +13,7 @@ pub mod policy;
 
 use std::{collections::HashSet, fmt, sync::Arc};
 
+pub use authorized::{Authorized, Partner, PartnerWide};
 pub use jwt::Authenticator;
 
 use crate::model::CustomerId;

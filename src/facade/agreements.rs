@@ -5,20 +5,20 @@ use tracing::instrument;
 
 use super::Facade;
 use crate::{
-    auth::{Caller, Permission},
+    auth::{Authorized, Caller, Permission},
     context::RequestContext,
-    error::{Error, Result},
+    error::{Error, ErrorKind, Result},
     model::{
-        CustomerId,
-        agreement::{Agreement, AgreementMetadata, ConfirmAgreement, MICROSOFT_CUSTOMER_AGREEMENT},
+        CustomerId, Parsed,
+        agreement::{Agreement, AgreementConfirmation, AgreementMetadata, MICROSOFT_CUSTOMER_AGREEMENT},
     },
 };
 
 impl Facade {
     #[instrument(skip_all, fields(partner = caller.partner()))]
     pub async fn agreement_metadata(&self, ctx: &RequestContext, caller: &Caller) -> Result<Vec<AgreementMetadata>> {
-        caller.ensure_permission(Permission::CustomersRead)?;
-        self.pc.agreement_metadata(ctx, caller.partner()).await
+        let partner = caller.ensure_permission(Permission::CustomersRead)?;
+        self.pc.agreement_metadata(ctx, &partner).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
@@ -28,8 +28,8 @@ impl Facade {
         caller: &Caller,
         customer: CustomerId,
     ) -> Result<Vec<Agreement>> {
-        caller.ensure_customer(customer, Permission::CustomersRead)?;
-        self.pc.list_agreements(ctx, caller.partner(), customer).await
+        let customer = caller.ensure_customer(customer, Permission::CustomersRead)?;
+        self.pc.list_agreements(ctx, &customer).await
     }
 
     /// Records the customer's acceptance. A second identical confirmation is Partner Center's
@@ -40,33 +40,24 @@ impl Facade {
         ctx: &RequestContext,
         caller: &Caller,
         customer: CustomerId,
-        input: &ConfirmAgreement,
+        confirmation: Parsed<AgreementConfirmation>,
     ) -> Result<Agreement> {
-        caller.ensure_customer(customer, Permission::CustomersWrite)?;
-        input.primary_contact.validate("primaryContact")?;
-        if let Some(date) = input.date_agreed
-            && date > OffsetDateTime::now_utc() + time::Duration::minutes(5)
-        {
-            return Err(Error::invalid_field("dateAgreed", "must not be in the future"));
-        }
-        let template_id = match &input.template_id {
-            Some(template) if template.trim().is_empty() || template.len() > 128 => {
-                return Err(Error::invalid_field(
-                    "templateId",
-                    "must be a template id from GET /v1/agreements/metadata",
-                ));
-            }
+        let customer = caller.ensure_customer(customer, Permission::CustomersWrite)?;
+        let confirmation = confirmation?;
+        let template_id = match &confirmation.template_id {
             Some(template) => template.clone(),
-            None => self.customer_agreement_template(ctx, caller).await?,
+            None => self.customer_agreement_template(ctx, &customer).await?,
         };
-        let date_agreed = input.date_agreed.unwrap_or_else(OffsetDateTime::now_utc);
-        self.pc
-            .confirm_agreement(ctx, caller.partner(), customer, &input.primary_contact, &template_id, date_agreed)
-            .await
+        let date_agreed = confirmation.date_agreed.unwrap_or_else(OffsetDateTime::now_utc);
+        self.pc.confirm_agreement(ctx, &customer, &confirmation.primary_contact, &template_id, date_agreed).await
     }
 
-    async fn customer_agreement_template(&self, ctx: &RequestContext, caller: &Caller) -> Result<String> {
-        let metadata = self.pc.agreement_metadata(ctx, caller.partner()).await?;
+    async fn customer_agreement_template(
+        &self,
+        ctx: &RequestContext,
+        customer: &Authorized<CustomerId>,
+    ) -> Result<String> {
+        let metadata = self.pc.agreement_metadata(ctx, &customer.partner_level()).await?;
         metadata
             .into_iter()
             .filter(|m| m.agreement_type.eq_ignore_ascii_case(MICROSOFT_CUSTOMER_AGREEMENT))
@@ -74,7 +65,7 @@ impl Facade {
             .map(|m| m.template_id)
             .ok_or_else(|| {
                 Error::new(
-                    crate::error::ErrorKind::UpstreamUnavailable,
+                    ErrorKind::UpstreamUnavailable,
                     "Partner Center lists no Microsoft Customer Agreement template",
                 )
             })

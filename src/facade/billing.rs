@@ -6,13 +6,17 @@ use std::sync::Arc;
 use futures::Stream;
 use tracing::instrument;
 
-use super::{Facade, paging::walk};
+use super::{
+    Facade,
+    paging::{PageBinding, walk},
+    stream_pages,
+};
 use crate::{
     auth::{Caller, Permission},
     context::RequestContext,
-    error::{Error, Result},
+    error::Result,
     model::{
-        InvoiceId, Page, PageRequest,
+        CurrencyCode, InvoiceId, Page, PageRequest,
         billing::{
             Invoice, InvoiceEstimateLink, InvoiceLineItem, InvoiceRef, InvoiceSummary, LineItemQuery, Statement,
         },
@@ -28,16 +32,16 @@ impl Facade {
         caller: &Caller,
         page: &PageRequest,
     ) -> Result<Page<Invoice>> {
-        caller.ensure_partner_wide(Permission::InvoicesRead)?;
+        let partner = caller.ensure_partner_wide(Permission::InvoicesRead)?;
         let size = self.page_size(page);
         let upstream_size = u32::try_from(size).unwrap_or(100);
-        let binding = format!("invoices.list|{}", caller.partner());
+        let binding = PageBinding::new("invoices.list", partner.partner());
         walk(
             &self.pages,
             &binding,
             page,
             size,
-            |next| async move { self.pc.list_invoices(ctx, caller.partner(), upstream_size, next.as_ref()).await },
+            |next| self.pc.list_invoices(ctx, &partner, upstream_size, next),
             |_| true,
         )
         .await
@@ -45,8 +49,8 @@ impl Facade {
 
     #[instrument(skip_all, fields(partner = caller.partner()))]
     pub async fn invoice_summaries(&self, ctx: &RequestContext, caller: &Caller) -> Result<Vec<InvoiceSummary>> {
-        caller.ensure_partner_wide(Permission::InvoicesRead)?;
-        self.pc.invoice_summaries(ctx, caller.partner()).await
+        let partner = caller.ensure_partner_wide(Permission::InvoicesRead)?;
+        self.pc.invoice_summaries(ctx, &partner).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner()))]
@@ -54,17 +58,16 @@ impl Facade {
         &self,
         ctx: &RequestContext,
         caller: &Caller,
-        currency: &str,
+        currency: &CurrencyCode,
     ) -> Result<Vec<InvoiceEstimateLink>> {
-        caller.ensure_partner_wide(Permission::InvoicesRead)?;
-        let currency = parse_currency("currencyCode", currency)?;
-        self.pc.estimate_links(ctx, caller.partner(), &currency).await
+        let partner = caller.ensure_partner_wide(Permission::InvoicesRead)?;
+        self.pc.estimate_links(ctx, &partner, currency.as_str()).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), invoice = %invoice))]
     pub async fn get_invoice(&self, ctx: &RequestContext, caller: &Caller, invoice: &InvoiceId) -> Result<Invoice> {
-        caller.ensure_partner_wide(Permission::InvoicesRead)?;
-        self.pc.get_invoice(ctx, caller.partner(), invoice).await
+        let partner = caller.ensure_partner_wide(Permission::InvoicesRead)?;
+        self.pc.get_invoice(ctx, &partner, invoice).await
     }
 
     /// The statement PDF, streamed from Partner Center without holding it whole.
@@ -75,8 +78,8 @@ impl Facade {
         caller: &Caller,
         invoice: &InvoiceId,
     ) -> Result<Statement> {
-        caller.ensure_partner_wide(Permission::InvoicesRead)?;
-        self.pc.invoice_statement(ctx, caller.partner(), invoice).await
+        let partner = caller.ensure_partner_wide(Permission::InvoicesRead)?;
+        self.pc.invoice_statement(ctx, &partner, invoice).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner()))]
@@ -88,26 +91,24 @@ impl Facade {
         query: &LineItemQuery,
         page: &PageRequest,
     ) -> Result<Page<InvoiceLineItem>> {
-        caller.ensure_partner_wide(Permission::InvoicesRead)?;
+        let partner = caller.ensure_partner_wide(Permission::InvoicesRead)?;
         let size = self.page_size(page);
         let upstream_size = u32::try_from(size).unwrap_or(MAX_LINE_ITEM_PAGE).min(MAX_LINE_ITEM_PAGE);
-        let binding =
-            format!("invoices.line_items|{}|{}|{}", caller.partner(), invoice.path_segment(), query.binding());
+        let binding = PageBinding::new("invoices.line_items", partner.partner())
+            .with(invoice.path_segment())
+            .with(query.binding());
         walk(
             &self.pages,
             &binding,
             page,
             size,
-            |next| async move {
-                self.pc.invoice_line_items(ctx, caller.partner(), invoice, query, upstream_size, next.as_ref()).await
-            },
+            |next| self.pc.invoice_line_items(ctx, &partner, invoice, query, upstream_size, next),
             |_| true,
         )
         .await
     }
 
-    /// Every line item, one upstream page (2000 items) at a time: the next page is fetched only
-    /// when the consumer has taken the previous one, so a slow client holds at most a page.
+    /// Every line item, one upstream page (2000 items) at a time.
     pub fn stream_invoice_line_items(
         self: &Arc<Self>,
         ctx: RequestContext,
@@ -115,30 +116,12 @@ impl Facade {
         invoice: InvoiceRef,
         query: LineItemQuery,
     ) -> Result<impl Stream<Item = Result<InvoiceLineItem>> + Send + use<>> {
-        caller.ensure_partner_wide(Permission::InvoicesRead)?;
-        let facade = self.clone();
-        let partner = caller.partner().to_owned();
-        Ok(async_stream::try_stream! {
-            let mut next = None;
-            loop {
-                let page = facade.pc.invoice_line_items(&ctx, &partner, &invoice, &query, MAX_LINE_ITEM_PAGE, next.as_ref()).await?;
-                for item in page.items {
-                    yield item;
-                }
-                match page.next {
-                    Some(link) => next = Some(link),
-                    None => break,
-                }
-            }
-        })
-    }
-}
-
-/// A three-letter currency code, upper case.
-pub fn parse_currency(field: &str, value: &str) -> Result<String> {
-    if value.len() == 3 && value.bytes().all(|b| b.is_ascii_alphabetic()) {
-        Ok(value.to_ascii_uppercase())
-    } else {
-        Err(Error::invalid_field(field, "must be a three-letter currency code such as USD"))
+        let partner = caller.ensure_partner_wide(Permission::InvoicesRead)?;
+        let pc = self.pc.clone();
+        Ok(stream_pages(move |next| {
+            let (pc, ctx, partner, invoice, query) =
+                (pc.clone(), ctx.clone(), partner.clone(), invoice.clone(), query.clone());
+            async move { pc.invoice_line_items(&ctx, &partner, &invoice, &query, MAX_LINE_ITEM_PAGE, next).await }
+        }))
     }
 }

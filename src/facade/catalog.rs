@@ -6,75 +6,79 @@ use std::{sync::Arc, time::Duration};
 use moka::future::Cache;
 use tracing::instrument;
 
-use super::{Facade, page_in_memory};
+use super::{Facade, page_in_memory, paging::PageBinding};
 use crate::{
-    auth::{Caller, Permission},
+    auth::{Authorized, Caller, Partner, Permission},
     context::RequestContext,
-    error::{Error, Result},
+    error::{Error, Reason, Result},
     model::{
         AvailabilityId, Country, Page, PageRequest, ProductId, SkuId,
         catalog::{Availability, AzurePlanCatalogItem, Product, Segment, Sku, TargetView},
     },
 };
 
+/// Whose catalog, in which language: entries are never shared across partners, and Partner
+/// Center localizes names and descriptions by `X-Locale`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum CatalogKey {
-    Products { partner: Arc<str>, country: Country, view: TargetView, segment: Option<Segment> },
-    Product { partner: Arc<str>, country: Country, product: ProductId },
-    Skus { partner: Arc<str>, country: Country, product: ProductId, segment: Option<Segment> },
-    Sku { partner: Arc<str>, country: Country, product: ProductId, sku: SkuId },
-    Availabilities { partner: Arc<str>, country: Country, product: ProductId, sku: SkuId, segment: Option<Segment> },
-    Availability { partner: Arc<str>, country: Country, product: ProductId, sku: SkuId, availability: AvailabilityId },
-    AzurePlan { partner: Arc<str>, country: Country },
+struct Audience {
+    partner: Arc<str>,
+    locale: Option<Arc<str>>,
+    country: Country,
 }
 
-#[derive(Clone)]
-enum CatalogValue {
-    Products(Arc<Vec<Product>>),
-    Product(Arc<Product>),
-    Skus(Arc<Vec<Sku>>),
-    Sku(Arc<Sku>),
-    Availabilities(Arc<Vec<Availability>>),
-    Availability(Arc<Availability>),
-    AzurePlan(Arc<AzurePlanCatalogItem>),
+/// One kind of catalog entry, cached by its own key type.
+struct TypedCache<K, V> {
+    kind: &'static str,
+    entries: Option<Cache<K, Arc<V>>>,
 }
 
+impl<K, V> TypedCache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    fn new(kind: &'static str, ttl: Duration, capacity: u64) -> Self {
+        let enabled = !ttl.is_zero() && capacity > 0;
+        Self { kind, entries: enabled.then(|| Cache::builder().time_to_live(ttl).max_capacity(capacity).build()) }
+    }
+
+    /// The cached entry, or `fetch`'s (one fetch for concurrent misses; failures are not kept).
+    async fn get_or_fetch(&self, key: K, fetch: impl Future<Output = Result<V>>) -> Result<Arc<V>> {
+        let Some(entries) = &self.entries else { return fetch.await.map(Arc::new) };
+        if let Some(value) = entries.get(&key).await {
+            metrics::counter!("gateway_catalog_cache_total", "entry" => self.kind, "outcome" => "hit").increment(1);
+            return Ok(value);
+        }
+        metrics::counter!("gateway_catalog_cache_total", "entry" => self.kind, "outcome" => "miss").increment(1);
+        entries
+            .try_get_with(key, async { fetch.await.map(Arc::new) })
+            .await
+            .map_err(|shared: Arc<Error>| (*shared).clone())
+    }
+}
+
+/// Catalog reads, one typed cache per kind of entry.
 pub struct CatalogCache {
-    /// `None`: caching is off (`catalog.cache_ttl = "0s"` or `catalog.cache_capacity = 0`).
-    entries: Option<Cache<CatalogKey, CatalogValue>>,
+    products: TypedCache<(Audience, TargetView, Option<Segment>), Vec<Product>>,
+    product: TypedCache<(Audience, ProductId), Product>,
+    skus: TypedCache<(Audience, ProductId, Option<Segment>), Vec<Sku>>,
+    sku: TypedCache<(Audience, ProductId, SkuId), Sku>,
+    availabilities: TypedCache<(Audience, ProductId, SkuId, Option<Segment>), Vec<Availability>>,
+    availability: TypedCache<(Audience, ProductId, SkuId, AvailabilityId), Availability>,
+    azure_plan: TypedCache<Audience, AzurePlanCatalogItem>,
 }
 
 impl CatalogCache {
+    /// `ttl` zero or `capacity` zero turns caching off. `capacity` bounds each kind of entry.
     pub fn new(ttl: Duration, capacity: u64) -> Self {
-        let enabled = !ttl.is_zero() && capacity > 0;
-        Self { entries: enabled.then(|| Cache::builder().time_to_live(ttl).max_capacity(capacity).build()) }
-    }
-
-    async fn get_or_fetch<F>(&self, key: CatalogKey, fetch: F) -> Result<CatalogValue>
-    where
-        F: Future<Output = Result<CatalogValue>>,
-    {
-        let Some(entries) = &self.entries else { return fetch.await };
-        let kind = key.kind();
-        if let Some(value) = entries.get(&key).await {
-            metrics::counter!("gateway_catalog_cache_total", "entry" => kind, "outcome" => "hit").increment(1);
-            return Ok(value);
-        }
-        metrics::counter!("gateway_catalog_cache_total", "entry" => kind, "outcome" => "miss").increment(1);
-        entries.try_get_with(key, fetch).await.map_err(|shared: Arc<Error>| (*shared).clone())
-    }
-}
-
-impl CatalogKey {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Products { .. } => "products",
-            Self::Product { .. } => "product",
-            Self::Skus { .. } => "skus",
-            Self::Sku { .. } => "sku",
-            Self::Availabilities { .. } => "availabilities",
-            Self::Availability { .. } => "availability",
-            Self::AzurePlan { .. } => "azure_plan",
+        Self {
+            products: TypedCache::new("products", ttl, capacity),
+            product: TypedCache::new("product", ttl, capacity),
+            skus: TypedCache::new("skus", ttl, capacity),
+            sku: TypedCache::new("sku", ttl, capacity),
+            availabilities: TypedCache::new("availabilities", ttl, capacity),
+            availability: TypedCache::new("availability", ttl, capacity),
+            azure_plan: TypedCache::new("azure_plan", ttl, capacity),
         }
     }
 }
@@ -86,100 +90,51 @@ pub struct CatalogQuery {
     pub segment: Option<Segment>,
 }
 
-fn unexpected() -> Error {
-    Error::internal("catalog cache holds an entry of the wrong kind")
+fn audience(ctx: &RequestContext, partner: &Authorized<Partner>, country: &Country) -> Audience {
+    Audience {
+        partner: Arc::from(partner.partner()),
+        locale: ctx.locale.as_deref().map(Arc::from),
+        country: country.clone(),
+    }
 }
 
 impl Facade {
     async fn products(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
+        partner: &Authorized<Partner>,
         country: &Country,
         view: TargetView,
         segment: Option<Segment>,
     ) -> Result<Arc<Vec<Product>>> {
-        let partner: Arc<str> = Arc::from(caller.partner());
-        let key = CatalogKey::Products { partner: partner.clone(), country: country.clone(), view, segment };
-        match self
-            .catalog
-            .get_or_fetch(key, async {
-                Ok(CatalogValue::Products(Arc::new(
-                    self.pc.list_products(ctx, &partner, country, view, segment).await?,
-                )))
-            })
-            .await?
-        {
-            CatalogValue::Products(products) => Ok(products),
-            _ => Err(unexpected()),
-        }
+        let key = (audience(ctx, partner, country), view, segment);
+        self.catalog.products.get_or_fetch(key, self.pc.list_products(ctx, partner, country, view, segment)).await
     }
 
     async fn skus(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
+        partner: &Authorized<Partner>,
         query: &CatalogQuery,
         product: &ProductId,
     ) -> Result<Arc<Vec<Sku>>> {
-        let partner: Arc<str> = Arc::from(caller.partner());
-        let key = CatalogKey::Skus {
-            partner: partner.clone(),
-            country: query.country.clone(),
-            product: product.clone(),
-            segment: query.segment,
-        };
-        match self
-            .catalog
-            .get_or_fetch(key, async {
-                Ok(CatalogValue::Skus(Arc::new(
-                    self.pc.list_skus(ctx, &partner, &query.country, product.as_str(), query.segment).await?,
-                )))
-            })
-            .await?
-        {
-            CatalogValue::Skus(skus) => Ok(skus),
-            _ => Err(unexpected()),
-        }
+        let key = (audience(ctx, partner, &query.country), product.clone(), query.segment);
+        let fetch = self.pc.list_skus(ctx, partner, &query.country, product.as_str(), query.segment);
+        self.catalog.skus.get_or_fetch(key, fetch).await
     }
 
     async fn availabilities(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
+        partner: &Authorized<Partner>,
         query: &CatalogQuery,
         product: &ProductId,
         sku: &SkuId,
     ) -> Result<Arc<Vec<Availability>>> {
-        let partner: Arc<str> = Arc::from(caller.partner());
-        let key = CatalogKey::Availabilities {
-            partner: partner.clone(),
-            country: query.country.clone(),
-            product: product.clone(),
-            sku: sku.clone(),
-            segment: query.segment,
-        };
-        match self
-            .catalog
-            .get_or_fetch(key, async {
-                Ok(CatalogValue::Availabilities(Arc::new(
-                    self.pc
-                        .list_availabilities(
-                            ctx,
-                            &partner,
-                            &query.country,
-                            product.as_str(),
-                            sku.as_str(),
-                            query.segment,
-                        )
-                        .await?,
-                )))
-            })
-            .await?
-        {
-            CatalogValue::Availabilities(list) => Ok(list),
-            _ => Err(unexpected()),
-        }
+        let key = (audience(ctx, partner, &query.country), product.clone(), sku.clone(), query.segment);
+        let fetch =
+            self.pc.list_availabilities(ctx, partner, &query.country, product.as_str(), sku.as_str(), query.segment);
+        self.catalog.availabilities.get_or_fetch(key, fetch).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner()))]
@@ -191,9 +146,9 @@ impl Facade {
         view: TargetView,
         page: &PageRequest,
     ) -> Result<Page<Product>> {
-        caller.ensure_permission(Permission::CatalogRead)?;
-        let products = self.products(ctx, caller, &query.country, view, query.segment).await?;
-        let binding = format!("products|{}|{}|{}|{:?}", caller.partner(), query.country, view.as_str(), query.segment);
+        let partner = caller.ensure_permission(Permission::CatalogRead)?;
+        let products = self.products(ctx, &partner, &query.country, view, query.segment).await?;
+        let binding = self.catalog_binding("catalog.products", &partner, ctx, query).with(view.as_str());
         page_in_memory(&self.pages, &binding, &products, page, self.page_size(page))
     }
 
@@ -205,21 +160,10 @@ impl Facade {
         country: &Country,
         product: &ProductId,
     ) -> Result<Product> {
-        caller.ensure_permission(Permission::CatalogRead)?;
-        let partner: Arc<str> = Arc::from(caller.partner());
-        let key = CatalogKey::Product { partner: partner.clone(), country: country.clone(), product: product.clone() };
-        match self
-            .catalog
-            .get_or_fetch(key, async {
-                Ok(CatalogValue::Product(Arc::new(
-                    self.pc.get_product(ctx, &partner, country, product.as_str()).await?,
-                )))
-            })
-            .await?
-        {
-            CatalogValue::Product(p) => Ok((*p).clone()),
-            _ => Err(unexpected()),
-        }
+        let partner = caller.ensure_permission(Permission::CatalogRead)?;
+        let key = (audience(ctx, &partner, country), product.clone());
+        let fetch = self.pc.get_product(ctx, &partner, country, product.as_str());
+        Ok((*self.catalog.product.get_or_fetch(key, fetch).await?).clone())
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), product = %product))]
@@ -231,9 +175,9 @@ impl Facade {
         product: &ProductId,
         page: &PageRequest,
     ) -> Result<Page<Sku>> {
-        caller.ensure_permission(Permission::CatalogRead)?;
-        let skus = self.skus(ctx, caller, query, product).await?;
-        let binding = format!("skus|{}|{}|{product}|{:?}", caller.partner(), query.country, query.segment);
+        let partner = caller.ensure_permission(Permission::CatalogRead)?;
+        let skus = self.skus(ctx, &partner, query, product).await?;
+        let binding = self.catalog_binding("catalog.skus", &partner, ctx, query).with(product);
         page_in_memory(&self.pages, &binding, &skus, page, self.page_size(page))
     }
 
@@ -246,26 +190,10 @@ impl Facade {
         product: &ProductId,
         sku: &SkuId,
     ) -> Result<Sku> {
-        caller.ensure_permission(Permission::CatalogRead)?;
-        let partner: Arc<str> = Arc::from(caller.partner());
-        let key = CatalogKey::Sku {
-            partner: partner.clone(),
-            country: country.clone(),
-            product: product.clone(),
-            sku: sku.clone(),
-        };
-        match self
-            .catalog
-            .get_or_fetch(key, async {
-                Ok(CatalogValue::Sku(Arc::new(
-                    self.pc.get_sku(ctx, &partner, country, product.as_str(), sku.as_str()).await?,
-                )))
-            })
-            .await?
-        {
-            CatalogValue::Sku(s) => Ok((*s).clone()),
-            _ => Err(unexpected()),
-        }
+        let partner = caller.ensure_permission(Permission::CatalogRead)?;
+        let key = (audience(ctx, &partner, country), product.clone(), sku.clone());
+        let fetch = self.pc.get_sku(ctx, &partner, country, product.as_str(), sku.as_str());
+        Ok((*self.catalog.sku.get_or_fetch(key, fetch).await?).clone())
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), product = %product, sku = %sku))]
@@ -278,10 +206,9 @@ impl Facade {
         sku: &SkuId,
         page: &PageRequest,
     ) -> Result<Page<Availability>> {
-        caller.ensure_permission(Permission::CatalogRead)?;
-        let list = self.availabilities(ctx, caller, query, product, sku).await?;
-        let binding =
-            format!("availabilities|{}|{}|{product}|{sku}|{:?}", caller.partner(), query.country, query.segment);
+        let partner = caller.ensure_permission(Permission::CatalogRead)?;
+        let list = self.availabilities(ctx, &partner, query, product, sku).await?;
+        let binding = self.catalog_binding("catalog.availabilities", &partner, ctx, query).with(product).with(sku);
         page_in_memory(&self.pages, &binding, &list, page, self.page_size(page))
     }
 
@@ -295,29 +222,25 @@ impl Facade {
         sku: &SkuId,
         availability: &AvailabilityId,
     ) -> Result<Availability> {
-        caller.ensure_permission(Permission::CatalogRead)?;
-        let partner: Arc<str> = Arc::from(caller.partner());
-        let key = CatalogKey::Availability {
-            partner: partner.clone(),
-            country: country.clone(),
-            product: product.clone(),
-            sku: sku.clone(),
-            availability: availability.clone(),
-        };
-        match self
-            .catalog
-            .get_or_fetch(key, async {
-                Ok(CatalogValue::Availability(Arc::new(
-                    self.pc
-                        .get_availability(ctx, &partner, country, product.as_str(), sku.as_str(), availability.as_str())
-                        .await?,
-                )))
-            })
-            .await?
-        {
-            CatalogValue::Availability(a) => Ok((*a).clone()),
-            _ => Err(unexpected()),
-        }
+        let partner = caller.ensure_permission(Permission::CatalogRead)?;
+        let key = (audience(ctx, &partner, country), product.clone(), sku.clone(), availability.clone());
+        let fetch =
+            self.pc.get_availability(ctx, &partner, country, product.as_str(), sku.as_str(), availability.as_str());
+        Ok((*self.catalog.availability.get_or_fetch(key, fetch).await?).clone())
+    }
+
+    /// A page token of a cached catalog list is bound to the list's every argument.
+    fn catalog_binding(
+        &self,
+        operation: &'static str,
+        partner: &Authorized<Partner>,
+        ctx: &RequestContext,
+        query: &CatalogQuery,
+    ) -> PageBinding {
+        PageBinding::new(operation, partner.partner())
+            .with(ctx.locale.as_deref().unwrap_or(""))
+            .with(&query.country)
+            .with(query.segment.map_or("", Segment::as_str))
     }
 
     /// The Azure plan product, SKU and purchasable availability for `country` (C1, C3, C5),
@@ -329,63 +252,54 @@ impl Facade {
         caller: &Caller,
         country: &Country,
     ) -> Result<AzurePlanCatalogItem> {
-        caller.ensure_permission(Permission::CatalogRead)?;
-        self.resolve_azure_plan(ctx, caller, country).await
+        let partner = caller.ensure_permission(Permission::CatalogRead)?;
+        self.resolve_azure_plan(ctx, &partner, country).await
     }
 
-    /// Same as [`Self::azure_plan_catalog_item`] without the permission check: the purchase
-    /// operation authorizes with `orders.write` on its own.
+    /// Same as [`Self::azure_plan_catalog_item`] for a caller authorized otherwise (the purchase
+    /// authorizes with `orders.write`).
     pub(crate) async fn resolve_azure_plan(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
+        partner: &Authorized<Partner>,
         country: &Country,
     ) -> Result<AzurePlanCatalogItem> {
-        let key = CatalogKey::AzurePlan { partner: Arc::from(caller.partner()), country: country.clone() };
-        match self
-            .catalog
-            .get_or_fetch(key, async {
-                Ok(CatalogValue::AzurePlan(Arc::new(self.find_azure_plan(ctx, caller, country).await?)))
-            })
-            .await?
-        {
-            CatalogValue::AzurePlan(item) => Ok((*item).clone()),
-            _ => Err(unexpected()),
-        }
+        let key = audience(ctx, partner, country);
+        Ok((*self.catalog.azure_plan.get_or_fetch(key, self.find_azure_plan(ctx, partner, country)).await?).clone())
     }
 
     async fn find_azure_plan(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
+        partner: &Authorized<Partner>,
         country: &Country,
     ) -> Result<AzurePlanCatalogItem> {
-        let settings = &self.settings;
-        let not_found = |what: String| Error::not_found(what).with_reason("AZURE_PLAN_NOT_IN_CATALOG");
-        let products = self.products(ctx, caller, country, TargetView::MicrosoftAzure, None).await?;
+        let options = &self.options;
+        let not_found = |what: String| Error::not_found(what).with_reason(Reason::AzurePlanNotInCatalog);
+        let products = self.products(ctx, partner, country, TargetView::MicrosoftAzure, None).await?;
         let product =
-            products.iter().find(|p| p.id.eq_ignore_ascii_case(&settings.azure_plan_product_id)).cloned().ok_or_else(
+            products.iter().find(|p| p.id.eq_ignore_ascii_case(&options.azure_plan_product_id)).cloned().ok_or_else(
                 || {
                     not_found(format!(
                         "the Azure plan product {} is not in the {country} catalog",
-                        settings.azure_plan_product_id
+                        options.azure_plan_product_id
                     ))
                 },
             )?;
         let product_id = ProductId::parse("catalog.azure_plan_product_id", &product.id)?;
-        let query = CatalogQuery { country: country.clone(), segment: Some(settings.azure_plan_segment) };
-        let skus = self.skus(ctx, caller, &query, &product_id).await?;
+        let query = CatalogQuery { country: country.clone(), segment: Some(options.azure_plan_segment) };
+        let skus = self.skus(ctx, partner, &query, &product_id).await?;
         let sku =
-            skus.iter().find(|s| s.id.eq_ignore_ascii_case(&settings.azure_plan_sku_id)).cloned().ok_or_else(|| {
-                not_found(format!("the Azure plan SKU {} is not in the {country} catalog", settings.azure_plan_sku_id))
+            skus.iter().find(|s| s.id.eq_ignore_ascii_case(&options.azure_plan_sku_id)).cloned().ok_or_else(|| {
+                not_found(format!("the Azure plan SKU {} is not in the {country} catalog", options.azure_plan_sku_id))
             })?;
         let sku_id = SkuId::parse("catalog.azure_plan_sku_id", &sku.id)?;
-        let availabilities = self.availabilities(ctx, caller, &query, &product_id, &sku_id).await?;
+        let availabilities = self.availabilities(ctx, partner, &query, &product_id, &sku_id).await?;
         let availability = availabilities
             .iter()
             .find(|a| {
                 a.is_purchasable
-                    && a.segment.eq_ignore_ascii_case(settings.azure_plan_segment.as_str())
+                    && a.segment.eq_ignore_ascii_case(options.azure_plan_segment.as_str())
                     && !a.catalog_item_id.is_empty()
             })
             .cloned()

@@ -4,21 +4,20 @@ use tracing::instrument;
 
 use super::{
     Facade,
-    paging::walk,
+    paging::{PageBinding, walk},
     state::{Claim, IdempotencyScope, PurchaseRecord},
 };
 use crate::{
-    auth::{Caller, Permission},
+    auth::{Authorized, Caller, Permission},
     context::RequestContext,
-    error::{Error, ErrorKind, Result},
+    error::{Error, ErrorKind, FieldViolation, Reason, Result},
     model::{
-        CartId, Country, CustomerId, OrderId, Page, PageRequest,
+        CartId, Country, CustomerId, OrderId, Page, PageRequest, Parsed,
         commerce::{
-            AzurePlan, AzurePlanInput, AzurePlanStatus, AzurePlanSubscription, Cart, CartInput, CartLineInput,
-            CheckoutResult, Order, OrderProvisioningStatus,
+            AzurePlan, AzurePlanOrder, AzurePlanStatus, AzurePlanSubscription, BillingCycle, Cart, CartLine,
+            CatalogItemId, CheckoutResult, Order, OrderProvisioningStatus,
         },
     },
-    partner_center::client::UNREACHABLE,
 };
 
 /// The offer of the legacy Microsoft Azure subscription that cannot coexist with an Azure plan.
@@ -26,40 +25,39 @@ const LEGACY_AZURE_OFFER: &str = "MS-AZR-0145P";
 /// Most subscription pages read while looking for Azure plans.
 const MAX_SUBSCRIPTION_PAGES: usize = 20;
 
-/// An `Idempotency-Key`: 1–128 visible ASCII characters.
-pub fn parse_idempotency_key(field: &str, value: Option<&str>) -> Result<String> {
-    let value = value.map(str::trim).unwrap_or_default();
-    if value.is_empty() {
-        return Err(Error::invalid_field(field, "is required: it makes the purchase safe to repeat"));
-    }
-    if value.len() > 128 || !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::invalid_field(field, "must be 1-128 visible ASCII characters"));
-    }
-    Ok(value.to_owned())
-}
-
-/// A cart whose lines Partner Center flagged is refused, naming each line and its error.
-fn reject_line_errors(cart: &Cart) -> Result<()> {
-    let violations: Vec<crate::error::FieldViolation> = cart
+/// A cart whose lines Partner Center flagged is refused, naming each line (in the caller's
+/// spelling, for lines the caller sent) and its error.
+fn reject_line_errors(cart: &Cart, sent: &[CartLine]) -> Result<()> {
+    let refused: Vec<(usize, String)> = cart
         .line_items
         .iter()
         .enumerate()
         .filter_map(|(index, line)| {
-            line.error.as_ref().map(|e| crate::error::FieldViolation {
-                field: format!("lineItems[{index}].catalogItemId"),
-                description: format!("{} ({}): {}", e.error_name, e.error_code, e.description),
-            })
+            line.error.as_ref().map(|e| (index, format!("{} ({}): {}", e.error_name, e.error_code, e.description)))
         })
         .collect();
-    if violations.is_empty() {
+    if refused.is_empty() {
         return Ok(());
     }
-    Err(Error::new(
-        ErrorKind::InvalidArgument,
-        format!("Partner Center refused {} line item(s) of cart {}; see errors", violations.len(), cart.id),
-    )
-    .with_reason("CART_LINE_ITEM_ERRORS")
-    .with_field_violations(violations))
+    let detail = format!("Partner Center refused {} line item(s) of cart {}", refused.len(), cart.id);
+    let fields: Option<Vec<FieldViolation>> = refused
+        .iter()
+        .map(|(index, description)| {
+            let field = sent.get(*index)?.catalog_item_field.clone()?;
+            Some(FieldViolation { field, description: description.clone() })
+        })
+        .collect();
+    let error = match fields {
+        Some(violations) => {
+            Error::new(ErrorKind::InvalidArgument, format!("{detail}; see errors")).with_field_violations(violations)
+        }
+        // A line the gateway built itself (the Azure plan purchase): not the caller's argument.
+        None => {
+            let reasons: Vec<&str> = refused.iter().map(|(_, description)| description.as_str()).collect();
+            Error::new(ErrorKind::FailedPrecondition, format!("{detail}: {}", reasons.join("; ")))
+        }
+    };
+    Err(error.with_reason(Reason::CartLineItemErrors))
 }
 
 impl Facade {
@@ -69,12 +67,12 @@ impl Facade {
         ctx: &RequestContext,
         caller: &Caller,
         customer: CustomerId,
-        mut input: CartInput,
+        lines: Parsed<Vec<CartLine>>,
     ) -> Result<Cart> {
-        caller.ensure_customer(customer, Permission::OrdersWrite)?;
-        input.validate()?;
-        let cart = self.pc.create_cart(ctx, caller.partner(), customer, &input.line_items, None).await?;
-        reject_line_errors(&cart)?;
+        let customer = caller.ensure_customer(customer, Permission::OrdersWrite)?;
+        let lines = lines?;
+        let cart = self.pc.create_cart(ctx, &customer, &lines, None).await?;
+        reject_line_errors(&cart, &lines)?;
         Ok(cart)
     }
 
@@ -85,12 +83,12 @@ impl Facade {
         caller: &Caller,
         customer: CustomerId,
         cart: CartId,
-        mut input: CartInput,
+        lines: Parsed<Vec<CartLine>>,
     ) -> Result<Cart> {
-        caller.ensure_customer(customer, Permission::OrdersWrite)?;
-        input.validate()?;
-        let cart = self.pc.update_cart(ctx, caller.partner(), customer, cart, &input.line_items).await?;
-        reject_line_errors(&cart)?;
+        let customer = caller.ensure_customer(customer, Permission::OrdersWrite)?;
+        let lines = lines?;
+        let cart = self.pc.update_cart(ctx, &customer, cart, &lines).await?;
+        reject_line_errors(&cart, &lines)?;
         Ok(cart)
     }
 
@@ -102,10 +100,10 @@ impl Facade {
         customer: CustomerId,
         cart: CartId,
     ) -> Result<CheckoutResult> {
-        caller.ensure_customer(customer, Permission::OrdersWrite)?;
-        let result = self.pc.checkout(ctx, caller.partner(), customer, cart, None).await?;
+        let customer = caller.ensure_customer(customer, Permission::OrdersWrite)?;
+        let result = self.pc.checkout(ctx, &customer, cart, None).await?;
         for order in &result.orders {
-            self.recent_orders.record(caller.partner(), customer, &order.id).await;
+            self.recent_orders.record(customer.partner(), customer.customer(), &order.id).await;
         }
         Ok(result)
     }
@@ -120,30 +118,30 @@ impl Facade {
         customer: CustomerId,
         page: &PageRequest,
     ) -> Result<Page<Order>> {
-        caller.ensure_customer(customer, Permission::OrdersRead)?;
-        let binding = format!("orders.list|{}|{customer}", caller.partner());
+        let customer = caller.ensure_customer(customer, Permission::OrdersRead)?;
+        let binding = PageBinding::new("orders.list", customer.partner()).with(customer.customer());
         let first_page = page.page_token.is_none();
         let mut listed = walk(
             &self.pages,
             &binding,
             page,
             self.page_size(page),
-            |next| async move { self.pc.list_orders(ctx, caller.partner(), customer, next.as_ref()).await },
+            |next| self.pc.list_orders(ctx, &customer, next),
             |_| true,
         )
         .await?;
         if first_page {
-            let recent = self.recent_orders.recent(caller.partner(), customer).await;
+            let recent = self.recent_orders.recent(customer.partner(), customer.customer()).await;
             let missing: Vec<OrderId> = if recent.is_empty() {
                 Vec::new()
             } else {
                 // Whether Partner Center lists them already can only be told from the whole list.
-                let known = self.all_order_ids(ctx, caller, customer).await?;
+                let known = self.all_order_ids(ctx, &customer).await?;
                 recent.into_iter().filter(|id| !known.contains(id)).collect()
             };
             let mut prepend = Vec::with_capacity(missing.len());
             for id in missing {
-                match self.pc.get_order(ctx, caller.partner(), customer, &id).await {
+                match self.pc.get_order(ctx, &customer, &id).await {
                     Ok(order) => prepend.push(order),
                     Err(error) if error.kind() == ErrorKind::NotFound => {}
                     Err(error) => return Err(error),
@@ -155,11 +153,11 @@ impl Facade {
         Ok(listed)
     }
 
-    async fn all_order_ids(&self, ctx: &RequestContext, caller: &Caller, customer: CustomerId) -> Result<Vec<OrderId>> {
+    async fn all_order_ids(&self, ctx: &RequestContext, customer: &Authorized<CustomerId>) -> Result<Vec<OrderId>> {
         let mut ids = Vec::new();
         let mut next = None;
         for _ in 0..super::paging::MAX_UPSTREAM_PAGES_PER_CALL {
-            let page = self.pc.list_orders(ctx, caller.partner(), customer, next.as_ref()).await?;
+            let page = self.pc.list_orders(ctx, customer, next.take()).await?;
             ids.extend(page.items.into_iter().map(|o| o.id));
             match page.next {
                 Some(link) => next = Some(link),
@@ -177,8 +175,8 @@ impl Facade {
         customer: CustomerId,
         order: &OrderId,
     ) -> Result<Order> {
-        caller.ensure_customer(customer, Permission::OrdersRead)?;
-        self.pc.get_order(ctx, caller.partner(), customer, order).await
+        let customer = caller.ensure_customer(customer, Permission::OrdersRead)?;
+        self.pc.get_order(ctx, &customer, order).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer, order = %order))]
@@ -189,8 +187,8 @@ impl Facade {
         customer: CustomerId,
         order: &OrderId,
     ) -> Result<OrderProvisioningStatus> {
-        caller.ensure_customer(customer, Permission::OrdersRead)?;
-        self.pc.order_provisioning_status(ctx, caller.partner(), customer, order).await
+        let customer = caller.ensure_customer(customer, Permission::OrdersRead)?;
+        self.pc.order_provisioning_status(ctx, &customer, order).await
     }
 
     /// The customer's Azure plan subscriptions.
@@ -201,13 +199,12 @@ impl Facade {
         caller: &Caller,
         customer: CustomerId,
     ) -> Result<Vec<AzurePlanSubscription>> {
-        caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
-        let product = self.settings.azure_plan_product_id.as_str();
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
+        let product = self.options.azure_plan_product_id.as_str();
         let mut plans = Vec::new();
         let mut next = None;
         for _ in 0..MAX_SUBSCRIPTION_PAGES {
-            let page =
-                self.pc.list_subscriptions(ctx, caller.partner(), customer, None, next.as_ref(), product).await?;
+            let page = self.pc.list_subscriptions(ctx, &customer, None, next.take(), product).await?;
             plans.extend(page.items.into_iter().filter(|s| s.is_azure_plan).map(|s| AzurePlanSubscription {
                 subscription_id: s.id,
                 friendly_name: s.friendly_name,
@@ -224,7 +221,7 @@ impl Facade {
     }
 
     /// Buys an Azure plan in one call: catalog item (cached), cart, checkout. The same
-    /// `idempotency_key` never buys twice: a repeat answers with the first outcome, and a repeat of
+    /// idempotency key never buys twice: a repeat answers with the first outcome, and a repeat of
     /// a call that failed half-way resumes it with the same `MS-RequestId`s, so Partner Center
     /// replays what it already committed instead of ordering again.
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
@@ -233,41 +230,35 @@ impl Facade {
         ctx: &RequestContext,
         caller: &Caller,
         customer: CustomerId,
-        idempotency_key: &str,
-        input: &AzurePlanInput,
+        order: Parsed<AzurePlanOrder>,
     ) -> Result<AzurePlan> {
-        caller.ensure_customer(customer, Permission::OrdersWrite)?;
-        let country = match &input.country {
-            Some(country) => Country::parse("country", country)?,
-            None => self.settings.default_country.clone(),
+        let customer = caller.ensure_customer(customer, Permission::OrdersWrite)?;
+        let order = &order?;
+        let country = order.country.clone().unwrap_or_else(|| self.options.default_country.clone());
+        let key = &order.idempotency_key;
+        let scope = IdempotencyScope {
+            partner: customer.partner().to_owned(),
+            customer: customer.customer(),
+            key: key.as_str().to_owned(),
         };
-        if input.friendly_name.as_ref().is_some_and(|n| n.trim().is_empty() || n.len() > 256) {
-            return Err(Error::invalid_field("friendlyName", "must be 1-256 characters"));
-        }
-        let scope =
-            IdempotencyScope { partner: caller.partner().to_owned(), customer, key: idempotency_key.to_owned() };
-        let fingerprint = format!("{country}|{}", input.friendly_name.as_deref().unwrap_or(""));
-        let record = match self.idempotency.claim(&scope, &fingerprint).await {
+        let fingerprint = format!("{country}|{}", order.friendly_name.as_ref().map_or("", |n| n.as_str()));
+        let mut record = match self.idempotency.claim(&scope, &fingerprint).await {
             Claim::Run(record) => record,
-            Claim::Done(plan) => return self.refresh_plan(ctx, caller, plan).await,
+            Claim::Done(plan) => return self.refresh_plan(ctx, &customer, plan).await,
             Claim::Busy => {
                 return Err(Error::new(
                     ErrorKind::Conflict,
-                    "a purchase with this Idempotency-Key is still running; retry later",
+                    "a purchase with this idempotency key is still running; retry later",
                 )
-                .with_reason("IDEMPOTENCY_KEY_IN_USE")
+                .with_reason(Reason::IdempotencyKeyInUse)
                 .with_retry_after(std::time::Duration::from_secs(2)));
             }
             Claim::Mismatch => {
-                return Err(Error::invalid_field(
-                    "Idempotency-Key",
-                    "was already used for a purchase with other parameters",
-                )
-                .with_reason("IDEMPOTENCY_KEY_REUSED"));
+                return Err(Error::invalid_field(key.field(), "was already used for a purchase with other parameters")
+                    .with_reason(Reason::IdempotencyKeyReused));
             }
         };
-        let mut record = record;
-        let outcome = self.run_purchase(ctx, caller, &country, input, &scope, &mut record).await;
+        let outcome = self.run_purchase(ctx, &customer, &country, order, &scope, &mut record).await;
         match outcome {
             Ok(plan) => {
                 record.result = Some(plan.clone());
@@ -277,8 +268,7 @@ impl Facade {
             Err(error) => {
                 // An answer arrived: the next attempt is a new logical call. No answer: keep the
                 // request id, so a retry gets Partner Center's replay if it did commit.
-                let outcome_unknown = error.reason() == UNREACHABLE || error.kind() == ErrorKind::UpstreamTimeout;
-                if !outcome_unknown {
+                if !error.outcome_unknown() {
                     record.checkout_request_id = uuid::Uuid::new_v4();
                 }
                 self.idempotency.release(&scope, &record).await;
@@ -290,46 +280,45 @@ impl Facade {
     async fn run_purchase(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
+        customer: &Authorized<CustomerId>,
         country: &Country,
-        input: &AzurePlanInput,
+        order: &AzurePlanOrder,
         scope: &IdempotencyScope,
         record: &mut PurchaseRecord,
     ) -> Result<AzurePlan> {
-        let customer = scope.customer;
-        let item = self.resolve_azure_plan(ctx, caller, country).await?;
+        let item = self.resolve_azure_plan(ctx, &customer.partner_level(), country).await?;
         let cart_id = match record.cart_id {
             Some(cart_id) => cart_id,
             None => {
-                let line = CartLineInput {
-                    catalog_item_id: item.catalog_item_id.clone(),
+                let line = CartLine {
+                    catalog_item_id: CatalogItemId::from_upstream(item.catalog_item_id.clone()),
                     quantity: 1,
-                    billing_cycle: "monthly".to_owned(),
+                    billing_cycle: BillingCycle::Monthly,
                     term_duration: None,
-                    friendly_name: input.friendly_name.clone(),
+                    friendly_name: order.friendly_name.clone(),
                     provisioning_context: Default::default(),
+                    catalog_item_field: None,
                 };
-                let cart =
-                    self.pc.create_cart(ctx, caller.partner(), customer, &[line], Some(record.cart_request_id)).await?;
-                reject_line_errors(&cart)?;
+                let lines = [line];
+                let cart = self.pc.create_cart(ctx, customer, &lines, Some(record.cart_request_id)).await?;
+                reject_line_errors(&cart, &lines)?;
                 record.cart_id = Some(cart.id);
                 // Progress first: if this process dies now, a retry checks out this cart.
                 self.idempotency.save(scope, record).await;
                 cart.id
             }
         };
-        let result =
-            match self.pc.checkout(ctx, caller.partner(), customer, cart_id, Some(record.checkout_request_id)).await {
-                Ok(result) => result,
-                Err(error) => return Err(self.explain_purchase_failure(ctx, caller, customer, error).await),
-            };
-        let order = result
+        let result = match self.pc.checkout(ctx, customer, cart_id, Some(record.checkout_request_id)).await {
+            Ok(result) => result,
+            Err(error) => return Err(self.explain_purchase_failure(ctx, customer, error).await),
+        };
+        let placed = result
             .orders
             .iter()
             .find(|o| o.line_items.iter().any(|l| l.offer_id.eq_ignore_ascii_case(&item.catalog_item_id)))
             .or_else(|| result.orders.first())
             .cloned();
-        let Some(order) = order else {
+        let Some(placed) = placed else {
             let detail = result
                 .order_errors
                 .iter()
@@ -338,22 +327,27 @@ impl Facade {
                 .join("; ");
             let mut error =
                 Error::new(ErrorKind::FailedPrecondition, format!("Partner Center created no order: {detail}"))
-                    .with_reason("CHECKOUT_FAILED");
+                    .with_reason(Reason::CheckoutFailed);
             if let Some(first) = result.order_errors.first() {
                 error = error.with_upstream_code(first.code.to_string());
             }
             return Err(error);
         };
-        self.recent_orders.record(caller.partner(), customer, &order.id).await;
-        Ok(plan_from_order(customer, &item.catalog_item_id, &order, false))
+        self.recent_orders.record(customer.partner(), customer.customer(), &placed.id).await;
+        Ok(plan_from_order(customer.customer(), &item.catalog_item_id, &placed, false))
     }
 
     /// A repeated call: the first outcome, with the order's current state.
-    async fn refresh_plan(&self, ctx: &RequestContext, caller: &Caller, plan: AzurePlan) -> Result<AzurePlan> {
+    async fn refresh_plan(
+        &self,
+        ctx: &RequestContext,
+        customer: &Authorized<CustomerId>,
+        plan: AzurePlan,
+    ) -> Result<AzurePlan> {
         if plan.status != AzurePlanStatus::Provisioning {
             return Ok(AzurePlan { replayed: true, ..plan });
         }
-        match self.pc.get_order(ctx, caller.partner(), plan.customer_id, &plan.order_id).await {
+        match self.pc.get_order(ctx, customer, &plan.order_id).await {
             Ok(order) => Ok(plan_from_order(plan.customer_id, &plan.catalog_item_id, &order, true)),
             // The purchase happened; a failed status read must not look like a failed purchase.
             Err(error) => {
@@ -368,16 +362,14 @@ impl Facade {
     async fn explain_purchase_failure(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         error: Error,
     ) -> Error {
-        let specific = !matches!(error.reason(), "INVALID_ARGUMENT" | "FAILED_PRECONDITION");
-        if specific || !matches!(error.kind(), ErrorKind::InvalidArgument | ErrorKind::FailedPrecondition) {
+        if !error.is_generic() || !matches!(error.kind(), ErrorKind::InvalidArgument | ErrorKind::FailedPrecondition) {
             return error;
         }
-        let product = self.settings.azure_plan_product_id.as_str();
-        let Ok(page) = self.pc.list_subscriptions(ctx, caller.partner(), customer, None, None, product).await else {
+        let product = self.options.azure_plan_product_id.as_str();
+        let Ok(page) = self.pc.list_subscriptions(ctx, customer, None, None, product).await else {
             return error;
         };
         let legacy: Vec<_> = page
@@ -388,14 +380,16 @@ impl Facade {
         if legacy.is_empty() {
             return error;
         }
+        let id = customer.customer();
         let mut explained = Error::new(
             ErrorKind::FailedPrecondition,
             format!(
                 "the customer has a Microsoft Azure (MS-AZR-0145P) subscription and cannot buy an Azure plan; transition it instead: \
-                 GET /v1/customers/{customer}/product-upgrades/eligibility?productFamily=Azure, then POST /v1/customers/{customer}/product-upgrades"
+                 check eligibility (CheckProductUpgradeEligibility / GET /v1/customers/{id}/product-upgrades/eligibility?productFamily=Azure), \
+                 then upgrade (CreateProductUpgrade / POST /v1/customers/{id}/product-upgrades)"
             ),
         )
-        .with_reason("CUSTOMER_HAS_LEGACY_AZURE_SUBSCRIPTION");
+        .with_reason(Reason::CustomerHasLegacyAzureSubscription);
         if let Some(code) = error.upstream_code() {
             explained = explained.with_upstream_code(code.to_owned());
         }

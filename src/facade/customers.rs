@@ -2,7 +2,10 @@
 
 use tracing::instrument;
 
-use super::{Facade, paging::walk};
+use super::{
+    Facade,
+    paging::{PageBinding, walk},
+};
 use crate::{
     auth::{Caller, CustomerScope, Permission},
     context::RequestContext,
@@ -22,14 +25,14 @@ impl Facade {
         caller: &Caller,
         page: &PageRequest,
     ) -> Result<Page<Customer>> {
-        caller.ensure_permission(Permission::CustomersRead)?;
-        let binding = format!("customers.list|{}|{}", caller.partner(), scope_fingerprint(caller.customers()));
+        let partner = caller.ensure_permission(Permission::CustomersRead)?;
+        let binding = PageBinding::new("customers.list", caller.partner()).with(scope_fingerprint(caller.customers()));
         walk(
             &self.pages,
             &binding,
             page,
             self.page_size(page),
-            |next| async move { self.pc.list_customers(ctx, caller.partner(), UPSTREAM_CUSTOMER_PAGE, next.as_ref()).await },
+            |next| self.pc.list_customers(ctx, &partner, UPSTREAM_CUSTOMER_PAGE, next),
             |customer: &Customer| caller.can_access(customer.id),
         )
         .await
@@ -37,13 +40,13 @@ impl Facade {
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
     pub async fn get_customer(&self, ctx: &RequestContext, caller: &Caller, customer: CustomerId) -> Result<Customer> {
-        caller.ensure_customer(customer, Permission::CustomersRead)?;
-        self.pc.get_customer(ctx, caller.partner(), customer).await
+        let customer = caller.ensure_customer(customer, Permission::CustomersRead)?;
+        self.pc.get_customer(ctx, &customer).await
     }
 }
 
 /// Tokens from one scope must not page another scope's list.
-pub(crate) fn scope_fingerprint(scope: &CustomerScope) -> String {
+fn scope_fingerprint(scope: &CustomerScope) -> String {
     match scope {
         CustomerScope::All => "*".to_owned(),
         CustomerScope::Only(set) => {

@@ -15,20 +15,21 @@ pub mod usage;
 
 use std::sync::Arc;
 
+use futures::Stream;
+
 use crate::{
-    config::Settings,
-    error::{Error, Result},
+    error::Result,
     model::{Country, PageRequest, catalog::Segment},
-    partner_center::PartnerCenter,
+    partner_center::{NextLink, PartnerCenterApi, UpstreamPage},
 };
 
 pub use catalog::CatalogCache;
-use paging::PageTokens;
+use paging::{PageBinding, PageTokens};
 use state::{IdempotencyStore, RecentOrders};
 
-/// What the facade needs from the settings, resolved once.
+/// How the facade behaves; `app` translates the settings into these.
 #[derive(Debug, Clone)]
-pub struct FacadeSettings {
+pub struct FacadeOptions {
     pub default_page_size: u32,
     pub max_page_size: u32,
     pub default_country: Country,
@@ -37,31 +38,18 @@ pub struct FacadeSettings {
     pub azure_plan_segment: Segment,
 }
 
-impl FacadeSettings {
-    pub fn from_settings(settings: &Settings) -> Result<Self> {
-        Ok(Self {
-            default_page_size: settings.paging.default_page_size,
-            max_page_size: settings.paging.max_page_size,
-            default_country: Country::parse("catalog.default_country", &settings.catalog.default_country)?,
-            azure_plan_product_id: settings.catalog.azure_plan_product_id.clone(),
-            azure_plan_sku_id: settings.catalog.azure_plan_sku_id.clone(),
-            azure_plan_segment: Segment::parse("catalog.azure_plan_segment", &settings.catalog.azure_plan_segment)?,
-        })
-    }
-}
-
 pub struct Facade {
-    pc: Arc<PartnerCenter>,
+    pc: Arc<dyn PartnerCenterApi>,
     catalog: CatalogCache,
     pages: PageTokens,
     idempotency: Arc<dyn IdempotencyStore>,
     recent_orders: Arc<dyn RecentOrders>,
-    settings: FacadeSettings,
+    options: FacadeOptions,
 }
 
 /// The facade's collaborators.
 pub struct FacadeParts {
-    pub pc: Arc<PartnerCenter>,
+    pub pc: Arc<dyn PartnerCenterApi>,
     pub catalog: CatalogCache,
     pub pages: PageTokens,
     pub idempotency: Arc<dyn IdempotencyStore>,
@@ -69,24 +57,20 @@ pub struct FacadeParts {
 }
 
 impl Facade {
-    pub fn new(parts: FacadeParts, settings: FacadeSettings) -> Self {
+    pub fn new(parts: FacadeParts, options: FacadeOptions) -> Self {
         let FacadeParts { pc, catalog, pages, idempotency, recent_orders } = parts;
-        Self { pc, catalog, pages, idempotency, recent_orders, settings }
-    }
-
-    pub fn partner_center(&self) -> &Arc<PartnerCenter> {
-        &self.pc
+        Self { pc, catalog, pages, idempotency, recent_orders, options }
     }
 
     fn page_size(&self, page: &PageRequest) -> usize {
-        page.size(self.settings.default_page_size, self.settings.max_page_size) as usize
+        page.size(self.options.default_page_size, self.options.max_page_size) as usize
     }
 }
 
 /// Page a list held in memory (cached catalog lists): the cursor is an offset.
 fn page_in_memory<T: Clone>(
     tokens: &PageTokens,
-    binding: &str,
+    binding: &PageBinding,
     items: &[T],
     page: &PageRequest,
     size: usize,
@@ -96,9 +80,35 @@ fn page_in_memory<T: Clone>(
         None => 0,
     };
     if offset > items.len() {
-        return Err(Error::invalid_field("pageToken", "points past the end of the list; start again"));
+        return Err(page.page_token.as_ref().map_or_else(
+            || crate::error::Error::internal("an offset without a page token"),
+            |token| token.invalid("points past the end of the list; start again"),
+        ));
     }
     let end = (offset + size).min(items.len());
     let next_page_token = if end < items.len() { Some(tokens.encode(binding, &end)?) } else { None };
     Ok(crate::model::Page { items: items[offset..end].to_vec(), next_page_token })
+}
+
+/// Every item of an upstream list, one page at a time: `fetch` is called for the next page only
+/// when the consumer has taken the previous one, so a slow reader holds at most one page.
+fn stream_pages<T, F, Fut>(mut fetch: F) -> impl Stream<Item = Result<T>> + Send + use<T, F, Fut>
+where
+    T: Send + 'static,
+    F: FnMut(Option<NextLink>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<UpstreamPage<T>>> + Send,
+{
+    async_stream::try_stream! {
+        let mut next = None;
+        loop {
+            let page = fetch(next.take()).await?;
+            for item in page.items {
+                yield item;
+            }
+            match page.next {
+                Some(link) => next = Some(link),
+                None => break,
+            }
+        }
+    }
 }

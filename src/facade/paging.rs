@@ -7,7 +7,10 @@ use aws_lc_rs::{hmac, rand::SecureRandom};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    model::page::PageToken,
+};
 
 const VERSION: u8 = 1;
 /// Tokens carry upstream continuation tokens, which go stale; a day is ample for paging.
@@ -17,6 +20,24 @@ pub const MAX_PAGE_TOKEN_LEN: usize = 8 * 1024;
 
 pub struct PageTokens {
     key: hmac::Key,
+}
+
+/// What a page token is bound to: the operation, the caller's partner, and every argument that
+/// shapes the list. A token issued under one binding is refused under any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageBinding(String);
+
+impl PageBinding {
+    pub fn new(operation: &'static str, partner: &str) -> Self {
+        Self(String::new()).with(operation).with(partner)
+    }
+
+    /// Adds one argument. Each part is length-prefixed, so no two argument lists collide.
+    pub fn with(mut self, part: impl std::fmt::Display) -> Self {
+        let part = part.to_string();
+        self.0.push_str(&format!("{}:{part}|", part.len()));
+        self
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -45,16 +66,17 @@ impl PageTokens {
     }
 
     /// `binding` must spell out everything the cursor depends on (operation, arguments, scope).
-    pub fn encode<C: Serialize>(&self, binding: &str, cursor: &C) -> Result<String> {
-        let envelope = Envelope { v: VERSION, b: digest(binding), e: now() + TOKEN_TTL.as_secs(), c: cursor };
+    pub fn encode<C: Serialize>(&self, binding: &PageBinding, cursor: &C) -> Result<String> {
+        let envelope = Envelope { v: VERSION, b: digest(&binding.0), e: now() + TOKEN_TTL.as_secs(), c: cursor };
         let payload = serde_json::to_vec(&envelope).map_err(Error::internal)?;
         let tag = hmac::sign(&self.key, &payload);
         Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag.as_ref())))
     }
 
-    pub fn decode<C: DeserializeOwned>(&self, binding: &str, token: &str) -> Result<C> {
-        let invalid =
-            || Error::invalid_field("pageToken", "is not a page token issued for this request; start without one");
+    pub fn decode<C: DeserializeOwned>(&self, binding: &PageBinding, token: &PageToken) -> Result<C> {
+        let invalid = || token.invalid("is not a page token issued for this request; start without one");
+        let field = token.field;
+        let token = token.value.as_str();
         if token.len() > MAX_PAGE_TOKEN_LEN {
             return Err(invalid());
         }
@@ -63,11 +85,11 @@ impl PageTokens {
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
         hmac::verify(&self.key, &payload, &tag).map_err(|_| invalid())?;
         let envelope: Envelope<C> = serde_json::from_slice(&payload).map_err(|_| invalid())?;
-        if envelope.v != VERSION || envelope.b != digest(binding) {
+        if envelope.v != VERSION || envelope.b != digest(&binding.0) {
             return Err(invalid());
         }
         if envelope.e < now() {
-            return Err(Error::invalid_field("pageToken", "has expired; start the listing again"));
+            return Err(Error::invalid_field(field, "has expired; start the listing again"));
         }
         Ok(envelope.c)
     }
@@ -91,27 +113,44 @@ mod tests {
         offset: u32,
     }
 
+    fn token(value: &str) -> PageToken {
+        PageToken { value: value.to_owned(), field: "page_token" }
+    }
+
+    fn binding(part: &str) -> PageBinding {
+        PageBinding::new("products", "p").with(part)
+    }
+
     #[test]
     fn a_token_round_trips_only_for_its_own_binding() {
         let tokens = PageTokens::new(Some(b"0123456789abcdef0123456789abcdef")).expect("key");
-        let token = tokens.encode("products|US", &Cursor { offset: 50 }).expect("encode");
-        assert_eq!(tokens.decode::<Cursor>("products|US", &token).expect("decode"), Cursor { offset: 50 });
-        let error = tokens.decode::<Cursor>("products|DE", &token).expect_err("other binding");
-        assert_eq!(error.field_violations()[0].field, "pageToken");
+        let issued = tokens.encode(&binding("US"), &Cursor { offset: 50 }).expect("encode");
+        assert_eq!(tokens.decode::<Cursor>(&binding("US"), &token(&issued)).expect("decode"), Cursor { offset: 50 });
+        let error = tokens.decode::<Cursor>(&binding("DE"), &token(&issued)).expect_err("other binding");
+        assert_eq!(error.field_violations()[0].field, "page_token", "named as the caller spelled it");
+    }
+
+    #[test]
+    fn bindings_of_different_argument_lists_differ() {
+        let ab = PageBinding::new("op", "p").with("a|b").with("c");
+        let a_bc = PageBinding::new("op", "p").with("a").with("b|c");
+        assert_ne!(ab, a_bc);
+        assert_ne!(PageBinding::new("op", "p"), PageBinding::new("op", "q"));
     }
 
     #[test]
     fn an_edited_or_foreign_token_is_rejected() {
         let tokens = PageTokens::new(None).expect("key");
         let other = PageTokens::new(None).expect("key");
-        let token = tokens.encode("b", &Cursor { offset: 1 }).expect("encode");
-        assert!(other.decode::<Cursor>("b", &token).is_err());
-        let (payload, tag) = token.split_once('.').expect("two parts");
+        let b = binding("b");
+        let issued = tokens.encode(&b, &Cursor { offset: 1 }).expect("encode");
+        assert!(other.decode::<Cursor>(&b, &token(&issued)).is_err());
+        let (payload, tag) = issued.split_once('.').expect("two parts");
         let forged_payload = URL_SAFE_NO_PAD.encode(br#"{"v":1,"b":"x","e":99999999999,"c":{"offset":9}}"#);
-        assert!(tokens.decode::<Cursor>("b", &format!("{forged_payload}.{tag}")).is_err());
-        assert!(tokens.decode::<Cursor>("b", payload).is_err());
-        assert!(tokens.decode::<Cursor>("b", "").is_err());
-        assert!(tokens.decode::<Cursor>("b", &"a".repeat(MAX_PAGE_TOKEN_LEN + 1)).is_err());
+        assert!(tokens.decode::<Cursor>(&b, &token(&format!("{forged_payload}.{tag}"))).is_err());
+        assert!(tokens.decode::<Cursor>(&b, &token(payload)).is_err());
+        assert!(tokens.decode::<Cursor>(&b, &token("")).is_err());
+        assert!(tokens.decode::<Cursor>(&b, &token(&"a".repeat(MAX_PAGE_TOKEN_LEN + 1))).is_err());
     }
 }
 
@@ -133,7 +172,7 @@ pub const MAX_UPSTREAM_PAGES_PER_CALL: usize = 20;
 /// page and the offset in it, so a filtered list never repeats or skips an item.
 pub async fn walk<T, F, Fut>(
     tokens: &PageTokens,
-    binding: &str,
+    binding: &PageBinding,
     page: &crate::model::PageRequest,
     size: usize,
     mut fetch: F,

@@ -2,11 +2,14 @@
 
 use tracing::instrument;
 
-use super::{Facade, paging::walk};
+use super::{
+    Facade,
+    paging::{PageBinding, walk},
+};
 use crate::{
-    auth::{Caller, Permission},
+    auth::{Authorized, Caller, Permission},
     context::RequestContext,
-    error::{Error, ErrorKind, Result},
+    error::{Error, ErrorKind, Reason, Result},
     model::{
         CustomerId, OrderId, Page, PageRequest, SubscriptionId,
         subscription::{AzureEntitlement, Subscription, SubscriptionStatusChange},
@@ -23,18 +26,17 @@ impl Facade {
         order: Option<&OrderId>,
         page: &PageRequest,
     ) -> Result<Page<Subscription>> {
-        caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
-        let binding =
-            format!("subscriptions.list|{}|{customer}|{}", caller.partner(), order.map(OrderId::as_str).unwrap_or(""));
-        let product = self.settings.azure_plan_product_id.as_str();
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
+        let binding = PageBinding::new("subscriptions.list", customer.partner())
+            .with(customer.customer())
+            .with(order.map(OrderId::as_str).unwrap_or(""));
+        let product = self.options.azure_plan_product_id.as_str();
         walk(
             &self.pages,
             &binding,
             page,
             self.page_size(page),
-            |next| async move {
-                self.pc.list_subscriptions(ctx, caller.partner(), customer, order, next.as_ref(), product).await
-            },
+            |next| self.pc.list_subscriptions(ctx, &customer, order, next, product),
             |_| true,
         )
         .await
@@ -48,10 +50,8 @@ impl Facade {
         customer: CustomerId,
         subscription: SubscriptionId,
     ) -> Result<Subscription> {
-        caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
-        self.pc
-            .get_subscription(ctx, caller.partner(), customer, subscription, &self.settings.azure_plan_product_id)
-            .await
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
+        self.pc.get_subscription(ctx, &customer, subscription, &self.options.azure_plan_product_id).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer, subscription = %subscription))]
@@ -62,8 +62,8 @@ impl Facade {
         customer: CustomerId,
         subscription: SubscriptionId,
     ) -> Result<Vec<AzureEntitlement>> {
-        caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
-        self.pc.azure_entitlements(ctx, caller.partner(), customer, subscription).await
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
+        self.pc.azure_entitlements(ctx, &customer, subscription).await
     }
 
     /// Suspends a subscription. An Azure plan with active Azure subscriptions is refused with a
@@ -76,21 +76,19 @@ impl Facade {
         customer: CustomerId,
         subscription: SubscriptionId,
     ) -> Result<Subscription> {
-        caller.ensure_customer(customer, Permission::SubscriptionsWrite)?;
-        let current = self
-            .pc
-            .get_subscription(ctx, caller.partner(), customer, subscription, &self.settings.azure_plan_product_id)
-            .await?;
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsWrite)?;
+        let current =
+            self.pc.get_subscription(ctx, &customer, subscription, &self.options.azure_plan_product_id).await?;
         if current.status == "suspended" {
             return Ok(current);
         }
         if current.is_azure_plan {
-            self.ensure_no_active_azure_subscriptions(ctx, caller, customer, subscription).await?;
+            self.ensure_no_active_azure_subscriptions(ctx, &customer, subscription).await?;
         }
-        match self.change_status(ctx, caller, customer, subscription, SubscriptionStatusChange::Suspend).await {
+        match self.change_status(ctx, &customer, subscription, SubscriptionStatusChange::Suspend).await {
             // Someone enabled an Azure subscription between our check and the PATCH.
-            Err(error) if error.reason() == "AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS" => {
-                self.ensure_no_active_azure_subscriptions(ctx, caller, customer, subscription).await?;
+            Err(error) if error.reason() == Reason::AzurePlanHasActiveSubscriptions => {
+                self.ensure_no_active_azure_subscriptions(ctx, &customer, subscription).await?;
                 Err(error)
             }
             other => other,
@@ -105,38 +103,29 @@ impl Facade {
         customer: CustomerId,
         subscription: SubscriptionId,
     ) -> Result<Subscription> {
-        caller.ensure_customer(customer, Permission::SubscriptionsWrite)?;
-        self.change_status(ctx, caller, customer, subscription, SubscriptionStatusChange::Reactivate).await
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsWrite)?;
+        self.change_status(ctx, &customer, subscription, SubscriptionStatusChange::Reactivate).await
     }
 
     async fn change_status(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         subscription: SubscriptionId,
         change: SubscriptionStatusChange,
     ) -> Result<Subscription> {
         self.pc
-            .change_subscription_status(
-                ctx,
-                caller.partner(),
-                customer,
-                subscription,
-                change,
-                &self.settings.azure_plan_product_id,
-            )
+            .change_subscription_status(ctx, customer, subscription, change, &self.options.azure_plan_product_id)
             .await
     }
 
     async fn ensure_no_active_azure_subscriptions(
         &self,
         ctx: &RequestContext,
-        caller: &Caller,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         subscription: SubscriptionId,
     ) -> Result<()> {
-        let entitlements = self.pc.azure_entitlements(ctx, caller.partner(), customer, subscription).await?;
+        let entitlements = self.pc.azure_entitlements(ctx, customer, subscription).await?;
         let active: Vec<&AzureEntitlement> = entitlements.iter().filter(|e| e.status == "active").collect();
         if active.is_empty() {
             return Ok(());
@@ -149,7 +138,7 @@ impl Facade {
                 ids.join(", ")
             ),
         )
-        .with_reason("AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS");
+        .with_reason(Reason::AzurePlanHasActiveSubscriptions);
         for entitlement in active {
             error = error.with_precondition_violation(
                 "ACTIVE_AZURE_SUBSCRIPTION",

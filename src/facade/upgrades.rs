@@ -22,8 +22,8 @@ impl Facade {
         customer: CustomerId,
         family: &str,
     ) -> Result<ProductUpgradeEligibility> {
-        caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
-        self.pc.upgrade_eligibility(ctx, caller.partner(), customer, family).await
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
+        self.pc.upgrade_eligibility(ctx, &customer, family).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
@@ -34,9 +34,9 @@ impl Facade {
         customer: CustomerId,
         family: &str,
     ) -> Result<ProductUpgrade> {
-        caller.ensure_customer(customer, Permission::SubscriptionsWrite)?;
-        let id = self.pc.create_upgrade(ctx, caller.partner(), customer, family).await?;
-        Ok(ProductUpgrade { id, customer_id: customer, product_family: family.to_owned() })
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsWrite)?;
+        let id = self.pc.create_upgrade(ctx, &customer, family).await?;
+        Ok(ProductUpgrade { id, customer_id: customer.customer(), product_family: family.to_owned() })
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer, upgrade = %upgrade))]
@@ -47,7 +47,7 @@ impl Facade {
         customer: CustomerId,
         upgrade: UpgradeId,
     ) -> Result<ProductUpgradeStatus> {
-        caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
-        self.pc.upgrade_status(ctx, caller.partner(), customer, upgrade, AZURE_FAMILY).await
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsRead)?;
+        self.pc.upgrade_status(ctx, &customer, upgrade, AZURE_FAMILY).await
     }
 }

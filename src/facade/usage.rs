@@ -5,17 +5,21 @@ use std::sync::Arc;
 use futures::Stream;
 use tracing::instrument;
 
-use super::{Facade, paging::walk};
+use super::{
+    Facade,
+    paging::{PageBinding, walk},
+    stream_pages,
+};
 use crate::{
     auth::{Caller, Permission},
     context::RequestContext,
     error::Result,
     model::{
-        CustomerId, Page, PageRequest, SubscriptionId,
+        CustomerId, Page, PageRequest, Parsed, SubscriptionId,
         usage::{
-            CustomerUsageRecord, CustomerUsageSummary, MeterUsageRecord, MonthlyUsageRecord, PartnerUsageSummary,
-            ResourceUsageRecord, SpendingBudget, SpendingBudgetInput, SubscriptionUsageRecord,
-            SubscriptionUsageSummary, parse_budget_amount,
+            BudgetAmount, CustomerUsageRecord, CustomerUsageSummary, MeterUsageRecord, MonthlyUsageRecord,
+            PartnerUsageSummary, ResourceUsageRecord, SpendingBudget, SubscriptionUsageRecord,
+            SubscriptionUsageSummary,
         },
     },
 };
@@ -27,8 +31,8 @@ impl Facade {
     /// G1: partner-wide (MS-AZR-0145P customers only, as Partner Center computes it).
     #[instrument(skip_all, fields(partner = caller.partner()))]
     pub async fn partner_usage_summary(&self, ctx: &RequestContext, caller: &Caller) -> Result<PartnerUsageSummary> {
-        caller.ensure_partner_wide(Permission::UsageRead)?;
-        self.pc.partner_usage_summary(ctx, caller.partner()).await
+        let partner = caller.ensure_partner_wide(Permission::UsageRead)?;
+        self.pc.partner_usage_summary(ctx, &partner).await
     }
 
     /// G2: this month's usage of every customer of the partner.
@@ -39,14 +43,14 @@ impl Facade {
         caller: &Caller,
         page: &PageRequest,
     ) -> Result<Page<CustomerUsageRecord>> {
-        caller.ensure_partner_wide(Permission::UsageRead)?;
-        let binding = format!("usage.customers|{}", caller.partner());
+        let partner = caller.ensure_partner_wide(Permission::UsageRead)?;
+        let binding = PageBinding::new("usage.customers", partner.partner());
         walk(
             &self.pages,
             &binding,
             page,
             self.page_size(page),
-            |next| async move { self.pc.customers_usage_records(ctx, caller.partner(), next.as_ref()).await },
+            |next| self.pc.customers_usage_records(ctx, &partner, next),
             |_| true,
         )
         .await
@@ -59,8 +63,8 @@ impl Facade {
         caller: &Caller,
         customer: CustomerId,
     ) -> Result<CustomerUsageSummary> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
-        self.pc.customer_usage_summary(ctx, caller.partner(), customer).await
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
+        self.pc.customer_usage_summary(ctx, &customer).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
@@ -71,11 +75,16 @@ impl Facade {
         customer: CustomerId,
         page: &PageRequest,
     ) -> Result<Page<SubscriptionUsageRecord>> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
-        let binding = format!("usage.subscriptions|{}|{customer}", caller.partner());
-        walk(&self.pages, &binding, page, self.page_size(page), |next| async move {
-            self.pc.subscription_usage_records(ctx, caller.partner(), customer, next.as_ref()).await
-        }, |_| true)
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
+        let binding = PageBinding::new("usage.subscriptions", customer.partner()).with(customer.customer());
+        walk(
+            &self.pages,
+            &binding,
+            page,
+            self.page_size(page),
+            |next| self.pc.subscription_usage_records(ctx, &customer, next),
+            |_| true,
+        )
         .await
     }
 
@@ -87,8 +96,8 @@ impl Facade {
         customer: CustomerId,
         subscription: SubscriptionId,
     ) -> Result<SubscriptionUsageSummary> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
-        self.pc.subscription_usage_summary(ctx, caller.partner(), customer, subscription).await
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
+        self.pc.subscription_usage_summary(ctx, &customer, subscription).await
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer, subscription = %subscription))]
@@ -100,16 +109,15 @@ impl Facade {
         subscription: SubscriptionId,
         page: &PageRequest,
     ) -> Result<Page<MonthlyUsageRecord>> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
-        let binding = format!("usage.monthly|{}|{customer}|{subscription}", caller.partner());
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
+        let binding =
+            PageBinding::new("usage.monthly", customer.partner()).with(customer.customer()).with(subscription);
         walk(
             &self.pages,
             &binding,
             page,
             self.page_size(page),
-            |next| async move {
-                self.pc.monthly_usage_records(ctx, caller.partner(), customer, subscription, next.as_ref()).await
-            },
+            |next| self.pc.monthly_usage_records(ctx, &customer, subscription, next),
             |_| true,
         )
         .await
@@ -124,20 +132,17 @@ impl Facade {
         subscription: SubscriptionId,
         page: &PageRequest,
     ) -> Result<Page<ResourceUsageRecord>> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
         let size = self.page_size(page);
         let upstream_size = u32::try_from(size).unwrap_or(STREAM_UPSTREAM_PAGE);
-        let binding = format!("usage.resources|{}|{customer}|{subscription}", caller.partner());
+        let binding =
+            PageBinding::new("usage.resources", customer.partner()).with(customer.customer()).with(subscription);
         walk(
             &self.pages,
             &binding,
             page,
             size,
-            |next| async move {
-                self.pc
-                    .resource_usage_records(ctx, caller.partner(), customer, subscription, upstream_size, next.as_ref())
-                    .await
-            },
+            |next| self.pc.resource_usage_records(ctx, &customer, subscription, upstream_size, next),
             |_| true,
         )
         .await
@@ -152,27 +157,22 @@ impl Facade {
         subscription: SubscriptionId,
         page: &PageRequest,
     ) -> Result<Page<MeterUsageRecord>> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
         let size = self.page_size(page);
         let upstream_size = u32::try_from(size).unwrap_or(STREAM_UPSTREAM_PAGE);
-        let binding = format!("usage.meters|{}|{customer}|{subscription}", caller.partner());
+        let binding = PageBinding::new("usage.meters", customer.partner()).with(customer.customer()).with(subscription);
         walk(
             &self.pages,
             &binding,
             page,
             size,
-            |next| async move {
-                self.pc
-                    .meter_usage_records(ctx, caller.partner(), customer, subscription, upstream_size, next.as_ref())
-                    .await
-            },
+            |next| self.pc.meter_usage_records(ctx, &customer, subscription, upstream_size, next),
             |_| true,
         )
         .await
     }
 
-    /// Every resource usage record, one upstream page at a time: the next page is fetched only
-    /// when the consumer has taken the previous one.
+    /// Every resource usage record, one upstream page at a time.
     pub fn stream_resource_usage_records(
         self: &Arc<Self>,
         ctx: RequestContext,
@@ -180,25 +180,15 @@ impl Facade {
         customer: CustomerId,
         subscription: SubscriptionId,
     ) -> Result<impl Stream<Item = Result<ResourceUsageRecord>> + Send + use<>> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
-        let facade = self.clone();
-        let partner = caller.partner().to_owned();
-        Ok(async_stream::try_stream! {
-            let mut next = None;
-            loop {
-                let page = facade.pc.resource_usage_records(&ctx, &partner, customer, subscription, STREAM_UPSTREAM_PAGE, next.as_ref()).await?;
-                for record in page.items {
-                    yield record;
-                }
-                match page.next {
-                    Some(link) => next = Some(link),
-                    None => break,
-                }
-            }
-        })
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
+        let pc = self.pc.clone();
+        Ok(stream_pages(move |next| {
+            let (pc, ctx, customer) = (pc.clone(), ctx.clone(), customer.clone());
+            async move { pc.resource_usage_records(&ctx, &customer, subscription, STREAM_UPSTREAM_PAGE, next).await }
+        }))
     }
 
-    /// Every meter usage record, streamed like [`Self::stream_resource_usage_records`].
+    /// Every meter usage record, one upstream page at a time.
     pub fn stream_meter_usage_records(
         self: &Arc<Self>,
         ctx: RequestContext,
@@ -206,22 +196,12 @@ impl Facade {
         customer: CustomerId,
         subscription: SubscriptionId,
     ) -> Result<impl Stream<Item = Result<MeterUsageRecord>> + Send + use<>> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
-        let facade = self.clone();
-        let partner = caller.partner().to_owned();
-        Ok(async_stream::try_stream! {
-            let mut next = None;
-            loop {
-                let page = facade.pc.meter_usage_records(&ctx, &partner, customer, subscription, STREAM_UPSTREAM_PAGE, next.as_ref()).await?;
-                for record in page.items {
-                    yield record;
-                }
-                match page.next {
-                    Some(link) => next = Some(link),
-                    None => break,
-                }
-            }
-        })
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
+        let pc = self.pc.clone();
+        Ok(stream_pages(move |next| {
+            let (pc, ctx, customer) = (pc.clone(), ctx.clone(), customer.clone());
+            async move { pc.meter_usage_records(&ctx, &customer, subscription, STREAM_UPSTREAM_PAGE, next).await }
+        }))
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
@@ -231,24 +211,20 @@ impl Facade {
         caller: &Caller,
         customer: CustomerId,
     ) -> Result<SpendingBudget> {
-        caller.ensure_customer(customer, Permission::UsageRead)?;
-        self.pc.spending_budget(ctx, caller.partner(), customer).await
+        let customer = caller.ensure_customer(customer, Permission::UsageRead)?;
+        self.pc.spending_budget(ctx, &customer).await
     }
 
-    /// Sets (or, with `null`, removes) the customer's budget; the amount must be non-negative.
+    /// Sets the customer's budget, or with `None` removes it.
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
     pub async fn update_spending_budget(
         &self,
         ctx: &RequestContext,
         caller: &Caller,
         customer: CustomerId,
-        input: &SpendingBudgetInput,
+        amount: Parsed<Option<BudgetAmount>>,
     ) -> Result<SpendingBudget> {
-        caller.ensure_customer(customer, Permission::BudgetWrite)?;
-        let amount = match &input.amount {
-            Some(value) => parse_budget_amount("amount", value)?,
-            None => None,
-        };
-        self.pc.update_spending_budget(ctx, caller.partner(), customer, amount.as_deref()).await
+        let customer = caller.ensure_customer(customer, Permission::BudgetWrite)?;
+        self.pc.update_spending_budget(ctx, &customer, amount?).await
     }
 }

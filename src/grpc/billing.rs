@@ -4,25 +4,23 @@ use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::{
-    RpcStream, convert,
+    RpcStream, convert, input,
     pb::{self, billing_service_server::BillingService},
     server_stream, unary,
 };
 use crate::{
-    app::AppState,
+    edge::AppState,
     error::Result,
+    model::CurrencyCode,
     model::{
-        InvoiceId, PageRequest,
-        billing::{InvoiceRef, LineItemArgs, LineItemFields, LineItemQuery},
+        InvoiceId,
+        billing::{InvoiceRef, LineItemArgs, LineItemQuery},
     },
 };
 
 pub struct BillingRpc {
     pub state: AppState,
 }
-
-const FIELDS: LineItemFields =
-    LineItemFields { provider: "provider", line_item_type: "type", currency_code: "currency_code", period: "period" };
 
 fn query(provider: &str, line_item_type: &str, currency: &str, period: &str, unbilled: bool) -> Result<LineItemQuery> {
     let args = LineItemArgs {
@@ -31,7 +29,7 @@ fn query(provider: &str, line_item_type: &str, currency: &str, period: &str, unb
         currency_code: Some(currency),
         period: Some(period),
     };
-    LineItemQuery::parse(&args, &FIELDS, unbilled)
+    LineItemQuery::parse(&args, &input::LINE_ITEM_FIELDS, unbilled)
 }
 
 /// Statement PDFs go out in chunks of at most this many bytes.
@@ -44,7 +42,7 @@ impl BillingService for BillingRpc {
         request: Request<pb::ListInvoicesRequest>,
     ) -> Result<Response<pb::ListInvoicesResponse>, Status> {
         unary(&self.state, "BillingService/ListInvoices", request, async |ctx, caller, req| {
-            let page = PageRequest::parse(Some(i64::from(req.page_size)), Some(req.page_token))?;
+            let page = input::page(req.page_size, req.page_token)?;
             let page = self.state.facade.list_invoices(&ctx, &caller, &page).await?;
             Ok(pb::ListInvoicesResponse {
                 invoices: page.items.into_iter().map(convert::invoice).collect(),
@@ -72,7 +70,11 @@ impl BillingService for BillingRpc {
         request: Request<pb::ListInvoiceEstimateLinksRequest>,
     ) -> Result<Response<pb::ListInvoiceEstimateLinksResponse>, Status> {
         unary(&self.state, "BillingService/ListInvoiceEstimateLinks", request, async |ctx, caller, req| {
-            let links = self.state.facade.estimate_links(&ctx, &caller, &req.currency_code).await?;
+            let links = self
+                .state
+                .facade
+                .estimate_links(&ctx, &caller, &CurrencyCode::parse("currency_code", &req.currency_code)?)
+                .await?;
             Ok(pb::ListInvoiceEstimateLinksResponse { links: links.into_iter().map(convert::estimate_link).collect() })
         })
         .await
@@ -127,7 +129,7 @@ impl BillingService for BillingRpc {
         unary(&self.state, "BillingService/ListInvoiceLineItems", request, async |ctx, caller, req| {
             let invoice = InvoiceRef::Billed(InvoiceId::parse("invoice_id", &req.invoice_id)?);
             let query = query(&req.provider, &req.r#type, &req.currency_code, &req.period, false)?;
-            let page = PageRequest::parse(Some(i64::from(req.page_size)), Some(req.page_token))?;
+            let page = input::page(req.page_size, req.page_token)?;
             let page = self.state.facade.invoice_line_items(&ctx, &caller, &invoice, &query, &page).await?;
             Ok(pb::ListInvoiceLineItemsResponse {
                 line_items: page.items.into_iter().map(convert::line_item).collect::<Result<_>>()?,
@@ -156,7 +158,7 @@ impl BillingService for BillingRpc {
     ) -> Result<Response<pb::ListInvoiceLineItemsResponse>, Status> {
         unary(&self.state, "BillingService/ListUnbilledLineItems", request, async |ctx, caller, req| {
             let query = query(&req.provider, &req.r#type, &req.currency_code, &req.period, true)?;
-            let page = PageRequest::parse(Some(i64::from(req.page_size)), Some(req.page_token))?;
+            let page = input::page(req.page_size, req.page_token)?;
             let page =
                 self.state.facade.invoice_line_items(&ctx, &caller, &InvoiceRef::Unbilled, &query, &page).await?;
             Ok(pb::ListInvoiceLineItemsResponse {

@@ -3,16 +3,16 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    convert,
+    convert, input,
     pb::{self, catalog_service_server::CatalogService},
     unary,
 };
 use crate::{
-    app::AppState,
+    edge::AppState,
     error::{Error, Result},
     facade::catalog::CatalogQuery,
     model::{
-        AvailabilityId, Country, PageRequest, ProductId, SkuId,
+        AvailabilityId, Country, ProductId, SkuId,
         catalog::{Segment, TargetView},
     },
 };
@@ -35,10 +35,6 @@ fn query(country_code: &str, segment: &str) -> Result<CatalogQuery> {
     })
 }
 
-fn page(size: i32, token: String) -> Result<PageRequest> {
-    PageRequest::parse(Some(i64::from(size)), Some(token))
-}
-
 #[tonic::async_trait]
 impl CatalogService for CatalogRpc {
     async fn list_products(
@@ -54,7 +50,7 @@ impl CatalogService for CatalogRpc {
             let page = self
                 .state
                 .facade
-                .list_products(&ctx, &caller, &catalog, view, &page(req.page_size, req.page_token)?)
+                .list_products(&ctx, &caller, &catalog, view, &input::page(req.page_size, req.page_token)?)
                 .await?;
             Ok(pb::ListProductsResponse {
                 products: page.items.into_iter().map(convert::product).collect(),
@@ -79,7 +75,7 @@ impl CatalogService for CatalogRpc {
             let page = self
                 .state
                 .facade
-                .list_skus(&ctx, &caller, &catalog, &product, &page(req.page_size, req.page_token)?)
+                .list_skus(&ctx, &caller, &catalog, &product, &input::page(req.page_size, req.page_token)?)
                 .await?;
             Ok(pb::ListSkusResponse {
                 skus: page.items.into_iter().map(convert::sku).collect(),
@@ -109,7 +105,14 @@ impl CatalogService for CatalogRpc {
             let page = self
                 .state
                 .facade
-                .list_availabilities(&ctx, &caller, &catalog, &product, &sku, &page(req.page_size, req.page_token)?)
+                .list_availabilities(
+                    &ctx,
+                    &caller,
+                    &catalog,
+                    &product,
+                    &sku,
+                    &input::page(req.page_size, req.page_token)?,
+                )
                 .await?;
             Ok(pb::ListAvailabilitiesResponse {
                 availabilities: page.items.into_iter().map(convert::availability).collect(),

@@ -3,14 +3,13 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    convert,
+    convert, input,
     pb::{self, commerce_service_server::CommerceService},
     unary,
 };
 use crate::{
-    app::AppState,
-    facade::commerce::parse_idempotency_key,
-    model::{CartId, CustomerId, OrderId, PageRequest, commerce::AzurePlanInput},
+    edge::AppState,
+    model::{CartId, CustomerId, OrderId},
 };
 
 pub struct CommerceRpc {
@@ -23,7 +22,7 @@ impl CommerceService for CommerceRpc {
         unary(&self.state, "CommerceService/CreateCart", request, async |ctx, caller, req| {
             let customer = CustomerId::parse("customer_id", &req.customer_id)?;
             let cart =
-                self.state.facade.create_cart(&ctx, &caller, customer, convert::cart_lines(req.line_items)).await?;
+                self.state.facade.create_cart(&ctx, &caller, customer, input::cart_lines(req.line_items)).await?;
             Ok(convert::cart(cart))
         })
         .await
@@ -36,7 +35,7 @@ impl CommerceService for CommerceRpc {
             let cart = self
                 .state
                 .facade
-                .update_cart(&ctx, &caller, customer, cart_id, convert::cart_lines(req.line_items))
+                .update_cart(&ctx, &caller, customer, cart_id, input::cart_lines(req.line_items))
                 .await?;
             Ok(convert::cart(cart))
         })
@@ -61,7 +60,7 @@ impl CommerceService for CommerceRpc {
     ) -> Result<Response<pb::ListOrdersResponse>, Status> {
         unary(&self.state, "CommerceService/ListOrders", request, async |ctx, caller, req| {
             let customer = CustomerId::parse("customer_id", &req.customer_id)?;
-            let page = PageRequest::parse(Some(i64::from(req.page_size)), Some(req.page_token))?;
+            let page = input::page(req.page_size, req.page_token)?;
             let page = self.state.facade.list_orders(&ctx, &caller, customer, &page).await?;
             Ok(pb::ListOrdersResponse {
                 orders: page.items.into_iter().map(convert::order).collect(),
@@ -100,12 +99,8 @@ impl CommerceService for CommerceRpc {
     ) -> Result<Response<pb::AzurePlan>, Status> {
         unary(&self.state, "CommerceService/CreateAzurePlan", request, async |ctx, caller, req| {
             let customer = CustomerId::parse("customer_id", &req.customer_id)?;
-            let key = parse_idempotency_key("idempotency_key", Some(&req.idempotency_key))?;
-            let input = AzurePlanInput {
-                friendly_name: (!req.friendly_name.is_empty()).then_some(req.friendly_name),
-                country: (!req.country.is_empty()).then_some(req.country),
-            };
-            Ok(convert::azure_plan(self.state.facade.create_azure_plan(&ctx, &caller, customer, &key, &input).await?))
+            let order = input::azure_plan_order(&req);
+            Ok(convert::azure_plan(self.state.facade.create_azure_plan(&ctx, &caller, customer, order).await?))
         })
         .await
     }

@@ -7,10 +7,7 @@ use super::pb;
 use crate::model::{
     agreement::{Agreement, AgreementMetadata, Contact},
     catalog::{Availability, AzurePlanCatalogItem, ItemType, Product, Sku},
-    commerce::{
-        AzurePlan, AzurePlanSubscription, Cart, CartInput, CartLineInput, CheckoutResult, Order,
-        OrderProvisioningStatus,
-    },
+    commerce::{AzurePlan, AzurePlanSubscription, Cart, CheckoutResult, Order, OrderProvisioningStatus},
     customer::Customer,
     subscription::{AzureEntitlement, Subscription},
     upgrade::{ProductUpgrade, ProductUpgradeEligibility, ProductUpgradeStatus},
@@ -173,22 +170,6 @@ pub fn agreement(a: Agreement) -> pb::Agreement {
         date_agreed: timestamp(a.date_agreed),
         user_id: a.user_id.unwrap_or_default(),
         agreement_link: a.agreement_link.unwrap_or_default(),
-    }
-}
-
-pub fn cart_lines(lines: Vec<pb::CartLineItemInput>) -> CartInput {
-    CartInput {
-        line_items: lines
-            .into_iter()
-            .map(|l| CartLineInput {
-                catalog_item_id: l.catalog_item_id,
-                quantity: l.quantity,
-                billing_cycle: l.billing_cycle,
-                term_duration: (!l.term_duration.is_empty()).then_some(l.term_duration),
-                friendly_name: (!l.friendly_name.is_empty()).then_some(l.friendly_name),
-                provisioning_context: l.provisioning_context.into_iter().collect(),
-            })
-            .collect(),
     }
 }
 

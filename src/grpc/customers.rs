@@ -3,15 +3,11 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    convert,
+    convert, input,
     pb::{self, customer_service_server::CustomerService},
     unary,
 };
-use crate::{
-    app::AppState,
-    error::Error,
-    model::{CustomerId, PageRequest, agreement::ConfirmAgreement},
-};
+use crate::{edge::AppState, model::CustomerId};
 
 pub struct CustomerRpc {
     pub state: AppState,
@@ -24,7 +20,7 @@ impl CustomerService for CustomerRpc {
         request: Request<pb::ListCustomersRequest>,
     ) -> Result<Response<pb::ListCustomersResponse>, Status> {
         unary(&self.state, "CustomerService/ListCustomers", request, async |ctx, caller, req| {
-            let page = PageRequest::parse(Some(i64::from(req.page_size)), Some(req.page_token))?;
+            let page = input::page(req.page_size, req.page_token)?;
             let page = self.state.facade.list_customers(&ctx, &caller, &page).await?;
             Ok(pb::ListCustomersResponse {
                 customers: page.items.into_iter().map(convert::customer).collect(),
@@ -67,13 +63,8 @@ impl CustomerService for CustomerRpc {
     ) -> Result<Response<pb::Agreement>, Status> {
         unary(&self.state, "CustomerService/ConfirmCustomerAgreement", request, async |ctx, caller, req| {
             let customer = CustomerId::parse("customer_id", &req.customer_id)?;
-            let contact = req.primary_contact.ok_or_else(|| Error::invalid_field("primary_contact", "is required"))?;
-            let input = ConfirmAgreement {
-                primary_contact: convert::contact_input(contact),
-                template_id: (!req.template_id.is_empty()).then_some(req.template_id),
-                date_agreed: convert::from_timestamp("date_agreed", req.date_agreed)?,
-            };
-            Ok(convert::agreement(self.state.facade.confirm_agreement(&ctx, &caller, customer, &input).await?))
+            let confirmation = input::agreement_confirmation(req);
+            Ok(convert::agreement(self.state.facade.confirm_agreement(&ctx, &caller, customer, confirmation).await?))
         })
         .await
     }

@@ -7,21 +7,21 @@ pub mod catalog;
 pub mod commerce;
 pub mod convert;
 pub mod customers;
+pub mod input;
 pub mod subscriptions;
 pub mod upgrades;
 pub mod usage;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tonic::{Request, Response, Status, metadata::MetadataMap};
+use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::{
-    app::AppState,
     auth::Caller,
-    context::{RequestContext, sanitize_header_value},
-    error::{Error, Result},
-    telemetry::{self, CountAndDuration, HandleCache},
+    context::RequestContext,
+    edge::{self, AppState, Inbound, Transport},
+    error::Result,
 };
 
 /// Generated code for `proto/partnercenter/gateway/v1/*.proto`.
@@ -45,25 +45,22 @@ pub const SERVICE_NAMES: [&str; 7] = [
     "partnercenter.gateway.v1.BillingService",
 ];
 
-/// Runs one unary RPC: builds the context, authenticates, runs `op`, maps the result.
+/// Runs one unary RPC: builds the context, admits and authenticates, runs `op`, maps the result.
 pub async fn unary<Req, Resp>(
     state: &AppState,
     method: &'static str,
     request: Request<Req>,
     op: impl AsyncFnOnce(RequestContext, Caller, Req) -> Result<Resp>,
 ) -> std::result::Result<Response<Resp>, Status> {
-    let started = Instant::now();
-    let ctx = context(state, request.metadata());
-    let span = telemetry::request_span(&ctx, "grpc", &method);
+    let inbound = begin(state, method, &request, Some(state.grpc_default_timeout));
     let result = async {
-        let _admitted = state.admission.admit("grpc")?;
-        let caller = authenticate(state, request.metadata()).await?;
-        op(ctx.clone(), caller, request.into_inner()).await
+        let _admitted = state.admit(Transport::Grpc)?;
+        let caller = state.authenticate(request.metadata()).await?;
+        op(inbound.ctx.clone(), caller, request.into_inner()).await
     }
-    .instrument(span.clone())
+    .instrument(inbound.span.clone())
     .await;
-    let _entered = span.enter();
-    finish(method, &ctx, started, result).map(Response::new)
+    finish(&inbound, result).map(Response::new)
 }
 
 /// What server-streaming RPCs return.
@@ -82,101 +79,55 @@ where
     T: Send + 'static,
 {
     use futures::StreamExt;
-    let started = Instant::now();
     // A stream over 100,000 items outlives any default deadline: only the caller's own bounds it
     // (each upstream page still has its attempt timeout).
-    let ctx = context_with_default(request.metadata(), None);
-    let span = telemetry::request_span(&ctx, "grpc", &method);
+    let inbound = begin(state, method, &request, None);
     let result = async {
-        let admitted = state.admission.admit("grpc")?;
-        let caller = authenticate(state, request.metadata()).await?;
-        op(ctx.clone(), caller, request.into_inner()).await.map(|stream| (stream, admitted))
+        let admitted = state.admit(Transport::Grpc)?;
+        let caller = state.authenticate(request.metadata()).await?;
+        op(inbound.ctx.clone(), caller, request.into_inner()).await.map(|stream| (stream, admitted))
     }
-    .instrument(span.clone())
+    .instrument(inbound.span.clone())
     .await;
-    let (stream, admitted) = {
-        let _entered = span.enter();
-        finish(method, &ctx, started, result)?
-    };
-    let request_id = ctx.request_id.clone();
+    let (stream, admitted) = finish(&inbound, result)?;
     // The stream holds its admission until it ends, and its pages are fetched in the RPC's span.
     let stream = Box::pin(stream);
-    let in_span = futures::stream::unfold((stream, span), |(mut stream, span)| async move {
-        let item = stream.next().instrument(span.clone()).await?;
-        Some((item, (stream, span)))
-    });
-    let mapped = in_span
-        .map(move |item| {
-            let _held = &admitted;
-            item.map_err(|error| {
-                metrics::counter!("gateway_request_errors_total", "transport" => "grpc", "operation" => method, "kind" => error.kind().spec().slug).increment(1);
-                let error = error.map_fields(camel_to_snake);
-                tracing::error!(method, request_id = %request_id, error = %error.chain(), "stream failed");
-                error.to_status(Some(&request_id))
-            })
+    let in_span = futures::stream::unfold((stream, inbound), |(mut stream, inbound)| async move {
+        let item = stream.next().instrument(inbound.span.clone()).await?;
+        let item = item.map_err(|error| {
+            inbound.record_failure(&error);
+            error.to_status(Some(&inbound.ctx.request_id))
         });
+        Some((item, (stream, inbound)))
+    });
+    let mapped = in_span.map(move |item| {
+        let _held = &admitted;
+        item
+    });
     Ok(Response::new(Box::pin(mapped)))
 }
 
-/// The request's ids, locale and deadline (`grpc-timeout`, else the configured default).
-pub fn context(state: &AppState, metadata: &MetadataMap) -> RequestContext {
-    context_with_default(metadata, Some(state.grpc_default_timeout))
-}
-
-fn context_with_default(metadata: &MetadataMap, default_timeout: Option<Duration>) -> RequestContext {
-    let text = |key: &str, max: usize| {
-        metadata.get(key).and_then(|v| v.to_str().ok()).and_then(|v| sanitize_header_value(v, max))
-    };
+/// The request's context: ids, locale, trace, and deadline (`grpc-timeout`, else `default_timeout`).
+fn begin<Req>(
+    state: &AppState,
+    method: &'static str,
+    request: &Request<Req>,
+    default_timeout: Option<Duration>,
+) -> Inbound {
+    let metadata = request.metadata();
     let timeout =
         metadata.get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout).or(default_timeout);
-    let traceparent = metadata.get("traceparent").and_then(|v| v.to_str().ok());
-    RequestContext::with_trace(text("x-request-id", 128), text("x-locale", 35), timeout, traceparent)
+    state.begin(Transport::Grpc, method, metadata, timeout)
 }
 
-pub async fn authenticate(state: &AppState, metadata: &MetadataMap) -> Result<Caller> {
-    let header = match metadata.get("authorization") {
-        None => None,
-        Some(value) => {
-            Some(value.to_str().map_err(|_| Error::unauthenticated("the authorization metadata is not text"))?)
-        }
-    };
-    let caller = state.authenticator.authenticate(header).await?;
-    state.charge_caller(&caller).await?;
-    Ok(caller)
-}
-
-/// Maps the result to a `Status` (field names in gRPC's snake_case), logs failures once and
-/// records metrics.
-pub fn finish<T>(
-    method: &'static str,
-    ctx: &RequestContext,
-    started: Instant,
-    result: Result<T>,
-) -> std::result::Result<T, Status> {
+/// Maps the result to a `Status` and records the outcome.
+fn finish<T>(inbound: &Inbound, result: Result<T>) -> std::result::Result<T, Status> {
     let code = match &result {
         Ok(_) => tonic::Code::Ok,
         Err(error) => error.kind().spec().grpc_code,
     };
-    static HANDLES: std::sync::LazyLock<HandleCache<(&'static str, tonic::Code), CountAndDuration>> =
-        std::sync::LazyLock::new(HandleCache::new);
-    let (count, duration) = HANDLES.get((method, code), |_| {
-        (
-            metrics::counter!("gateway_requests_total", "transport" => "grpc", "operation" => method, "status" => format!("{code:?}")),
-            metrics::histogram!("gateway_request_duration_seconds", "transport" => "grpc", "operation" => method),
-        )
-    });
-    count.increment(1);
-    duration.record(started.elapsed().as_secs_f64());
-    result.map_err(|error| {
-        metrics::counter!("gateway_request_errors_total", "transport" => "grpc", "operation" => method, "kind" => error.kind().spec().slug).increment(1);
-        let error = error.map_fields(camel_to_snake);
-        if error.kind().spec().http_status >= 500 {
-            tracing::error!(method, request_id = %ctx.request_id, correlation_id = %ctx.correlation_id, error = %error.chain(), "rpc failed");
-        } else {
-            tracing::debug!(method, request_id = %ctx.request_id, error = %error.chain(), "rpc rejected");
-        }
-        error.to_status(Some(&ctx.request_id))
-    })
+    inbound.finish(edge::grpc_code_label(code), result.as_ref().err());
+    result.map_err(|error| error.to_status(Some(&inbound.ctx.request_id)))
 }
 
 /// `grpc-timeout`: up to 8 digits and a unit (H, M, S, m, u, n).
@@ -197,22 +148,6 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
-/// `lineItems[0].catalogItemId` → `line_items[0].catalog_item_id`.
-pub fn camel_to_snake(field: &str) -> String {
-    let mut out = String::with_capacity(field.len() + 4);
-    for c in field.chars() {
-        if c.is_ascii_uppercase() {
-            if !out.is_empty() && !out.ends_with(['.', '[']) {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,12 +161,5 @@ mod tests {
         assert_eq!(parse_grpc_timeout("123456789S"), None);
         assert_eq!(parse_grpc_timeout("5s"), None);
         assert_eq!(parse_grpc_timeout("1Ѩ"), None, "found by the fuzzer");
-    }
-
-    #[test]
-    fn field_names_become_snake_case() {
-        assert_eq!(camel_to_snake("pageToken"), "page_token");
-        assert_eq!(camel_to_snake("lineItems[0].catalogItemId"), "line_items[0].catalog_item_id");
-        assert_eq!(camel_to_snake("customer_id"), "customer_id");
     }
 }

@@ -3,14 +3,14 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    convert,
+    convert, input,
     pb::{self, subscription_service_server::SubscriptionService},
     unary,
 };
 use crate::{
-    app::AppState,
+    edge::AppState,
     error::Result,
-    model::{CustomerId, OrderId, PageRequest, SubscriptionId},
+    model::{CustomerId, OrderId, SubscriptionId},
 };
 
 pub struct SubscriptionRpc {
@@ -30,7 +30,7 @@ impl SubscriptionService for SubscriptionRpc {
         unary(&self.state, "SubscriptionService/ListSubscriptions", request, async |ctx, caller, req| {
             let customer = CustomerId::parse("customer_id", &req.customer_id)?;
             let order = (!req.order_id.is_empty()).then(|| OrderId::parse("order_id", &req.order_id)).transpose()?;
-            let page = PageRequest::parse(Some(i64::from(req.page_size)), Some(req.page_token))?;
+            let page = input::page(req.page_size, req.page_token)?;
             let page = self.state.facade.list_subscriptions(&ctx, &caller, customer, order.as_ref(), &page).await?;
             Ok(pb::ListSubscriptionsResponse {
                 subscriptions: page.items.into_iter().map(convert::subscription).collect(),

@@ -8,7 +8,7 @@ use super::{
     unary,
 };
 use crate::{
-    app::AppState,
+    edge::AppState,
     model::{CustomerId, UpgradeId, upgrade::parse_product_family},
 };
 

@@ -4,14 +4,14 @@ use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::{
-    RpcStream, convert,
+    RpcStream, convert, input,
     pb::{self, usage_service_server::UsageService},
     server_stream, unary,
 };
 use crate::{
-    app::AppState,
+    edge::AppState,
     error::Result,
-    model::{CustomerId, PageRequest, SubscriptionId, usage::SpendingBudgetInput},
+    model::{CustomerId, SubscriptionId},
 };
 
 pub struct UsageRpc {
@@ -20,10 +20,6 @@ pub struct UsageRpc {
 
 fn ids(customer: &str, subscription: &str) -> Result<(CustomerId, SubscriptionId)> {
     Ok((CustomerId::parse("customer_id", customer)?, SubscriptionId::parse("subscription_id", subscription)?))
-}
-
-fn page(size: i32, token: String) -> Result<PageRequest> {
-    PageRequest::parse(Some(i64::from(size)), Some(token))
 }
 
 #[tonic::async_trait]
@@ -43,8 +39,11 @@ impl UsageService for UsageRpc {
         request: Request<pb::ListCustomerUsageRecordsRequest>,
     ) -> Result<Response<pb::ListCustomerUsageRecordsResponse>, Status> {
         unary(&self.state, "UsageService/ListCustomerUsageRecords", request, async |ctx, caller, req| {
-            let page =
-                self.state.facade.customers_usage_records(&ctx, &caller, &page(req.page_size, req.page_token)?).await?;
+            let page = self
+                .state
+                .facade
+                .customers_usage_records(&ctx, &caller, &input::page(req.page_size, req.page_token)?)
+                .await?;
             Ok(pb::ListCustomerUsageRecordsResponse {
                 records: page.items.into_iter().map(convert::customer_usage_record).collect(),
                 next_page_token: page.next_page_token.unwrap_or_default(),
@@ -75,7 +74,7 @@ impl UsageService for UsageRpc {
             let page = self
                 .state
                 .facade
-                .subscription_usage_records(&ctx, &caller, customer, &page(req.page_size, req.page_token)?)
+                .subscription_usage_records(&ctx, &caller, customer, &input::page(req.page_size, req.page_token)?)
                 .await?;
             Ok(pb::ListSubscriptionUsageRecordsResponse {
                 records: page.items.into_iter().map(convert::subscription_usage_record).collect(),
@@ -107,7 +106,13 @@ impl UsageService for UsageRpc {
             let page = self
                 .state
                 .facade
-                .monthly_usage_records(&ctx, &caller, customer, subscription, &page(req.page_size, req.page_token)?)
+                .monthly_usage_records(
+                    &ctx,
+                    &caller,
+                    customer,
+                    subscription,
+                    &input::page(req.page_size, req.page_token)?,
+                )
                 .await?;
             Ok(pb::ListMonthlyUsageRecordsResponse {
                 records: page.items.into_iter().map(convert::monthly_usage_record).collect(),
@@ -126,7 +131,13 @@ impl UsageService for UsageRpc {
             let page = self
                 .state
                 .facade
-                .resource_usage_records(&ctx, &caller, customer, subscription, &page(req.page_size, req.page_token)?)
+                .resource_usage_records(
+                    &ctx,
+                    &caller,
+                    customer,
+                    subscription,
+                    &input::page(req.page_size, req.page_token)?,
+                )
                 .await?;
             Ok(pb::ListResourceUsageRecordsResponse {
                 records: page.items.into_iter().map(convert::resource_usage_record).collect(),
@@ -145,7 +156,13 @@ impl UsageService for UsageRpc {
             let page = self
                 .state
                 .facade
-                .meter_usage_records(&ctx, &caller, customer, subscription, &page(req.page_size, req.page_token)?)
+                .meter_usage_records(
+                    &ctx,
+                    &caller,
+                    customer,
+                    subscription,
+                    &input::page(req.page_size, req.page_token)?,
+                )
                 .await?;
             Ok(pb::ListMeterUsageRecordsResponse {
                 records: page.items.into_iter().map(convert::meter_usage_record).collect(),
@@ -196,9 +213,9 @@ impl UsageService for UsageRpc {
     ) -> Result<Response<pb::SpendingBudget>, Status> {
         unary(&self.state, "UsageService/UpdateSpendingBudget", request, async |ctx, caller, req| {
             let customer = CustomerId::parse("customer_id", &req.customer_id)?;
-            let input = SpendingBudgetInput { amount: req.amount.map(serde_json::Value::String) };
+            let amount = input::budget_amount(req.amount.as_deref());
             Ok(convert::spending_budget(
-                self.state.facade.update_spending_budget(&ctx, &caller, customer, &input).await?,
+                self.state.facade.update_spending_budget(&ctx, &caller, customer, amount).await?,
             ))
         })
         .await

@@ -194,9 +194,6 @@ pub struct LineItemFields {
     pub period: &'static str,
 }
 
-pub const REST_FIELDS: LineItemFields =
-    LineItemFields { provider: "provider", line_item_type: "type", currency_code: "currencyCode", period: "period" };
-
 impl LineItemQuery {
     /// Billed line items of an invoice (`unbilled == false`) or the unbilled ones.
     pub fn parse(args: &LineItemArgs<'_>, fields: &LineItemFields, unbilled: bool) -> Result<Self> {
@@ -304,6 +301,13 @@ pub struct Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const REST_FIELDS: LineItemFields = LineItemFields {
+        provider: "provider",
+        line_item_type: "type",
+        currency_code: "currencyCode",
+        period: "period",
+    };
 
     fn args<'a>(provider: &'a str, kind: &'a str, currency: &'a str, period: &'a str) -> LineItemArgs<'a> {
         LineItemArgs {

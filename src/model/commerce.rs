@@ -6,92 +6,229 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{CartId, CustomerId, OrderId, SubscriptionId};
+use super::{CartId, Country, CustomerId, OrderId, SubscriptionId};
 use crate::error::{Error, Result};
 
-/// Billing cycles as Partner Center spells them on the wire.
-pub const BILLING_CYCLES: [&str; 5] = ["monthly", "annual", "triennial", "one_time", "none"];
 /// Most line items accepted in one cart (Partner Center's carts are small; this bounds input).
 pub const MAX_CART_LINES: usize = 50;
+/// Longest friendly name accepted (Partner Center's limit for subscription names).
+pub const MAX_FRIENDLY_NAME: usize = 256;
 
-/// One line of a cart to create or replace.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CartLineInput {
-    /// From an availability: `{productId}:{skuId}:{availabilityId}`.
-    pub catalog_item_id: String,
-    pub quantity: i32,
-    /// monthly, annual, triennial, one_time, none.
-    pub billing_cycle: String,
+/// A billing cycle of a cart line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillingCycle {
+    Monthly,
+    Annual,
+    Triennial,
+    OneTime,
+    None,
+}
+
+impl BillingCycle {
+    pub const ALL: [BillingCycle; 5] = [Self::Monthly, Self::Annual, Self::Triennial, Self::OneTime, Self::None];
+
+    /// As Partner Center spells it on the wire (and callers see it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Monthly => "monthly",
+            Self::Annual => "annual",
+            Self::Triennial => "triennial",
+            Self::OneTime => "one_time",
+            Self::None => "none",
+        }
+    }
+
+    /// `monthly`, `Monthly`, `one_time`, `OneTime`, ...; `None` when unknown.
+    pub fn from_name(value: &str) -> Option<Self> {
+        let value = value.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|c| c.as_str() == value || c.as_str().replace('_', "") == value)
+    }
+
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        Self::from_name(value).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|c| c.as_str()).collect();
+            Error::invalid_field(field, format!("must be one of {}", names.join(", ")))
+        })
+    }
+}
+
+/// An `Idempotency-Key`: 1-128 visible ASCII characters. Remembers the field it came in, so a
+/// later refusal of the key names it in the caller's spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    value: String,
+    field: &'static str,
+}
+
+impl IdempotencyKey {
+    pub fn parse(field: &'static str, value: Option<&str>) -> Result<Self> {
+        let value = value.map(str::trim).unwrap_or_default();
+        if value.is_empty() {
+            return Err(Error::invalid_field(field, "is required: it makes the purchase safe to repeat"));
+        }
+        if value.len() > 128 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid_field(field, "must be 1-128 visible ASCII characters"));
+        }
+        Ok(Self { value: value.to_owned(), field })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+
+    /// The request field that carried the key (`Idempotency-Key`, `idempotency_key`).
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+}
+
+/// A name for a subscription or plan: 1-256 characters, not blank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FriendlyName(String);
+
+impl FriendlyName {
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        if value.trim().is_empty() || value.chars().count() > MAX_FRIENDLY_NAME {
+            return Err(Error::invalid_field(field, format!("must be 1-{MAX_FRIENDLY_NAME} characters")));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// Absent or empty (gRPC's "not set") is `None`.
+    pub fn parse_optional(field: &str, value: Option<&str>) -> Result<Option<Self>> {
+        value.filter(|v| !v.is_empty()).map(|v| Self::parse(field, v)).transpose()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A catalog item id from an availability: `{productId}:{skuId}:{availabilityId}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogItemId(String);
+
+impl CatalogItemId {
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        let item = value.trim();
+        if item.is_empty()
+            || item.len() > 256
+            || !item.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:".contains(&b))
+        {
+            return Err(Error::invalid_field(field, "must look like DZH318Z0BPS6:0001:DZH318Z0BML6"));
+        }
+        Ok(Self(item.to_owned()))
+    }
+
+    /// An id Partner Center gave (the catalog's own): trusted as it is.
+    pub fn from_upstream(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One valid line of a cart to create or replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartLine {
+    pub catalog_item_id: CatalogItemId,
+    pub quantity: u32,
+    pub billing_cycle: BillingCycle,
     /// ISO-8601 duration: P1M, P1Y, P3Y.
-    #[serde(default)]
     pub term_duration: Option<String>,
-    #[serde(default)]
-    pub friendly_name: Option<String>,
+    pub friendly_name: Option<FriendlyName>,
     /// Keys named by the SKU's `provisioningVariables` (e.g. scope, subscriptionId, duration).
-    #[serde(default)]
+    pub provisioning_context: BTreeMap<String, String>,
+    /// Where the caller sent this line's catalog item (`lineItems[0].catalogItemId`), so Partner
+    /// Center's refusal of the line names it; `None` for a line the gateway built itself.
+    pub catalog_item_field: Option<String>,
+}
+
+/// A cart line as either transport received it, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct CartLineArgs {
+    pub catalog_item_id: String,
+    pub quantity: i64,
+    pub billing_cycle: String,
+    pub term_duration: Option<String>,
+    pub friendly_name: Option<String>,
     pub provisioning_context: BTreeMap<String, String>,
 }
 
-/// The body of cart creation and replacement.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CartInput {
-    pub line_items: Vec<CartLineInput>,
+/// How the caller's transport spells the fields of a cart.
+pub struct CartFields {
+    pub line_items: &'static str,
+    pub catalog_item_id: &'static str,
+    pub quantity: &'static str,
+    pub billing_cycle: &'static str,
+    pub term_duration: &'static str,
+    pub friendly_name: &'static str,
+    pub provisioning_context: &'static str,
 }
 
-impl CartInput {
-    /// Checks the shape of every line; Partner Center judges the catalog items themselves.
-    pub fn validate(&mut self) -> Result<()> {
-        if self.line_items.is_empty() {
-            return Err(Error::invalid_field("lineItems", "must hold at least one line item"));
+impl CartLine {
+    /// Validates every line, naming a bad one `{line_items}[i].{field}`; Partner Center judges
+    /// the catalog items themselves.
+    pub fn parse_all(lines: Vec<CartLineArgs>, names: &CartFields) -> Result<Vec<CartLine>> {
+        if lines.is_empty() {
+            return Err(Error::invalid_field(names.line_items, "must hold at least one line item"));
         }
-        if self.line_items.len() > MAX_CART_LINES {
-            return Err(Error::invalid_field("lineItems", format!("must hold at most {MAX_CART_LINES} line items")));
+        if lines.len() > MAX_CART_LINES {
+            return Err(Error::invalid_field(
+                names.line_items,
+                format!("must hold at most {MAX_CART_LINES} line items"),
+            ));
         }
-        for (index, line) in self.line_items.iter_mut().enumerate() {
-            let field = |name: &str| format!("lineItems[{index}].{name}");
-            let item = line.catalog_item_id.trim();
-            if item.is_empty()
-                || item.len() > 256
-                || !item.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:".contains(&b))
-            {
+        lines.into_iter().enumerate().map(|(index, line)| Self::parse(index, line, names)).collect()
+    }
+
+    fn parse(index: usize, line: CartLineArgs, names: &CartFields) -> Result<Self> {
+        let field = |name: &str| format!("{}[{index}].{name}", names.line_items);
+        let catalog_item_field = field(names.catalog_item_id);
+        let catalog_item_id = CatalogItemId::parse(&catalog_item_field, &line.catalog_item_id)?;
+        if line.quantity < 1 {
+            return Err(Error::invalid_field(field(names.quantity), "must be at least 1"));
+        }
+        let quantity = u32::try_from(line.quantity)
+            .ok()
+            .filter(|q| i32::try_from(*q).is_ok())
+            .ok_or_else(|| Error::invalid_field(field(names.quantity), "is too large"))?;
+        let billing_cycle = BillingCycle::parse(&field(names.billing_cycle), &line.billing_cycle)?;
+        let term_duration = line.term_duration.filter(|t| !t.is_empty());
+        if let Some(term) = &term_duration
+            && !is_iso_duration(term)
+        {
+            return Err(Error::invalid_field(
+                field(names.term_duration),
+                "must be an ISO-8601 duration such as P1M or P1Y",
+            ));
+        }
+        let friendly_name = match line.friendly_name.filter(|n| !n.is_empty()) {
+            Some(name) if name.len() > MAX_FRIENDLY_NAME => {
                 return Err(Error::invalid_field(
-                    field("catalogItemId"),
-                    "must look like DZH318Z0BPS6:0001:DZH318Z0BML6",
+                    field(names.friendly_name),
+                    format!("is longer than {MAX_FRIENDLY_NAME} characters"),
                 ));
             }
-            if line.quantity < 1 {
-                return Err(Error::invalid_field(field("quantity"), "must be at least 1"));
-            }
-            let cycle = line.billing_cycle.to_ascii_lowercase();
-            match BILLING_CYCLES.iter().find(|c| **c == cycle || c.replace('_', "") == cycle) {
-                Some(known) => line.billing_cycle = (*known).to_owned(),
-                None => {
-                    return Err(Error::invalid_field(
-                        field("billingCycle"),
-                        format!("must be one of {}", BILLING_CYCLES.join(", ")),
-                    ));
-                }
-            }
-            if let Some(term) = &line.term_duration
-                && !is_iso_duration(term)
-            {
-                return Err(Error::invalid_field(
-                    field("termDuration"),
-                    "must be an ISO-8601 duration such as P1M or P1Y",
-                ));
-            }
-            if line.friendly_name.as_ref().is_some_and(|n| n.len() > 256) {
-                return Err(Error::invalid_field(field("friendlyName"), "is longer than 256 characters"));
-            }
-            if line.provisioning_context.len() > 16
-                || line.provisioning_context.iter().any(|(k, v)| k.is_empty() || k.len() > 64 || v.len() > 256)
-            {
-                return Err(Error::invalid_field(field("provisioningContext"), "holds too many or too long entries"));
-            }
+            Some(name) => Some(FriendlyName(name)),
+            None => None,
+        };
+        if line.provisioning_context.len() > 16
+            || line.provisioning_context.iter().any(|(k, v)| k.is_empty() || k.len() > 64 || v.len() > 256)
+        {
+            return Err(Error::invalid_field(field(names.provisioning_context), "holds too many or too long entries"));
         }
-        Ok(())
+        Ok(Self {
+            catalog_item_id,
+            quantity,
+            billing_cycle,
+            term_duration,
+            friendly_name,
+            provisioning_context: line.provisioning_context,
+            catalog_item_field: Some(catalog_item_field),
+        })
     }
 }
 
@@ -103,6 +240,15 @@ fn is_iso_duration(value: &str) -> bool {
         && !digits.is_empty()
         && digits.len() <= 4
         && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A valid one-call Azure plan purchase.
+#[derive(Debug, Clone)]
+pub struct AzurePlanOrder {
+    pub idempotency_key: IdempotencyKey,
+    pub friendly_name: Option<FriendlyName>,
+    /// The catalog's country; the customer's when absent.
+    pub country: Option<Country>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -257,18 +403,6 @@ impl AzurePlanStatus {
     }
 }
 
-/// The body of `POST /v1/customers/{customerId}/azure-plans` (optional).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AzurePlanInput {
-    /// A name for the plan.
-    #[serde(default)]
-    pub friendly_name: Option<String>,
-    /// Country of the catalog item; the gateway's default country when absent.
-    #[serde(default)]
-    pub country: Option<String>,
-}
-
 /// The outcome of an Azure plan purchase.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -306,39 +440,59 @@ pub struct AzurePlanSubscription {
 mod tests {
     use super::*;
 
-    fn line(cycle: &str) -> CartLineInput {
-        CartLineInput {
+    const NAMES: CartFields = CartFields {
+        line_items: "lineItems",
+        catalog_item_id: "catalogItemId",
+        quantity: "quantity",
+        billing_cycle: "billingCycle",
+        term_duration: "termDuration",
+        friendly_name: "friendlyName",
+        provisioning_context: "provisioningContext",
+    };
+
+    fn line(cycle: &str) -> CartLineArgs {
+        CartLineArgs {
             catalog_item_id: "DZH318Z0BPS6:0001:DZH318Z0BML6".to_owned(),
             quantity: 1,
             billing_cycle: cycle.to_owned(),
-            term_duration: None,
-            friendly_name: None,
-            provisioning_context: BTreeMap::new(),
+            ..CartLineArgs::default()
         }
     }
 
     #[test]
     fn billing_cycles_are_normalized_and_unknown_ones_named() {
-        let mut input = CartInput { line_items: vec![line("Monthly"), line("OneTime")] };
-        input.validate().expect("valid");
-        assert_eq!(input.line_items[0].billing_cycle, "monthly");
-        assert_eq!(input.line_items[1].billing_cycle, "one_time");
-        let mut bad = CartInput { line_items: vec![line("monthly"), line("weekly")] };
-        let error = bad.validate().expect_err("weekly");
+        let lines = CartLine::parse_all(vec![line("Monthly"), line("OneTime")], &NAMES).expect("valid");
+        assert_eq!(lines[0].billing_cycle, BillingCycle::Monthly);
+        assert_eq!(lines[1].billing_cycle, BillingCycle::OneTime);
+        assert_eq!(lines[1].billing_cycle.as_str(), "one_time");
+        let error = CartLine::parse_all(vec![line("monthly"), line("weekly")], &NAMES).expect_err("weekly");
         assert_eq!(error.field_violations()[0].field, "lineItems[1].billingCycle");
     }
 
     #[test]
     fn empty_carts_and_bad_lines_are_refused() {
-        assert!(CartInput { line_items: vec![] }.validate().is_err());
-        let mut zero = line("monthly");
-        zero.quantity = 0;
-        assert!(CartInput { line_items: vec![zero] }.validate().is_err());
-        let mut term = line("monthly");
-        term.term_duration = Some("1 year".to_owned());
-        assert!(CartInput { line_items: vec![term] }.validate().is_err());
-        let mut item = line("monthly");
-        item.catalog_item_id = "../../etc".to_owned();
-        assert!(CartInput { line_items: vec![item] }.validate().is_err());
+        assert!(CartLine::parse_all(vec![], &NAMES).is_err());
+        let zero = CartLineArgs { quantity: 0, ..line("monthly") };
+        assert!(CartLine::parse_all(vec![zero], &NAMES).is_err());
+        let negative = CartLineArgs { quantity: -3, ..line("monthly") };
+        assert!(CartLine::parse_all(vec![negative], &NAMES).is_err());
+        let term = CartLineArgs { term_duration: Some("1 year".to_owned()), ..line("monthly") };
+        assert!(CartLine::parse_all(vec![term], &NAMES).is_err());
+        let item = CartLineArgs { catalog_item_id: "../../etc".to_owned(), ..line("monthly") };
+        let error = CartLine::parse_all(vec![item], &NAMES).expect_err("bad item");
+        assert_eq!(error.field_violations()[0].field, "lineItems[0].catalogItemId");
+    }
+
+    #[test]
+    fn idempotency_keys_and_names_are_checked_and_keep_their_field() {
+        let key = IdempotencyKey::parse("idempotency_key", Some(" k-1 ")).expect("valid");
+        assert_eq!((key.as_str(), key.field()), ("k-1", "idempotency_key"));
+        for bad in [None, Some(""), Some("a b"), Some("é")] {
+            let error = IdempotencyKey::parse("Idempotency-Key", bad).expect_err("invalid");
+            assert_eq!(error.field_violations()[0].field, "Idempotency-Key");
+        }
+        assert!(FriendlyName::parse("friendlyName", "  ").is_err());
+        assert!(FriendlyName::parse("friendlyName", &"x".repeat(257)).is_err());
+        assert_eq!(FriendlyName::parse_optional("friendly_name", Some("")).expect("unset"), None);
     }
 }

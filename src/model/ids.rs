@@ -168,6 +168,30 @@ impl fmt::Display for Country {
     }
 }
 
+/// An ISO 4217 currency code, upper case.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct CurrencyCode(String);
+
+impl CurrencyCode {
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        if value.len() == 3 && value.bytes().all(|b| b.is_ascii_alphabetic()) {
+            Ok(Self(value.to_ascii_uppercase()))
+        } else {
+            Err(Error::invalid_field(field, "must be a three-letter currency code such as USD"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CurrencyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

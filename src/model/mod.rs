@@ -17,3 +17,9 @@ pub mod usage;
 
 pub use ids::*;
 pub use page::{Page, PageRequest};
+
+/// A caller's input as its edge parsed it: the valid value, or the edge's error naming the field
+/// in the caller's spelling. Facade operations take request bodies this way so that they check
+/// the caller's scope first: a caller learns nothing about a customer it may not touch, not even
+/// whether its input for that customer would be valid.
+pub type Parsed<T> = crate::error::Result<T>;

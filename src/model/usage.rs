@@ -1,7 +1,7 @@
 //! Azure usage (estimates, not billing data) and spending budgets. Money and quantities are
 //! decimal strings, exactly as Partner Center wrote them, so no digit is lost.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -183,40 +183,33 @@ pub struct SpendingBudget {
     pub amount: Option<String>,
 }
 
-/// The body of a budget update: a non-negative amount (number or decimal string), or `null` to
-/// remove the budget.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SpendingBudgetInput {
-    #[schema(value_type = Option<f64>, minimum = 0)]
-    pub amount: Option<serde_json::Value>,
-}
+/// A budget amount: a non-negative decimal with at most 2 fraction digits and 12 integer digits,
+/// normalized (`0042.10` is `42.1`). Sent to Partner Center as a JSON number with these digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetAmount(String);
 
-/// A non-negative decimal with at most 2 fraction digits and 12 integer digits, normalized.
-pub fn parse_budget_amount(field: &str, value: &serde_json::Value) -> Result<Option<String>> {
-    let text = match value {
-        serde_json::Value::Null => return Ok(None),
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) => s.trim().to_owned(),
-        _ => return Err(Error::invalid_field(field, "must be a number, a decimal string or null")),
-    };
-    parse_decimal_amount(field, &text).map(Some)
-}
+impl BudgetAmount {
+    pub fn parse(field: &str, text: &str) -> Result<Self> {
+        let text = text.trim();
+        let invalid =
+            || Error::invalid_field(field, "must be a non-negative amount with at most 2 decimals, e.g. 1500.50");
+        if text.starts_with('-') {
+            return Err(Error::invalid_field(field, "must not be negative"));
+        }
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || whole.len() > 12 || !digits(whole) || fraction.len() > 2 || !digits(fraction) {
+            return Err(invalid());
+        }
+        let whole = whole.trim_start_matches('0');
+        let whole = if whole.is_empty() { "0" } else { whole };
+        let fraction = fraction.trim_end_matches('0');
+        Ok(Self(if fraction.is_empty() { whole.to_owned() } else { format!("{whole}.{fraction}") }))
+    }
 
-pub fn parse_decimal_amount(field: &str, text: &str) -> Result<String> {
-    let invalid = || Error::invalid_field(field, "must be a non-negative amount with at most 2 decimals, e.g. 1500.50");
-    if text.starts_with('-') {
-        return Err(Error::invalid_field(field, "must not be negative"));
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || whole.len() > 12 || !digits(whole) || fraction.len() > 2 || !digits(fraction) {
-        return Err(invalid());
-    }
-    let whole = whole.trim_start_matches('0');
-    let whole = if whole.is_empty() { "0" } else { whole };
-    let fraction = fraction.trim_end_matches('0');
-    Ok(if fraction.is_empty() { whole.to_owned() } else { format!("{whole}.{fraction}") })
 }
 
 #[cfg(test)]
@@ -225,22 +218,13 @@ mod tests {
 
     #[test]
     fn budget_amounts_are_non_negative_decimals() {
-        let ok = |v: serde_json::Value| parse_budget_amount("amount", &v).expect("valid");
-        assert_eq!(ok(serde_json::json!(100)), Some("100".to_owned()));
-        assert_eq!(ok(serde_json::json!(1500.5)), Some("1500.5".to_owned()));
-        assert_eq!(ok(serde_json::json!("0042.10")), Some("42.1".to_owned()));
-        assert_eq!(ok(serde_json::json!(0)), Some("0".to_owned()));
-        assert_eq!(ok(serde_json::Value::Null), None);
-        for bad in [
-            serde_json::json!(-1),
-            serde_json::json!("-0.5"),
-            serde_json::json!("1e5"),
-            serde_json::json!("1.234"),
-            serde_json::json!(true),
-            serde_json::json!("abc"),
-            serde_json::json!(""),
-        ] {
-            let error = parse_budget_amount("amount", &bad).expect_err("invalid");
+        let ok = |v: &str| BudgetAmount::parse("amount", v).expect("valid").as_str().to_owned();
+        assert_eq!(ok("100"), "100");
+        assert_eq!(ok("1500.5"), "1500.5");
+        assert_eq!(ok("0042.10"), "42.1");
+        assert_eq!(ok("0"), "0");
+        for bad in ["-1", "-0.5", "1e5", "1.234", "true", "abc", "", "1234567890123"] {
+            let error = BudgetAmount::parse("amount", bad).expect_err(bad);
             assert_eq!(error.field_violations()[0].field, "amount", "{bad}");
         }
     }

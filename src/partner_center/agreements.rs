@@ -11,6 +11,7 @@ use super::{
     },
 };
 use crate::{
+    auth::{Authorized, Partner},
     context::RequestContext,
     error::{Error, Result},
     model::{
@@ -22,34 +23,38 @@ use crate::{
 impl PartnerCenter {
     /// A1 `GET /v1/agreements?agreementType=MicrosoftCustomerAgreement` (always explicit: the
     /// upstream default is the older Microsoft Cloud Agreement).
-    pub async fn agreement_metadata(&self, ctx: &RequestContext, partner: &str) -> Result<Vec<AgreementMetadata>> {
+    pub(super) async fn agreement_metadata(
+        &self,
+        ctx: &RequestContext,
+        partner: &Authorized<Partner>,
+    ) -> Result<Vec<AgreementMetadata>> {
         let request = UpstreamRequest::get("agreements.metadata", "/v1/agreements")
             .query("agreementType", MICROSOFT_CUSTOMER_AGREEMENT)
             .flow(TokenFlow::AppUser);
-        let collection: Collection<WireAgreementMetadata> = self.client().json(ctx, partner, &request).await?;
+        let collection: Collection<WireAgreementMetadata> =
+            self.client().json(ctx, partner.partner(), &request).await?;
         Ok(collection.items.into_iter().map(Into::into).collect())
     }
 
     /// A3 `GET /v1/customers/{id}/agreements?agreementType=MicrosoftCustomerAgreement`.
-    pub async fn list_agreements(
+    pub(super) async fn list_agreements(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
     ) -> Result<Vec<Agreement>> {
-        let request = UpstreamRequest::get("agreements.list", format!("/v1/customers/{customer}/agreements"))
+        let id = customer.customer();
+        let request = UpstreamRequest::get("agreements.list", format!("/v1/customers/{id}/agreements"))
             .query("agreementType", MICROSOFT_CUSTOMER_AGREEMENT)
             .flow(TokenFlow::AppUser);
-        let collection: Collection<WireAgreement> = self.client().json(ctx, partner, &request).await?;
-        Ok(collection.items.into_iter().map(|a| a.into_model(customer)).collect())
+        let collection: Collection<WireAgreement> = self.client().json(ctx, customer.partner(), &request).await?;
+        Ok(collection.items.into_iter().map(|a| a.into_model(id)).collect())
     }
 
     /// A2 `POST /v1/customers/{id}/agreements`.
-    pub async fn confirm_agreement(
+    pub(super) async fn confirm_agreement(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         contact: &Contact,
         template_id: &str,
         date_agreed: OffsetDateTime,
@@ -65,11 +70,12 @@ impl PartnerCenter {
             date_agreed: date_agreed.format(&Rfc3339).map_err(Error::internal)?,
             agreement_type: MICROSOFT_CUSTOMER_AGREEMENT.to_owned(),
         };
+        let id = customer.customer();
         let request =
-            UpstreamRequest::new("agreements.confirm", Method::POST, format!("/v1/customers/{customer}/agreements"))
+            UpstreamRequest::new("agreements.confirm", Method::POST, format!("/v1/customers/{id}/agreements"))
                 .flow(TokenFlow::AppUser)
                 .json(&body)?;
-        let wire: WireAgreement = self.client().json(ctx, partner, &request).await?;
-        Ok(wire.into_model(customer))
+        let wire: WireAgreement = self.client().json(ctx, customer.partner(), &request).await?;
+        Ok(wire.into_model(id))
     }
 }

@@ -3,13 +3,11 @@
 use serde::de::DeserializeOwned;
 
 use super::{
-    PartnerCenter, TokenFlow, UpstreamRequest,
-    models::{
-        Collection,
-        catalog::{WireAvailability, WireProduct, WireSku},
-    },
+    PartnerCenter, UpstreamRequest,
+    models::catalog::{WireAvailability, WireProduct, WireSku},
 };
 use crate::{
+    auth::{Authorized, Partner},
     context::RequestContext,
     error::{Error, Result},
     model::{
@@ -23,10 +21,10 @@ const MAX_CATALOG_PAGES: usize = 50;
 
 impl PartnerCenter {
     /// C1 `GET /v1/products?country=&targetView=&targetSegment=`.
-    pub async fn list_products(
+    pub(super) async fn list_products(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<Partner>,
         country: &Country,
         view: TargetView,
         segment: Option<Segment>,
@@ -40,24 +38,24 @@ impl PartnerCenter {
     }
 
     /// C2 `GET /v1/products/{product-id}?country=`.
-    pub async fn get_product(
+    pub(super) async fn get_product(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<Partner>,
         country: &Country,
         product: &str,
     ) -> Result<Product> {
         let request = UpstreamRequest::get("catalog.products.get", format!("/v1/products/{product}"))
             .query("country", country.as_str());
-        let wire: WireProduct = self.client().json(ctx, partner, &request).await?;
+        let wire: WireProduct = self.client().json(ctx, partner.partner(), &request).await?;
         Ok(wire.into())
     }
 
     /// C3 `GET /v1/products/{product-id}/skus?country=&targetSegment=`.
-    pub async fn list_skus(
+    pub(super) async fn list_skus(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<Partner>,
         country: &Country,
         product: &str,
         segment: Option<Segment>,
@@ -70,25 +68,25 @@ impl PartnerCenter {
     }
 
     /// C4 `GET /v1/products/{product-id}/skus/{sku-id}?country=`.
-    pub async fn get_sku(
+    pub(super) async fn get_sku(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<Partner>,
         country: &Country,
         product: &str,
         sku: &str,
     ) -> Result<Sku> {
         let request = UpstreamRequest::get("catalog.skus.get", format!("/v1/products/{product}/skus/{sku}"))
             .query("country", country.as_str());
-        let wire: WireSku = self.client().json(ctx, partner, &request).await?;
+        let wire: WireSku = self.client().json(ctx, partner.partner(), &request).await?;
         Ok(wire.into())
     }
 
     /// C5 `GET /v1/products/{product-id}/skus/{sku-id}/availabilities?country=&targetSegment=`.
-    pub async fn list_availabilities(
+    pub(super) async fn list_availabilities(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<Partner>,
         country: &Country,
         product: &str,
         sku: &str,
@@ -105,10 +103,10 @@ impl PartnerCenter {
     }
 
     /// C6 `GET /v1/products/{product-id}/skus/{sku-id}/availabilities/{availability-id}?country=`.
-    pub async fn get_availability(
+    pub(super) async fn get_availability(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<Partner>,
         country: &Country,
         product: &str,
         sku: &str,
@@ -119,7 +117,7 @@ impl PartnerCenter {
             format!("/v1/products/{product}/skus/{sku}/availabilities/{availability}"),
         )
         .query("country", country.as_str());
-        let wire: WireAvailability = self.client().json(ctx, partner, &request).await?;
+        let wire: WireAvailability = self.client().json(ctx, partner.partner(), &request).await?;
         Ok(wire.into())
     }
 
@@ -128,17 +126,17 @@ impl PartnerCenter {
     async fn collect_all<W: DeserializeOwned>(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<Partner>,
         first: UpstreamRequest,
     ) -> Result<Vec<W>> {
         let operation = first.operation;
-        let mut page: Collection<W> = self.client().json(ctx, partner, &first).await?;
         let mut items = Vec::new();
+        let mut next = None;
         for _ in 0..MAX_CATALOG_PAGES {
-            let upstream_page = page.into_page(Ok)?;
-            items.extend(upstream_page.items);
-            match upstream_page.next {
-                Some(link) => page = self.follow(ctx, partner, operation, TokenFlow::AppOnly, &link).await?,
+            let page = self.page(ctx, partner.partner(), first.clone(), next, Ok::<W, Error>).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(link) => next = Some(link),
                 None => return Ok(items),
             }
         }

@@ -10,7 +10,7 @@ use std::{
 
 use parking_lot::Mutex;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Reason, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -130,7 +130,7 @@ fn open_error(partner: &str, retry_after: Duration) -> Error {
         ErrorKind::Unavailable,
         "Partner Center is failing for this partner tenant; the gateway is not sending requests for now",
     )
-    .with_reason("CIRCUIT_OPEN")
+    .with_reason(Reason::CircuitOpen)
     .with_retry_after(retry_after)
     .with_source(format!("circuit open for partner {partner}"))
 }
@@ -148,7 +148,7 @@ mod tests {
             breakers.record_at("p", permit, true, t0);
         }
         let refused = breakers.admit_at("p", t0 + Duration::from_secs(1)).expect_err("open");
-        assert_eq!(refused.reason(), "CIRCUIT_OPEN");
+        assert_eq!(refused.reason(), Reason::CircuitOpen);
         assert_eq!(refused.retry_after_seconds(), Some(9));
         assert!(breakers.admit_at("other", t0).is_ok(), "partners are separate");
 

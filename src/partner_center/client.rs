@@ -23,9 +23,8 @@ use super::{
     token::{TokenCache, TokenFlow},
 };
 use crate::{
-    config::RetrySettings,
     context::RequestContext,
-    error::{Error, ErrorKind, Result},
+    error::{Error, ErrorKind, Reason, Result},
     limits::RateBudget,
     telemetry::{self, CountAndDuration, HandleCache},
 };
@@ -37,10 +36,6 @@ pub const MS_CONTINUATION_TOKEN: HeaderName = HeaderName::from_static("ms-contin
 pub const X_LOCALE: HeaderName = HeaderName::from_static("x-locale");
 /// W3C trace context, continued from the caller (or started here) into Partner Center.
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-
-/// The reason of failures where no answer (or only part of one) arrived: the call may or may not
-/// have been processed.
-pub const UNREACHABLE: &str = "UPSTREAM_UNREACHABLE";
 
 /// Largest upstream JSON body read into memory (big lists page well below this).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -130,7 +125,7 @@ impl UpstreamResponse {
     pub fn json<T: DeserializeOwned>(&self, operation: &str) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| {
             Error::new(ErrorKind::UpstreamUnavailable, "Partner Center answered with a body the gateway cannot read")
-                .with_reason("UPSTREAM_MALFORMED_RESPONSE")
+                .with_reason(Reason::UpstreamMalformedResponse)
                 .with_source(format!("{operation}: {e}"))
         })
     }
@@ -141,12 +136,6 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
-}
-
-impl From<&RetrySettings> for RetryPolicy {
-    fn from(settings: &RetrySettings) -> Self {
-        Self { max_attempts: settings.max_attempts, base_delay: settings.base_delay, max_delay: settings.max_delay }
-    }
 }
 
 impl RetryPolicy {
@@ -276,14 +265,7 @@ impl PartnerCenterClient {
     ) -> Result<Received> {
         let permit = self.breakers.admit(partner)?;
         let outcome = self.send_with_retries(ctx, partner, request, stream).await;
-        // Partner Center down (5xx, timeouts, no answer) counts; refusals and our own limits don't.
-        let failed = outcome.as_ref().err().is_some_and(|e| {
-            matches!(e.kind(), ErrorKind::UpstreamUnavailable | ErrorKind::UpstreamTimeout)
-                && !matches!(
-                    e.reason(),
-                    "UPSTREAM_REJECTED_CREDENTIALS" | "UPSTREAM_TOKEN_FAILED" | "UPSTREAM_MALFORMED_RESPONSE"
-                )
-        });
+        let failed = outcome.as_ref().err().is_some_and(Error::is_upstream_outage);
         self.breakers.record(partner, permit, failed);
         outcome
     }
@@ -392,7 +374,7 @@ impl PartnerCenterClient {
                     ErrorKind::RateLimited,
                     format!("the gateway keeps this partner tenant under Partner Center's request limit for {resource}; retry later"),
                 )
-                .with_reason("PARTNER_BUDGET_EXHAUSTED")
+                .with_reason(Reason::PartnerBudgetExhausted)
                 .with_retry_after(wait))
             }
         }
@@ -486,7 +468,7 @@ fn transport_error(operation: &str, error: &reqwest::Error) -> Attempt {
     } else {
         Attempt::Transport {
             error: Error::new(ErrorKind::UpstreamUnavailable, "the gateway could not reach Partner Center")
-                .with_reason(UNREACHABLE)
+                .with_reason(Reason::UpstreamUnreachable)
                 .with_source(source),
             // Connect errors, resets and truncated bodies: safe to retry with the same MS-RequestId.
             retryable: error.is_connect() || error.is_request() || error.is_body() || error.is_decode(),

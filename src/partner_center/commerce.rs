@@ -12,114 +12,94 @@ use super::{
     paging::NextLink,
 };
 use crate::{
+    auth::Authorized,
     context::RequestContext,
     error::Result,
     model::{
         CartId, CustomerId, OrderId,
-        commerce::{Cart, CartLineInput, CheckoutResult, Order, OrderProvisioningStatus},
+        commerce::{Cart, CartLine, CheckoutResult, Order, OrderProvisioningStatus},
     },
 };
 
 impl PartnerCenter {
-    /// O1 `POST /v1/customers/{id}/carts`. `request_id` resumes an earlier attempt.
-    pub async fn create_cart(
+    pub(super) async fn create_cart(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
-        lines: &[CartLineInput],
+        customer: &Authorized<CustomerId>,
+        lines: &[CartLine],
         request_id: Option<Uuid>,
     ) -> Result<Cart> {
-        let mut request = UpstreamRequest::new("carts.create", Method::POST, format!("/v1/customers/{customer}/carts"))
+        let id = customer.customer();
+        let mut request = UpstreamRequest::new("carts.create", Method::POST, format!("/v1/customers/{id}/carts"))
             .json(&WireCartRequest::new(None, lines))?;
         request.request_id = request_id;
-        let wire: WireCart = self.client().json(ctx, partner, &request).await?;
-        wire.into_model(customer)
+        let wire: WireCart = self.client().json(ctx, customer.partner(), &request).await?;
+        wire.into_model(id)
     }
 
-    /// O2 `PUT /v1/customers/{id}/carts/{cartId}` with the whole cart.
-    pub async fn update_cart(
+    pub(super) async fn update_cart(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         cart: CartId,
-        lines: &[CartLineInput],
+        lines: &[CartLine],
     ) -> Result<Cart> {
-        let request =
-            UpstreamRequest::new("carts.update", Method::PUT, format!("/v1/customers/{customer}/carts/{cart}"))
-                .json(&WireCartRequest::new(Some(cart), lines))?;
-        let wire: WireCart = self.client().json(ctx, partner, &request).await?;
-        wire.into_model(customer)
+        let id = customer.customer();
+        let request = UpstreamRequest::new("carts.update", Method::PUT, format!("/v1/customers/{id}/carts/{cart}"))
+            .json(&WireCartRequest::new(Some(cart), lines))?;
+        let wire: WireCart = self.client().json(ctx, customer.partner(), &request).await?;
+        wire.into_model(id)
     }
 
-    /// O3 `POST /v1/customers/{id}/carts/{cartId}/checkout`. The same `request_id` on a later
-    /// call makes Partner Center answer with the original outcome instead of ordering again.
-    pub async fn checkout(
+    pub(super) async fn checkout(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         cart: CartId,
         request_id: Option<Uuid>,
     ) -> Result<CheckoutResult> {
-        let mut request = UpstreamRequest::new(
-            "carts.checkout",
-            Method::POST,
-            format!("/v1/customers/{customer}/carts/{cart}/checkout"),
-        );
+        let id = customer.customer();
+        let mut request =
+            UpstreamRequest::new("carts.checkout", Method::POST, format!("/v1/customers/{id}/carts/{cart}/checkout"));
         request.request_id = request_id;
-        let wire: WireCheckoutResult = self.client().json(ctx, partner, &request).await?;
-        wire.into_model(customer)
+        let wire: WireCheckoutResult = self.client().json(ctx, customer.partner(), &request).await?;
+        wire.into_model(id)
     }
 
-    /// O4 `GET /v1/customers/{id}/orders/{orderId}`.
-    pub async fn get_order(
+    pub(super) async fn get_order(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         order: &OrderId,
     ) -> Result<Order> {
-        let request = UpstreamRequest::get("orders.get", format!("/v1/customers/{customer}/orders/{order}"));
-        let wire: WireOrder = self.client().json(ctx, partner, &request).await?;
-        wire.into_model(customer)
+        let id = customer.customer();
+        let request = UpstreamRequest::get("orders.get", format!("/v1/customers/{id}/orders/{order}"));
+        let wire: WireOrder = self.client().json(ctx, customer.partner(), &request).await?;
+        wire.into_model(id)
     }
 
-    /// O5 `GET /v1/customers/{id}/orders` (or the page `next` points to).
-    pub async fn list_orders(
+    pub(super) async fn list_orders(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
-        next: Option<&NextLink>,
+        customer: &Authorized<CustomerId>,
+        next: Option<NextLink>,
     ) -> Result<UpstreamPage<Order>> {
-        const OP: &str = "orders.list";
-        let collection: Collection<WireOrder> = match next {
-            Some(link) => self.follow(ctx, partner, OP, TokenFlow::AppOnly, link).await?,
-            None => {
-                self.client()
-                    .json(ctx, partner, &UpstreamRequest::get(OP, format!("/v1/customers/{customer}/orders")))
-                    .await?
-            }
-        };
-        collection.into_page(|o| o.into_model(customer))
+        let id = customer.customer();
+        let first = UpstreamRequest::get("orders.list", format!("/v1/customers/{id}/orders"));
+        self.page(ctx, customer.partner(), first, next, |o: WireOrder| o.into_model(id)).await
     }
 
-    /// O6 `GET /v1/customers/{id}/orders/{orderId}/provisioningstatus` (app+user only).
-    pub async fn order_provisioning_status(
+    /// App+user only.
+    pub(super) async fn order_provisioning_status(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         order: &OrderId,
     ) -> Result<OrderProvisioningStatus> {
-        let request = UpstreamRequest::get(
-            "orders.provisioning_status",
-            format!("/v1/customers/{customer}/orders/{order}/provisioningstatus"),
-        )
-        .flow(TokenFlow::AppUser);
-        let collection: Collection<WireLineProvisioningStatus> = self.client().json(ctx, partner, &request).await?;
+        let path = format!("/v1/customers/{}/orders/{order}/provisioningstatus", customer.customer());
+        let request = UpstreamRequest::get("orders.provisioning_status", path).flow(TokenFlow::AppUser);
+        let collection: Collection<WireLineProvisioningStatus> =
+            self.client().json(ctx, customer.partner(), &request).await?;
         Ok(OrderProvisioningStatus {
             order_id: order.clone(),
             line_items: collection.items.into_iter().map(Into::into).collect(),

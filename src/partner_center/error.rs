@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Reason};
 
 /// The union of Partner Center's three error shapes: `{code, description, data, source}`,
 /// `{code, message, description, errorName, isRetryable, ...}` and the 429 `{statusCode, message}`.
@@ -67,24 +67,24 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let error = match (status.as_u16(), code.as_deref()) {
         // Codes whose meaning does not depend on the (sometimes undocumented) status.
         (_, Some("600061")) => Error::new(ErrorKind::AlreadyExists, upstream_says("the customer's agreement acceptance is already confirmed"))
-            .with_reason("AGREEMENT_ALREADY_CONFIRMED"),
+            .with_reason(Reason::AgreementAlreadyConfirmed),
         (_, Some("13605")) => Error::new(
             ErrorKind::PreconditionRequired,
             "the customer has not accepted the Microsoft Customer Agreement; confirm it with POST /v1/customers/{customerId}/agreements",
         )
-        .with_reason("MCA_NOT_ACCEPTED"),
+        .with_reason(Reason::McaNotAccepted),
         (_, Some("900115")) => Error::new(
             ErrorKind::FailedPrecondition,
             "an Azure plan cannot be suspended while any Azure subscription under it is active",
         )
-        .with_reason("AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS"),
+        .with_reason(Reason::AzurePlanHasActiveSubscriptions),
         (_, Some("2055")) => Error::new(ErrorKind::Conflict, "the subscription changed while it was being updated")
-            .with_reason("STALE_ETAG"),
+            .with_reason(Reason::StaleEtag),
         (_, Some("800009")) => Error::new(ErrorKind::InvalidArgument, upstream_says("the cart has line items with errors"))
-            .with_reason("CART_LINE_ITEM_ERRORS"),
-        (_, Some("800008")) => Error::not_found(upstream_says("the cart does not exist or has expired")).with_reason("CART_NOT_FOUND"),
+            .with_reason(Reason::CartLineItemErrors),
+        (_, Some("800008")) => Error::not_found(upstream_says("the cart does not exist or has expired")).with_reason(Reason::CartNotFound),
         (_, Some("800065")) => Error::new(ErrorKind::FailedPrecondition, upstream_says("the cart was already checked out"))
-            .with_reason("CART_ALREADY_SUBMITTED"),
+            .with_reason(Reason::CartAlreadySubmitted),
         (_, Some("800064" | "800060")) => Error::new(ErrorKind::Conflict, upstream_says("the cart or order is being processed by another request")),
         (_, Some("900112" | "900113" | "900114")) => Error::new(
             ErrorKind::FailedPrecondition,
@@ -97,17 +97,17 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
                 }
             ),
         )
-        .with_reason("AZURE_PLAN_UPGRADE_BLOCKS_PURCHASE"),
+        .with_reason(Reason::AzurePlanUpgradeBlocksPurchase),
         (_, Some("900106")) => Error::not_found(upstream_says("no such product upgrade")),
         (_, Some("900111")) => Error::not_found("no such product upgrade for this customer"),
         (401, _) => Error::new(ErrorKind::UpstreamUnavailable, "Partner Center rejected the gateway's credentials")
-            .with_reason("UPSTREAM_REJECTED_CREDENTIALS"),
+            .with_reason(Reason::UpstreamRejectedCredentials),
         // Our app lacks a role, or the resource refuses app-only tokens: misconfiguration on our side.
         (403, Some("900150" | "900308" | "900309" | "900329" | "2032")) | (403, None) => Error::new(
             ErrorKind::UpstreamUnavailable,
             "Partner Center refused the gateway's credentials for this operation",
         )
-        .with_reason("UPSTREAM_REJECTED_CREDENTIALS"),
+        .with_reason(Reason::UpstreamRejectedCredentials),
         (403, Some("20002")) => Error::new(
             ErrorKind::FailedPrecondition,
             upstream_says("the partner has no commerce relationship with this customer"),
@@ -117,7 +117,7 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
         (409, _) => Error::new(ErrorKind::Conflict, upstream_says("the resource is being changed by another request")),
         (412, _) => Error::new(ErrorKind::Conflict, upstream_says("the resource changed since it was read")),
         (429, _) => Error::new(ErrorKind::RateLimited, "Partner Center is throttling this partner tenant")
-            .with_reason("UPSTREAM_THROTTLED")
+            .with_reason(Reason::UpstreamThrottled)
             .with_retry_after(retry_after(headers).unwrap_or(Duration::from_secs(1))),
         (400 | 417, _) => Error::new(ErrorKind::InvalidArgument, upstream_says("Partner Center rejected the request")),
         (504, _) => Error::new(ErrorKind::UpstreamTimeout, "Partner Center timed out"),
@@ -177,7 +177,7 @@ mod tests {
         for (status, body) in [(401, ""), (403, r#"{"code":900329,"description":"app only"}"#), (403, "")] {
             let error = classify_json(status, body);
             assert_eq!(error.kind(), ErrorKind::UpstreamUnavailable, "{status} {body}");
-            assert_eq!(error.reason(), "UPSTREAM_REJECTED_CREDENTIALS");
+            assert_eq!(error.reason(), Reason::UpstreamRejectedCredentials);
         }
     }
 

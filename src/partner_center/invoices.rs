@@ -13,6 +13,7 @@ use super::{
     paging::NextLink,
 };
 use crate::{
+    auth::{Authorized, PartnerWide},
     context::RequestContext,
     error::{Error, ErrorKind, Result},
     model::{
@@ -28,64 +29,66 @@ pub const MAX_LINE_ITEM_PAGE: u32 = 2000;
 
 impl PartnerCenter {
     /// I1 `GET /v1/invoices?size=&offset=0` (or the page `next` points to).
-    pub async fn list_invoices(
+    pub(super) async fn list_invoices(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<PartnerWide>,
         size: u32,
-        next: Option<&NextLink>,
+        next: Option<NextLink>,
     ) -> Result<UpstreamPage<Invoice>> {
-        const OP: &str = "invoices.list";
-        let collection: Collection<WireInvoice> = match next {
-            Some(link) => self.follow(ctx, partner, OP, TokenFlow::AppOnly, link).await?,
-            None => {
-                let request =
-                    UpstreamRequest::get(OP, "/v1/invoices").query("size", size.to_string()).query("offset", "0");
-                self.client().json(ctx, partner, &request).await?
-            }
-        };
-        collection.into_page(|w| Ok(w.into()))
+        let first =
+            UpstreamRequest::get("invoices.list", "/v1/invoices").query("size", size.to_string()).query("offset", "0");
+        self.page(ctx, partner.partner(), first, next, |w: WireInvoice| Ok(w.into())).await
     }
 
     /// I5 `GET /v1/invoices/summaries`.
-    pub async fn invoice_summaries(&self, ctx: &RequestContext, partner: &str) -> Result<Vec<InvoiceSummary>> {
+    pub(super) async fn invoice_summaries(
+        &self,
+        ctx: &RequestContext,
+        partner: &Authorized<PartnerWide>,
+    ) -> Result<Vec<InvoiceSummary>> {
         let request = UpstreamRequest::get("invoices.summaries", "/v1/invoices/summaries").flow(TokenFlow::AppUser);
-        let collection: Collection<WireInvoiceSummary> = self.client().json(ctx, partner, &request).await?;
+        let collection: Collection<WireInvoiceSummary> = self.client().json(ctx, partner.partner(), &request).await?;
         Ok(collection.items.into_iter().map(Into::into).collect())
     }
 
     /// I2 `GET /v1/invoices/estimates/links?currencycode=`.
-    pub async fn estimate_links(
+    pub(super) async fn estimate_links(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<PartnerWide>,
         currency: &str,
     ) -> Result<Vec<InvoiceEstimateLink>> {
         let request = UpstreamRequest::get("invoices.estimate_links", "/v1/invoices/estimates/links")
             .query("currencycode", currency);
-        let collection: Collection<WireEstimateLink> = self.client().json(ctx, partner, &request).await?;
+        let collection: Collection<WireEstimateLink> = self.client().json(ctx, partner.partner(), &request).await?;
         Ok(collection.items.into_iter().map(|l| estimate_link(l, currency)).collect())
     }
 
     /// I3 `GET /v1/invoices/{id}`.
-    pub async fn get_invoice(&self, ctx: &RequestContext, partner: &str, invoice: &InvoiceId) -> Result<Invoice> {
+    pub(super) async fn get_invoice(
+        &self,
+        ctx: &RequestContext,
+        partner: &Authorized<PartnerWide>,
+        invoice: &InvoiceId,
+    ) -> Result<Invoice> {
         let request = UpstreamRequest::get("invoices.get", format!("/v1/invoices/{invoice}")).flow(TokenFlow::AppUser);
-        let wire: WireInvoice = self.client().json(ctx, partner, &request).await?;
+        let wire: WireInvoice = self.client().json(ctx, partner.partner(), &request).await?;
         Ok(wire.into())
     }
 
     /// I4 `GET /v1/invoices/{id}/documents/statement`, streamed.
-    pub async fn invoice_statement(
+    pub(super) async fn invoice_statement(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<PartnerWide>,
         invoice: &InvoiceId,
     ) -> Result<Statement> {
         let mut request =
             UpstreamRequest::get("invoices.statement", format!("/v1/invoices/{invoice}/documents/statement"))
                 .flow(TokenFlow::AppUser);
         request.headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/pdf"));
-        let response = self.client().execute_streaming(ctx, partner, &request).await?;
+        let response = self.client().execute_streaming(ctx, partner.partner(), &request).await?;
         let content_type = response
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -110,29 +113,23 @@ impl PartnerCenter {
 
     /// I6–I9: line items of an invoice, or unbilled ones, in whichever paging style Partner
     /// Center uses for that combination (offset or continuation token), by following next links.
-    pub async fn invoice_line_items(
+    pub(super) async fn invoice_line_items(
         &self,
         ctx: &RequestContext,
-        partner: &str,
+        partner: &Authorized<PartnerWide>,
         invoice: &InvoiceRef,
         query: &LineItemQuery,
         size: u32,
-        next: Option<&NextLink>,
+        next: Option<NextLink>,
     ) -> Result<UpstreamPage<InvoiceLineItem>> {
-        const OP: &str = "invoices.line_items";
-        let collection: Collection<Box<RawValue>> = match next {
-            Some(link) => self.follow(ctx, partner, OP, TokenFlow::AppOnly, link).await?,
-            None => {
-                let request = UpstreamRequest::get(OP, format!("/v1/invoices/{}/lineitems", invoice.path_segment()))
-                    .query("provider", query.provider.wire())
-                    .query("invoicelineitemtype", query.line_item_type.wire())
-                    .query_opt("currencycode", query.currency_code.clone())
-                    .query_opt("period", query.period.map(|p| p.wire()))
-                    .query("size", size.min(MAX_LINE_ITEM_PAGE).to_string());
-                self.client().json(ctx, partner, &request).await?
-            }
-        };
-        collection.into_page(|raw| Ok(InvoiceLineItem { raw }))
+        let first =
+            UpstreamRequest::get("invoices.line_items", format!("/v1/invoices/{}/lineitems", invoice.path_segment()))
+                .query("provider", query.provider.wire())
+                .query("invoicelineitemtype", query.line_item_type.wire())
+                .query_opt("currencycode", query.currency_code.clone())
+                .query_opt("period", query.period.map(|p| p.wire()))
+                .query("size", size.min(MAX_LINE_ITEM_PAGE).to_string());
+        self.page(ctx, partner.partner(), first, next, |raw: Box<RawValue>| Ok(InvoiceLineItem { raw })).await
     }
 }
 

@@ -1,9 +1,10 @@
 //! Everything that knows Partner Center's wire format: the HTTP client (`client`), Azure AD tokens
 //! (`token`), wire shapes (`models`), error classification (`error`) and one typed method per
-//! upstream operation (`customers`, `catalog`, ...). The facade calls [`PartnerCenter`] and gets
-//! `crate::model` types back.
+//! upstream operation (`customers`, `catalog`, ...). The facade sees only [`PartnerCenterApi`]
+//! (`api`), which [`PartnerCenter`] implements, and gets `crate::model` types back.
 
 pub mod agreements;
+pub mod api;
 pub mod catalog;
 pub mod circuit;
 pub mod client;
@@ -18,8 +19,7 @@ pub mod token;
 pub mod upgrades;
 pub mod usage;
 
-use std::sync::Arc;
-
+pub use api::PartnerCenterApi;
 pub use client::{PartnerCenterClient, UpstreamRequest, UpstreamResponse};
 pub use paging::{NextLink, UpstreamPage};
 pub use token::{TokenCache, TokenFlow};
@@ -36,10 +36,6 @@ impl PartnerCenter {
 
     pub fn client(&self) -> &PartnerCenterClient {
         &self.client
-    }
-
-    pub fn tokens(&self) -> &Arc<TokenCache> {
-        self.client.tokens()
     }
 }
 

@@ -6,7 +6,7 @@ use http::Method;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::{
-    PartnerCenter, TokenFlow, UpstreamRequest,
+    PartnerCenter, UpstreamRequest,
     client::MS_CONTINUATION_TOKEN,
     models::{Collection, malformed},
 };
@@ -61,25 +61,39 @@ fn normalize_uri(uri: &str) -> Result<String> {
     })
 }
 
-impl PartnerCenter {
-    /// Fetches the page `link` points to.
-    pub async fn follow<W: DeserializeOwned>(
-        &self,
-        ctx: &RequestContext,
-        partner: &str,
-        operation: &'static str,
-        flow: TokenFlow,
-        link: &NextLink,
-    ) -> Result<Collection<W>> {
+impl UpstreamRequest {
+    /// The request for the page `link` points to: a GET with this request's operation and token
+    /// flow (the first page's), and the link's path, query and continuation token.
+    fn following(&self, link: &NextLink) -> Result<UpstreamRequest> {
         let (path, query) = link.uri.split_once('?').unwrap_or((&link.uri, ""));
-        let mut request = UpstreamRequest::new(operation, Method::GET, format!("/{path}")).flow(flow);
+        let mut request = UpstreamRequest::new(self.operation, Method::GET, format!("/{path}")).flow(self.flow);
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             request.query.push((std::borrow::Cow::Owned(key.into_owned()), value.into_owned()));
         }
         if let Some(token) = &link.continuation_token {
             request = request.header(MS_CONTINUATION_TOKEN, token)?;
         }
-        self.client().json(ctx, partner, &request).await
+        Ok(request)
+    }
+}
+
+impl PartnerCenter {
+    /// One page of a list: the first (`first`), or the one `next` points to, fetched as
+    /// `first` would be (same operation and token flow). Items are converted with `convert`.
+    pub(super) async fn page<W: DeserializeOwned, T>(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        first: UpstreamRequest,
+        next: Option<NextLink>,
+        convert: impl FnMut(W) -> Result<T>,
+    ) -> Result<UpstreamPage<T>> {
+        let request = match next {
+            Some(link) => first.following(&link)?,
+            None => first,
+        };
+        let collection: Collection<W> = self.client().json(ctx, partner, &request).await?;
+        collection.into_page(convert)
     }
 }
 

@@ -3,7 +3,7 @@
 use http::{Method, header::IF_MATCH};
 
 use super::{
-    PartnerCenter, TokenFlow, UpstreamPage, UpstreamRequest,
+    PartnerCenter, UpstreamPage, UpstreamRequest,
     models::{
         Collection, malformed,
         subscriptions::{WireAzureEntitlement, WireSubscription},
@@ -11,8 +11,9 @@ use super::{
     paging::NextLink,
 };
 use crate::{
+    auth::Authorized,
     context::RequestContext,
-    error::{Error, ErrorKind, Result},
+    error::{Error, ErrorKind, Reason, Result},
     model::{
         CustomerId, OrderId, SubscriptionId,
         subscription::{AzureEntitlement, Subscription, SubscriptionStatusChange},
@@ -20,88 +21,72 @@ use crate::{
 };
 
 impl PartnerCenter {
-    /// S1/S2 `GET /v1/customers/{id}/subscriptions[?order_id=]` (or the page `next` points to).
-    pub async fn list_subscriptions(
+    pub(super) async fn list_subscriptions(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         order: Option<&OrderId>,
-        next: Option<&NextLink>,
+        next: Option<NextLink>,
         azure_plan_product: &str,
     ) -> Result<UpstreamPage<Subscription>> {
-        const OP: &str = "subscriptions.list";
-        let collection: Collection<WireSubscription> = match next {
-            Some(link) => self.follow(ctx, partner, OP, TokenFlow::AppOnly, link).await?,
-            None => {
-                let request = UpstreamRequest::get(OP, format!("/v1/customers/{customer}/subscriptions"))
-                    .query_opt("order_id", order.map(ToString::to_string));
-                self.client().json(ctx, partner, &request).await?
-            }
-        };
-        collection.into_page(|s| s.into_model(customer, azure_plan_product))
+        let id = customer.customer();
+        let first = UpstreamRequest::get("subscriptions.list", format!("/v1/customers/{id}/subscriptions"))
+            .query_opt("order_id", order.map(ToString::to_string));
+        self.page(ctx, customer.partner(), first, next, |s: WireSubscription| s.into_model(id, azure_plan_product))
+            .await
     }
 
-    /// S3 `GET /v1/customers/{id}/subscriptions/{subscriptionId}`.
-    pub async fn get_subscription(
+    pub(super) async fn get_subscription(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         subscription: SubscriptionId,
         azure_plan_product: &str,
     ) -> Result<Subscription> {
-        let (wire, _) = self.subscription_document(ctx, partner, customer, subscription).await?;
-        wire.into_model(customer, azure_plan_product)
+        let (wire, _) = self.subscription_document(ctx, customer, subscription).await?;
+        wire.into_model(customer.customer(), azure_plan_product)
     }
 
-    /// S6 `GET .../subscriptions/{subscriptionId}/azureentitlements`.
-    pub async fn azure_entitlements(
+    pub(super) async fn azure_entitlements(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         subscription: SubscriptionId,
     ) -> Result<Vec<AzureEntitlement>> {
-        let request = UpstreamRequest::get(
-            "subscriptions.azure_entitlements",
-            format!("/v1/customers/{customer}/subscriptions/{subscription}/azureentitlements"),
-        );
-        let collection: Collection<WireAzureEntitlement> = self.client().json(ctx, partner, &request).await?;
+        let path = format!("/v1/customers/{}/subscriptions/{subscription}/azureentitlements", customer.customer());
+        let request = UpstreamRequest::get("subscriptions.azure_entitlements", path);
+        let collection: Collection<WireAzureEntitlement> =
+            self.client().json(ctx, customer.partner(), &request).await?;
         Ok(collection.items.into_iter().map(Into::into).collect())
     }
 
     /// S4/S5: GET the subscription for its ETag, PATCH the whole document with the new status and
     /// `If-Match`. A stale ETag (someone changed it in between) is retried once with a fresh read;
     /// a second one is a 409.
-    pub async fn change_subscription_status(
+    pub(super) async fn change_subscription_status(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         subscription: SubscriptionId,
         change: SubscriptionStatusChange,
         azure_plan_product: &str,
     ) -> Result<Subscription> {
         let mut last_error = None;
         for _ in 0..2 {
-            let (_, mut document) = self.subscription_document(ctx, partner, customer, subscription).await?;
+            let (_, mut document) = self.subscription_document(ctx, customer, subscription).await?;
             let etag = document
                 .pointer("/attributes/etag")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned)
                 .ok_or_else(|| malformed("subscription without attributes.etag"))?;
             document["status"] = serde_json::Value::from(change.target_status());
-            let request = UpstreamRequest::new(
-                "subscriptions.update_status",
-                Method::PATCH,
-                format!("/v1/customers/{customer}/subscriptions/{subscription}"),
-            )
-            .json(&document)?
-            .header(IF_MATCH, &quoted(&etag))?;
-            match self.client().json::<WireSubscription>(ctx, partner, &request).await {
-                Ok(updated) => return updated.into_model(customer, azure_plan_product),
-                Err(error) if error.reason() == "STALE_ETAG" => last_error = Some(error),
+            let path = format!("/v1/customers/{}/subscriptions/{subscription}", customer.customer());
+            let request = UpstreamRequest::new("subscriptions.update_status", Method::PATCH, path)
+                .json(&document)?
+                .header(IF_MATCH, &quoted(&etag))?;
+            match self.client().json::<WireSubscription>(ctx, customer.partner(), &request).await {
+                Ok(updated) => return updated.into_model(customer.customer(), azure_plan_product),
+                Err(error) if error.reason() == Reason::StaleEtag => last_error = Some(error),
                 Err(error) => return Err(error),
             }
         }
@@ -112,13 +97,12 @@ impl PartnerCenter {
     async fn subscription_document(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         subscription: SubscriptionId,
     ) -> Result<(WireSubscription, serde_json::Value)> {
-        let request =
-            UpstreamRequest::get("subscriptions.get", format!("/v1/customers/{customer}/subscriptions/{subscription}"));
-        let response = self.client().execute(ctx, partner, &request).await?;
+        let path = format!("/v1/customers/{}/subscriptions/{subscription}", customer.customer());
+        let request = UpstreamRequest::get("subscriptions.get", path);
+        let response = self.client().execute(ctx, customer.partner(), &request).await?;
         let document: serde_json::Value = response.json(request.operation)?;
         let wire: WireSubscription =
             serde_json::from_value(document.clone()).map_err(|e| malformed(format!("subscription: {e}")))?;
@@ -136,7 +120,10 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 
     use super::*;
-    use crate::partner_center::testing::client_for;
+    use crate::{
+        auth::{Caller, CustomerScope, Permission},
+        partner_center::testing::client_for,
+    };
 
     const CUSTOMER: &str = "11111111-1111-1111-1111-111111111111";
     const SUBSCRIPTION: &str = "22222222-2222-2222-2222-222222222222";
@@ -153,16 +140,11 @@ mod tests {
         let pc = PartnerCenter::new(client_for(server).await);
         let ctx = RequestContext::background();
         let customer = CustomerId::parse("c", CUSTOMER)?;
+        let caller = Caller::for_tests("p", CustomerScope::All, &[Permission::SubscriptionsWrite]);
+        let customer = caller.ensure_customer(customer, Permission::SubscriptionsWrite)?;
         let subscription = SubscriptionId::parse("s", SUBSCRIPTION)?;
-        pc.change_subscription_status(
-            &ctx,
-            "p",
-            customer,
-            subscription,
-            SubscriptionStatusChange::Suspend,
-            "DZH318Z0BPS6",
-        )
-        .await
+        pc.change_subscription_status(&ctx, &customer, subscription, SubscriptionStatusChange::Suspend, "DZH318Z0BPS6")
+            .await
     }
 
     fn stale() -> ResponseTemplate {
@@ -211,7 +193,7 @@ mod tests {
             .await;
         let error = change(&server).await.expect_err("stale twice");
         assert_eq!(error.kind(), ErrorKind::Conflict);
-        assert_eq!(error.reason(), "STALE_ETAG");
+        assert_eq!(error.reason(), Reason::StaleEtag);
     }
 
     #[tokio::test]

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Reason, Result};
 
 /// Tries of one token request before Azure AD is reported unavailable.
 const TOKEN_ATTEMPTS: u32 = 3;
@@ -145,7 +145,7 @@ impl AccessToken {
     fn new(secret: &str, generation: u64) -> Result<Self> {
         let mut header = http::HeaderValue::try_from(format!("Bearer {secret}")).map_err(|_| {
             Error::new(ErrorKind::UpstreamUnavailable, "Azure AD returned an access token that is not header text")
-                .with_reason("UPSTREAM_TOKEN_FAILED")
+                .with_reason(Reason::UpstreamTokenFailed)
         })?;
         header.set_sensitive(true);
         Ok(Self { header, generation })
@@ -245,7 +245,7 @@ impl TokenCache {
                      partner_center.partners[id={partner}].refresh_token (or refresh_token_file)"
                 ),
             )
-            .with_reason("APP_USER_FLOW_NOT_CONFIGURED"));
+            .with_reason(Reason::AppUserFlowNotConfigured));
         }
         let slot = self.slot(&credentials.id, flow);
         let now = Instant::now();
@@ -361,7 +361,7 @@ impl TokenCache {
         };
         let unavailable = |what: String| {
             Error::new(ErrorKind::UpstreamUnavailable, "Azure AD did not issue a token for Partner Center")
-                .with_reason("UPSTREAM_TOKEN_FAILED")
+                .with_reason(Reason::UpstreamTokenFailed)
                 .with_source(what)
         };
         // Azure AD blips (no answer, 5xx, 429) are retried; a refusal is final. Re-sending is safe:

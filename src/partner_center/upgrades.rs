@@ -10,6 +10,7 @@ use super::{
     },
 };
 use crate::{
+    auth::Authorized,
     context::RequestContext,
     error::Result,
     model::{
@@ -24,32 +25,30 @@ fn body(customer: CustomerId, family: &str) -> WireUpgradeRequest {
 
 impl PartnerCenter {
     /// U1 `POST /v1/productUpgrades/eligibility`.
-    pub async fn upgrade_eligibility(
+    pub(super) async fn upgrade_eligibility(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         family: &str,
     ) -> Result<ProductUpgradeEligibility> {
         let request = UpstreamRequest::new("upgrades.eligibility", Method::POST, "/v1/productUpgrades/eligibility")
             .flow(TokenFlow::AppUser)
-            .json(&body(customer, family))?;
-        let wire: WireEligibility = self.client().json(ctx, partner, &request).await?;
-        Ok(wire.into_model(customer))
+            .json(&body(customer.customer(), family))?;
+        let wire: WireEligibility = self.client().json(ctx, customer.partner(), &request).await?;
+        Ok(wire.into_model(customer.customer()))
     }
 
     /// U2 `POST /v1/productupgrades` → 202 with the id in `Location: productUpgrades/{id}`.
-    pub async fn create_upgrade(
+    pub(super) async fn create_upgrade(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         family: &str,
     ) -> Result<UpgradeId> {
         let request = UpstreamRequest::new("upgrades.create", Method::POST, "/v1/productupgrades")
             .flow(TokenFlow::AppUser)
-            .json(&body(customer, family))?;
-        let response = self.client().execute(ctx, partner, &request).await?;
+            .json(&body(customer.customer(), family))?;
+        let response = self.client().execute(ctx, customer.partner(), &request).await?;
         let location = response
             .headers
             .get(http::header::LOCATION)
@@ -60,19 +59,18 @@ impl PartnerCenter {
     }
 
     /// U3 `POST /v1/productUpgrades/{id}/status` (a POST, as documented).
-    pub async fn upgrade_status(
+    pub(super) async fn upgrade_status(
         &self,
         ctx: &RequestContext,
-        partner: &str,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId>,
         upgrade: UpgradeId,
         family: &str,
     ) -> Result<ProductUpgradeStatus> {
         let request =
             UpstreamRequest::new("upgrades.status", Method::POST, format!("/v1/productUpgrades/{upgrade}/status"))
                 .flow(TokenFlow::AppUser)
-                .json(&body(customer, family))?;
-        let wire: WireUpgradeStatus = self.client().json(ctx, partner, &request).await?;
-        wire.into_model(customer)
+                .json(&body(customer.customer(), family))?;
+        let wire: WireUpgradeStatus = self.client().json(ctx, customer.partner(), &request).await?;
+        wire.into_model(customer.customer())
     }
 }

@@ -1,37 +1,24 @@
 //! The Microsoft Customer Agreement.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
-use serde::Serialize;
-use utoipa::ToSchema;
+use axum::{Json, extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
+    dto::{ConfirmAgreement, Items},
     extract::AppJson,
+    paths::CustomerPath,
     problem::{ConflictResponses, ProblemResponses},
 };
 use crate::{
-    app::AppState,
     auth::Caller,
     context::RequestContext,
+    edge::AppState,
     error::Result,
-    model::{
-        CustomerId,
-        agreement::{Agreement, AgreementMetadata, ConfirmAgreement},
-    },
+    model::agreement::{Agreement, AgreementMetadata},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(agreement_metadata)).routes(routes!(list_agreements, confirm_agreement))
-}
-
-/// A list without paging (Partner Center returns these whole).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Items<T> {
-    pub items: Vec<T>,
 }
 
 /// Microsoft Customer Agreement metadata (template id, link).
@@ -58,16 +45,15 @@ async fn agreement_metadata(
     get,
     path = "/v1/customers/{customerId}/agreements",
     tag = "agreements",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CustomerPath),
     responses((status = 200, description = "Confirmations", body = Items<Agreement>), ProblemResponses)
 )]
 async fn list_agreements(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
 ) -> Result<Json<Items<Agreement>>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     Ok(Json(Items { items: state.facade.list_agreements(&ctx, &caller, customer).await? }))
 }
 
@@ -79,7 +65,7 @@ async fn list_agreements(
     post,
     path = "/v1/customers/{customerId}/agreements",
     tag = "agreements",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CustomerPath),
     request_body = ConfirmAgreement,
     responses((status = 201, description = "Confirmed", body = Agreement), ProblemResponses, ConflictResponses)
 )]
@@ -87,9 +73,8 @@ async fn confirm_agreement(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     AppJson(input): AppJson<ConfirmAgreement>,
 ) -> Result<(StatusCode, Json<Agreement>)> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    Ok((StatusCode::CREATED, Json(state.facade.confirm_agreement(&ctx, &caller, customer, &input).await?)))
+    Ok((StatusCode::CREATED, Json(state.facade.confirm_agreement(&ctx, &caller, customer, input.parse()).await?)))
 }

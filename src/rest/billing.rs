@@ -3,7 +3,7 @@
 use axum::{
     Json,
     body::Body,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -12,21 +12,20 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    agreements::Items,
-    customers::PageQuery,
-    extract::{AppQuery, parse_int},
+    dto::{Items, LINE_ITEM_FIELDS, PageQuery, page_request},
+    extract::AppQuery,
+    paths::InvoicePath,
     problem::ProblemResponses,
 };
 use crate::{
-    app::AppState,
     auth::Caller,
     context::RequestContext,
+    edge::AppState,
     error::{Error, Result},
     model::{
-        InvoiceId, Page, PageRequest,
+        CurrencyCode, Page, PageRequest,
         billing::{
             Invoice, InvoiceEstimateLink, InvoiceLineItem, InvoiceRef, InvoiceSummary, LineItemArgs, LineItemQuery,
-            REST_FIELDS,
         },
     },
 };
@@ -86,34 +85,33 @@ async fn estimate_links(
     AppQuery(query): AppQuery<CurrencyQuery>,
 ) -> Result<Json<Items<InvoiceEstimateLink>>> {
     let currency = query.currency_code.ok_or_else(|| Error::invalid_field("currencyCode", "is required"))?;
+    let currency = CurrencyCode::parse("currencyCode", &currency)?;
     Ok(Json(Items { items: state.facade.estimate_links(&ctx, &caller, &currency).await? }))
 }
 
 /// One invoice.
 #[utoipa::path(get, path = "/v1/invoices/{invoiceId}", tag = "invoices",
-    params(("invoiceId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    params(InvoicePath),
     responses((status = 200, description = "The invoice", body = Invoice), ProblemResponses))]
 async fn get_invoice(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(invoice_id): Path<String>,
+    InvoicePath { invoice }: InvoicePath,
 ) -> Result<Json<Invoice>> {
-    let invoice = InvoiceId::parse("invoiceId", &invoice_id)?;
     Ok(Json(state.facade.get_invoice(&ctx, &caller, &invoice).await?))
 }
 
 /// The invoice statement as a PDF, streamed.
 #[utoipa::path(get, path = "/v1/invoices/{invoiceId}/statement", tag = "invoices",
-    params(("invoiceId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    params(InvoicePath),
     responses((status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>), ProblemResponses))]
 async fn statement(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(invoice_id): Path<String>,
+    InvoicePath { invoice }: InvoicePath,
 ) -> Result<Response> {
-    let invoice = InvoiceId::parse("invoiceId", &invoice_id)?;
     let statement = state.facade.invoice_statement(&ctx, &caller, &invoice).await?;
     let mut response = Body::from_stream(statement.body).into_response();
     let headers = response.headers_mut();
@@ -160,24 +158,24 @@ impl LineItemsQuery {
             currency_code: self.currency_code.as_deref(),
             period: self.period.as_deref(),
         };
-        let query = LineItemQuery::parse(&args, &REST_FIELDS, unbilled)?;
-        let page = PageRequest::parse(parse_int("pageSize", self.page_size.as_deref())?, self.page_token.clone())?;
+        let query = LineItemQuery::parse(&args, &LINE_ITEM_FIELDS, unbilled)?;
+        let page = page_request(self.page_size.as_deref(), self.page_token.clone())?;
         Ok((query, page))
     }
 }
 
 /// Billed reconciliation line items of an invoice, in Partner Center's own shape per kind.
 #[utoipa::path(get, path = "/v1/invoices/{invoiceId}/line-items", tag = "invoices",
-    params(("invoiceId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), LineItemsQuery),
+    params(InvoicePath, LineItemsQuery),
     responses((status = 200, description = "A page of line items", body = Page<InvoiceLineItem>), ProblemResponses))]
 async fn line_items(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(invoice_id): Path<String>,
+    InvoicePath { invoice }: InvoicePath,
     AppQuery(query): AppQuery<LineItemsQuery>,
 ) -> Result<Json<Page<InvoiceLineItem>>> {
-    let invoice = InvoiceRef::Billed(InvoiceId::parse("invoiceId", &invoice_id)?);
+    let invoice = InvoiceRef::Billed(invoice);
     let (query, page) = query.parse(false)?;
     Ok(Json(state.facade.invoice_line_items(&ctx, &caller, &invoice, &query, &page).await?))
 }

@@ -1,25 +1,24 @@
 //! `/v1/catalog/...`.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    extract::{AppQuery, parse_int},
+    dto::page_request,
+    extract::AppQuery,
+    paths::{AvailabilityPath, ProductPath, SkuPath},
     problem::ProblemResponses,
 };
 use crate::{
-    app::AppState,
     auth::Caller,
     context::RequestContext,
+    edge::AppState,
     error::{Error, Result},
     facade::catalog::CatalogQuery,
     model::{
-        AvailabilityId, Country, Page, PageRequest, ProductId, SkuId,
+        Country, Page, PageRequest,
         catalog::{Availability, AzurePlanCatalogItem, Product, Segment, Sku, TargetView},
     },
 };
@@ -88,7 +87,7 @@ fn segment(value: Option<&str>) -> Result<Option<Segment>> {
 }
 
 fn page(size: Option<&str>, token: Option<&String>) -> Result<PageRequest> {
-    PageRequest::parse(parse_int("pageSize", size)?, token.cloned())
+    page_request(size, token.cloned())
 }
 
 /// List products of a catalog view.
@@ -122,17 +121,16 @@ async fn list_products(
     get,
     path = "/v1/catalog/products/{productId}",
     tag = "catalog",
-    params(("productId" = String, Path, description = "e.g. DZH318Z0BPS6", pattern = r"^[A-Za-z0-9_-]{1,64}$"), CountryQuery),
+    params(ProductPath, CountryQuery),
     responses((status = 200, description = "The product", body = Product), ProblemResponses)
 )]
 async fn get_product(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(product_id): Path<String>,
+    ProductPath { product }: ProductPath,
     AppQuery(query): AppQuery<CountryQuery>,
 ) -> Result<Json<Product>> {
-    let product = ProductId::parse("productId", &product_id)?;
     let country = required_country(query.country.as_deref())?;
     Ok(Json(state.facade.get_product(&ctx, &caller, &country, &product).await?))
 }
@@ -142,17 +140,16 @@ async fn get_product(
     get,
     path = "/v1/catalog/products/{productId}/skus",
     tag = "catalog",
-    params(("productId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), SegmentQuery),
+    params(ProductPath, SegmentQuery),
     responses((status = 200, description = "A page of SKUs", body = Page<Sku>), ProblemResponses)
 )]
 async fn list_skus(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(product_id): Path<String>,
+    ProductPath { product }: ProductPath,
     AppQuery(query): AppQuery<SegmentQuery>,
 ) -> Result<Json<Page<Sku>>> {
-    let product = ProductId::parse("productId", &product_id)?;
     let catalog = CatalogQuery {
         country: required_country(query.country.as_deref())?,
         segment: segment(query.target_segment.as_deref())?,
@@ -166,18 +163,16 @@ async fn list_skus(
     get,
     path = "/v1/catalog/products/{productId}/skus/{skuId}",
     tag = "catalog",
-    params(("productId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), ("skuId" = String, Path, description = "e.g. 0001", pattern = r"^[A-Za-z0-9_-]{1,64}$"), CountryQuery),
+    params(SkuPath, CountryQuery),
     responses((status = 200, description = "The SKU", body = Sku), ProblemResponses)
 )]
 async fn get_sku(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((product_id, sku_id)): Path<(String, String)>,
+    SkuPath { product, sku }: SkuPath,
     AppQuery(query): AppQuery<CountryQuery>,
 ) -> Result<Json<Sku>> {
-    let product = ProductId::parse("productId", &product_id)?;
-    let sku = SkuId::parse("skuId", &sku_id)?;
     let country = required_country(query.country.as_deref())?;
     Ok(Json(state.facade.get_sku(&ctx, &caller, &country, &product, &sku).await?))
 }
@@ -189,18 +184,16 @@ async fn get_sku(
     get,
     path = "/v1/catalog/products/{productId}/skus/{skuId}/availabilities",
     tag = "catalog",
-    params(("productId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), ("skuId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), SegmentQuery),
+    params(SkuPath, SegmentQuery),
     responses((status = 200, description = "A page of availabilities", body = Page<Availability>), ProblemResponses)
 )]
 async fn list_availabilities(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((product_id, sku_id)): Path<(String, String)>,
+    SkuPath { product, sku }: SkuPath,
     AppQuery(query): AppQuery<SegmentQuery>,
 ) -> Result<Json<Page<Availability>>> {
-    let product = ProductId::parse("productId", &product_id)?;
-    let sku = SkuId::parse("skuId", &sku_id)?;
     let catalog = CatalogQuery {
         country: required_country(query.country.as_deref())?,
         segment: segment(query.target_segment.as_deref())?,
@@ -214,19 +207,16 @@ async fn list_availabilities(
     get,
     path = "/v1/catalog/products/{productId}/skus/{skuId}/availabilities/{availabilityId}",
     tag = "catalog",
-    params(("productId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), ("skuId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), ("availabilityId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$"), CountryQuery),
+    params(AvailabilityPath, CountryQuery),
     responses((status = 200, description = "The availability", body = Availability), ProblemResponses)
 )]
 async fn get_availability(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((product_id, sku_id, availability_id)): Path<(String, String, String)>,
+    AvailabilityPath { product, sku, availability }: AvailabilityPath,
     AppQuery(query): AppQuery<CountryQuery>,
 ) -> Result<Json<Availability>> {
-    let product = ProductId::parse("productId", &product_id)?;
-    let sku = SkuId::parse("skuId", &sku_id)?;
-    let availability = AvailabilityId::parse("availabilityId", &availability_id)?;
     let country = required_country(query.country.as_deref())?;
     Ok(Json(state.facade.get_availability(&ctx, &caller, &country, &product, &sku, &availability).await?))
 }

@@ -2,29 +2,25 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    agreements::Items,
-    customers::PageQuery,
+    dto::{AzurePlanInput, CartInput, IDEMPOTENCY_KEY, Items, PageQuery},
     extract::{AppJson, AppQuery, OptionalJson},
+    paths::{CartPath, CustomerPath, OrderPath},
     problem::{ConflictResponses, ProblemResponses},
 };
 use crate::{
-    app::AppState,
     auth::Caller,
     context::RequestContext,
+    edge::AppState,
     error::{Error, Result},
-    facade::commerce::parse_idempotency_key,
     model::{
-        CartId, CustomerId, OrderId, Page,
-        commerce::{
-            AzurePlan, AzurePlanInput, AzurePlanSubscription, Cart, CartInput, CheckoutResult, Order,
-            OrderProvisioningStatus,
-        },
+        Page,
+        commerce::{AzurePlan, AzurePlanSubscription, Cart, CheckoutResult, Order, OrderProvisioningStatus},
     },
 };
 
@@ -47,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     post,
     path = "/v1/customers/{customerId}/carts",
     tag = "orders",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CustomerPath),
     request_body = CartInput,
     responses((status = 201, description = "The cart", body = Cart), ProblemResponses, ConflictResponses)
 )]
@@ -55,11 +51,10 @@ async fn create_cart(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     AppJson(input): AppJson<CartInput>,
 ) -> Result<(StatusCode, Json<Cart>)> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    Ok((StatusCode::CREATED, Json(state.facade.create_cart(&ctx, &caller, customer, input).await?)))
+    Ok((StatusCode::CREATED, Json(state.facade.create_cart(&ctx, &caller, customer, input.parse()).await?)))
 }
 
 /// Replace a cart's line items.
@@ -67,7 +62,7 @@ async fn create_cart(
     put,
     path = "/v1/customers/{customerId}/carts/{cartId}",
     tag = "orders",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("cartId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CartPath),
     request_body = CartInput,
     responses((status = 200, description = "The cart", body = Cart), ProblemResponses, ConflictResponses)
 )]
@@ -75,12 +70,10 @@ async fn update_cart(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, cart_id)): Path<(String, String)>,
+    CartPath { customer, cart }: CartPath,
     AppJson(input): AppJson<CartInput>,
 ) -> Result<Json<Cart>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    let cart = CartId::parse("cartId", &cart_id)?;
-    Ok(Json(state.facade.update_cart(&ctx, &caller, customer, cart, input).await?))
+    Ok(Json(state.facade.update_cart(&ctx, &caller, customer, cart, input.parse()).await?))
 }
 
 /// Check a cart out: one order per order group, failures per group in `orderErrors`.
@@ -88,17 +81,15 @@ async fn update_cart(
     post,
     path = "/v1/customers/{customerId}/carts/{cartId}/checkout",
     tag = "orders",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("cartId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CartPath),
     responses((status = 201, description = "Orders and order errors", body = CheckoutResult), ProblemResponses, ConflictResponses)
 )]
 async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, cart_id)): Path<(String, String)>,
+    CartPath { customer, cart }: CartPath,
 ) -> Result<(StatusCode, Json<CheckoutResult>)> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    let cart = CartId::parse("cartId", &cart_id)?;
     Ok((StatusCode::CREATED, Json(state.facade.checkout(&ctx, &caller, customer, cart).await?)))
 }
 
@@ -109,17 +100,16 @@ async fn checkout(
     get,
     path = "/v1/customers/{customerId}/orders",
     tag = "orders",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), PageQuery),
+    params(CustomerPath, PageQuery),
     responses((status = 200, description = "A page of orders", body = Page<Order>), ProblemResponses)
 )]
 async fn list_orders(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<Page<Order>>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     let page = query.parse()?;
     Ok(Json(state.facade.list_orders(&ctx, &caller, customer, &page).await?))
 }
@@ -129,17 +119,15 @@ async fn list_orders(
     get,
     path = "/v1/customers/{customerId}/orders/{orderId}",
     tag = "orders",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("orderId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    params(OrderPath),
     responses((status = 200, description = "The order", body = Order), ProblemResponses)
 )]
 async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, order_id)): Path<(String, String)>,
+    OrderPath { customer, order }: OrderPath,
 ) -> Result<Json<Order>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    let order = OrderId::parse("orderId", &order_id)?;
     Ok(Json(state.facade.get_order(&ctx, &caller, customer, &order).await?))
 }
 
@@ -148,17 +136,15 @@ async fn get_order(
     get,
     path = "/v1/customers/{customerId}/orders/{orderId}/provisioning-status",
     tag = "orders",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("orderId" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    params(OrderPath),
     responses((status = 200, description = "Per line item", body = OrderProvisioningStatus), ProblemResponses)
 )]
 async fn order_provisioning_status(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, order_id)): Path<(String, String)>,
+    OrderPath { customer, order }: OrderPath,
 ) -> Result<Json<OrderProvisioningStatus>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    let order = OrderId::parse("orderId", &order_id)?;
     Ok(Json(state.facade.order_provisioning_status(&ctx, &caller, customer, &order).await?))
 }
 
@@ -174,7 +160,7 @@ async fn order_provisioning_status(
     path = "/v1/customers/{customerId}/azure-plans",
     tag = "orders",
     params(
-        ("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+        CustomerPath,
         ("Idempotency-Key" = String, Header, description = "1-128 visible ASCII characters, unique per purchase")
     ),
     request_body(content = Option<AzurePlanInput>, description = "Optional"),
@@ -189,20 +175,18 @@ async fn create_azure_plan(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<AzurePlanInput>,
 ) -> Result<(StatusCode, Json<AzurePlan>)> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    let key = match headers.get("idempotency-key") {
+    let key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
         Some(value) => {
-            Some(value.to_str().map_err(|_| Error::invalid_field("Idempotency-Key", "must be visible ASCII"))?)
+            Some(value.to_str().map_err(|_| Error::invalid_field(IDEMPOTENCY_KEY, "must be visible ASCII"))?)
         }
     };
-    let key = parse_idempotency_key("Idempotency-Key", key)?;
-    let input = body.unwrap_or_default();
-    let plan = state.facade.create_azure_plan(&ctx, &caller, customer, &key, &input).await?;
+    let order = body.unwrap_or_default().parse(key);
+    let plan = state.facade.create_azure_plan(&ctx, &caller, customer, order).await?;
     let status = if plan.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(plan)))
 }
@@ -214,15 +198,14 @@ async fn create_azure_plan(
     get,
     path = "/v1/customers/{customerId}/azure-plans",
     tag = "orders",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CustomerPath),
     responses((status = 200, description = "Azure plan subscriptions", body = Items<AzurePlanSubscription>), ProblemResponses)
 )]
 async fn list_azure_plans(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
 ) -> Result<Json<Items<AzurePlanSubscription>>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     Ok(Json(Items { items: state.facade.list_azure_plans(&ctx, &caller, customer).await? }))
 }

@@ -7,9 +7,9 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use crate::{
-    app::AppState,
     auth::Caller,
     context::RequestContext,
+    edge::AppState,
     error::{Error, ErrorKind},
 };
 
@@ -17,15 +17,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = match parts.headers.get(header::AUTHORIZATION) {
-            None => None,
-            Some(value) => {
-                Some(value.to_str().map_err(|_| Error::unauthenticated("the Authorization header is not text"))?)
-            }
-        };
-        let caller = state.authenticator.authenticate(header).await?;
-        state.charge_caller(&caller).await?;
-        Ok(caller)
+        state.authenticate(&parts.headers).await
     }
 }
 

@@ -9,8 +9,10 @@ pub mod billing;
 pub mod catalog;
 pub mod commerce;
 pub mod customers;
+pub mod dto;
 pub mod extract;
 pub mod middleware;
+pub mod paths;
 pub mod problem;
 pub mod service;
 pub mod subscriptions;
@@ -33,7 +35,7 @@ use utoipa::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{app::AppState, config::CorsSettings};
+use crate::{config::CorsSettings, edge::AppState};
 
 #[derive(OpenApi)]
 #[openapi(

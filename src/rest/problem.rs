@@ -20,7 +20,7 @@ use utoipa::{
     },
 };
 
-use crate::error::{Error, ErrorKind, FieldViolation, PreconditionViolation};
+use crate::error::{Error, ErrorKind, FieldViolation, PreconditionViolation, Reason};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -39,7 +39,7 @@ pub struct ProblemDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     /// Machine-readable reason, e.g. `CUSTOMER_NOT_IN_SCOPE`.
-    pub reason: String,
+    pub reason: Reason,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,7 +74,7 @@ impl ProblemDetails {
             status: spec.http_status,
             detail: error.detail().to_owned(),
             instance: context.instance.clone(),
-            reason: error.reason().to_owned(),
+            reason: error.reason(),
             request_id: context.request_id.clone(),
             correlation_id: context.correlation_id.clone(),
             upstream_code: error.upstream_code().map(str::to_owned),

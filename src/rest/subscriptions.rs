@@ -1,25 +1,23 @@
 //! Subscriptions and Azure entitlements.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    agreements::Items,
-    extract::{AppQuery, parse_int},
+    dto::{Items, page_request},
+    extract::AppQuery,
+    paths::{CustomerPath, SubscriptionPath},
     problem::{ConflictResponses, ProblemResponses},
 };
 use crate::{
-    app::AppState,
     auth::Caller,
     context::RequestContext,
+    edge::AppState,
     error::Result,
     model::{
-        CustomerId, OrderId, Page, PageRequest, SubscriptionId,
+        OrderId, Page,
         subscription::{AzureEntitlement, Subscription},
     },
 };
@@ -53,24 +51,19 @@ struct SubscriptionsQuery {
     get,
     path = "/v1/customers/{customerId}/subscriptions",
     tag = "subscriptions",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), SubscriptionsQuery),
+    params(CustomerPath, SubscriptionsQuery),
     responses((status = 200, description = "A page of subscriptions", body = Page<Subscription>), ProblemResponses)
 )]
 async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     AppQuery(query): AppQuery<SubscriptionsQuery>,
 ) -> Result<Json<Page<Subscription>>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     let order = query.order_id.as_deref().map(|o| OrderId::parse("orderId", o)).transpose()?;
-    let page = PageRequest::parse(parse_int("pageSize", query.page_size.as_deref())?, query.page_token)?;
+    let page = page_request(query.page_size.as_deref(), query.page_token)?;
     Ok(Json(state.facade.list_subscriptions(&ctx, &caller, customer, order.as_ref(), &page).await?))
-}
-
-fn ids(customer_id: &str, subscription_id: &str) -> Result<(CustomerId, SubscriptionId)> {
-    Ok((CustomerId::parse("customerId", customer_id)?, SubscriptionId::parse("subscriptionId", subscription_id)?))
 }
 
 /// One subscription.
@@ -78,16 +71,15 @@ fn ids(customer_id: &str, subscription_id: &str) -> Result<(CustomerId, Subscrip
     get,
     path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}",
     tag = "subscriptions",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("subscriptionId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(SubscriptionPath),
     responses((status = 200, description = "The subscription", body = Subscription), ProblemResponses)
 )]
 async fn get_subscription(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    SubscriptionPath { customer, subscription }: SubscriptionPath,
 ) -> Result<Json<Subscription>> {
-    let (customer, subscription) = ids(&customer_id, &subscription_id)?;
     Ok(Json(state.facade.get_subscription(&ctx, &caller, customer, subscription).await?))
 }
 
@@ -99,16 +91,15 @@ async fn get_subscription(
     post,
     path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/suspend",
     tag = "subscriptions",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("subscriptionId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(SubscriptionPath),
     responses((status = 200, description = "The suspended subscription", body = Subscription), ProblemResponses, ConflictResponses)
 )]
 async fn suspend_subscription(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    SubscriptionPath { customer, subscription }: SubscriptionPath,
 ) -> Result<Json<Subscription>> {
-    let (customer, subscription) = ids(&customer_id, &subscription_id)?;
     Ok(Json(state.facade.suspend_subscription(&ctx, &caller, customer, subscription).await?))
 }
 
@@ -117,16 +108,15 @@ async fn suspend_subscription(
     post,
     path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/reactivate",
     tag = "subscriptions",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("subscriptionId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(SubscriptionPath),
     responses((status = 200, description = "The active subscription", body = Subscription), ProblemResponses, ConflictResponses)
 )]
 async fn reactivate_subscription(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    SubscriptionPath { customer, subscription }: SubscriptionPath,
 ) -> Result<Json<Subscription>> {
-    let (customer, subscription) = ids(&customer_id, &subscription_id)?;
     Ok(Json(state.facade.reactivate_subscription(&ctx, &caller, customer, subscription).await?))
 }
 
@@ -135,15 +125,14 @@ async fn reactivate_subscription(
     get,
     path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/azure-entitlements",
     tag = "subscriptions",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("subscriptionId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(SubscriptionPath),
     responses((status = 200, description = "Azure subscriptions", body = Items<AzureEntitlement>), ProblemResponses)
 )]
 async fn azure_entitlements(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    SubscriptionPath { customer, subscription }: SubscriptionPath,
 ) -> Result<Json<Items<AzureEntitlement>>> {
-    let (customer, subscription) = ids(&customer_id, &subscription_id)?;
     Ok(Json(Items { items: state.facade.azure_entitlements(&ctx, &caller, customer, subscription).await? }))
 }

@@ -1,28 +1,22 @@
 //! Transition to an Azure plan.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     extract::{AppJson, AppQuery},
+    paths::{CustomerPath, UpgradePath},
     problem::{ConflictResponses, ProblemResponses},
 };
 use crate::{
-    app::AppState,
     auth::Caller,
     context::RequestContext,
+    edge::AppState,
     error::{Error, Result},
-    model::{
-        CustomerId, UpgradeId,
-        upgrade::{
-            ProductUpgrade, ProductUpgradeEligibility, ProductUpgradeInput, ProductUpgradeStatus, parse_product_family,
-        },
+    model::upgrade::{
+        ProductUpgrade, ProductUpgradeEligibility, ProductUpgradeInput, ProductUpgradeStatus, parse_product_family,
     },
 };
 
@@ -46,17 +40,16 @@ struct FamilyQuery {
     get,
     path = "/v1/customers/{customerId}/product-upgrades/eligibility",
     tag = "product-upgrades",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), FamilyQuery),
+    params(CustomerPath, FamilyQuery),
     responses((status = 200, description = "Eligibility", body = ProductUpgradeEligibility), ProblemResponses)
 )]
 async fn eligibility(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     AppQuery(query): AppQuery<FamilyQuery>,
 ) -> Result<Json<ProductUpgradeEligibility>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     let family = query.product_family.as_deref().ok_or_else(|| Error::invalid_field("productFamily", "is required"))?;
     let family = parse_product_family("productFamily", family)?;
     Ok(Json(state.facade.upgrade_eligibility(&ctx, &caller, customer, family).await?))
@@ -69,7 +62,7 @@ async fn eligibility(
     post,
     path = "/v1/customers/{customerId}/product-upgrades",
     tag = "product-upgrades",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CustomerPath),
     request_body = ProductUpgradeInput,
     responses((status = 202, description = "Started", body = ProductUpgrade), ProblemResponses, ConflictResponses)
 )]
@@ -77,10 +70,9 @@ async fn create_upgrade(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     AppJson(input): AppJson<ProductUpgradeInput>,
 ) -> Result<(StatusCode, Json<ProductUpgrade>)> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     let family = parse_product_family("productFamily", &input.product_family)?;
     Ok((StatusCode::ACCEPTED, Json(state.facade.create_upgrade(&ctx, &caller, customer, family).await?)))
 }
@@ -90,16 +82,14 @@ async fn create_upgrade(
     get,
     path = "/v1/customers/{customerId}/product-upgrades/{upgradeId}",
     tag = "product-upgrades",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), ("upgradeId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(UpgradePath),
     responses((status = 200, description = "Status", body = ProductUpgradeStatus), ProblemResponses)
 )]
 async fn upgrade_status(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, upgrade_id)): Path<(String, String)>,
+    UpgradePath { customer, upgrade }: UpgradePath,
 ) -> Result<Json<ProductUpgradeStatus>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    let upgrade = UpgradeId::parse("upgradeId", &upgrade_id)?;
     Ok(Json(state.facade.upgrade_status(&ctx, &caller, customer, upgrade).await?))
 }

@@ -1,27 +1,24 @@
 //! Usage and spending budgets.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    customers::PageQuery,
+    dto::{PageQuery, SpendingBudgetInput},
     extract::{AppJson, AppQuery},
+    paths::{CustomerPath, SubscriptionPath},
     problem::{ConflictResponses, ProblemResponses},
 };
 use crate::{
-    app::AppState,
     auth::Caller,
     context::RequestContext,
+    edge::AppState,
     error::Result,
     model::{
-        CustomerId, Page, SubscriptionId,
+        Page,
         usage::{
             CustomerUsageRecord, CustomerUsageSummary, MeterUsageRecord, MonthlyUsageRecord, PartnerUsageSummary,
-            ResourceUsageRecord, SpendingBudget, SpendingBudgetInput, SubscriptionUsageRecord,
-            SubscriptionUsageSummary,
+            ResourceUsageRecord, SpendingBudget, SubscriptionUsageRecord, SubscriptionUsageSummary,
         },
     },
 };
@@ -37,10 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resource_records))
         .routes(routes!(meter_records))
         .routes(routes!(get_budget, update_budget))
-}
-
-fn ids(customer_id: &str, subscription_id: &str) -> Result<(CustomerId, SubscriptionId)> {
-    Ok((CustomerId::parse("customerId", customer_id)?, SubscriptionId::parse("subscriptionId", subscription_id)?))
 }
 
 /// The partner's usage summary for this month (estimates).
@@ -72,93 +65,83 @@ async fn customers_records(
 
 /// One customer's usage summary.
 #[utoipa::path(get, path = "/v1/customers/{customerId}/usage/summary", tag = "usage",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CustomerPath),
     responses((status = 200, description = "Summary", body = CustomerUsageSummary), ProblemResponses))]
 async fn customer_summary(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
 ) -> Result<Json<CustomerUsageSummary>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     Ok(Json(state.facade.customer_usage_summary(&ctx, &caller, customer).await?))
 }
 
 /// Usage of each of the customer's subscriptions (one record per Azure plan).
 #[utoipa::path(get, path = "/v1/customers/{customerId}/usage/subscriptions", tag = "usage",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), PageQuery),
+    params(CustomerPath, PageQuery),
     responses((status = 200, description = "A page of subscription usage records", body = Page<SubscriptionUsageRecord>), ProblemResponses))]
 async fn subscription_records(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<Page<SubscriptionUsageRecord>>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     Ok(Json(state.facade.subscription_usage_records(&ctx, &caller, customer, &query.parse()?).await?))
 }
 
 /// Usage summary of a subscription (for an Azure plan, pass the plan's subscription id).
 #[utoipa::path(get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/usage/summary", tag = "usage",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-           ("subscriptionId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(SubscriptionPath),
     responses((status = 200, description = "Summary", body = SubscriptionUsageSummary), ProblemResponses))]
 async fn subscription_summary(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    SubscriptionPath { customer, subscription }: SubscriptionPath,
 ) -> Result<Json<SubscriptionUsageSummary>> {
-    let (customer, subscription) = ids(&customer_id, &subscription_id)?;
     Ok(Json(state.facade.subscription_usage_summary(&ctx, &caller, customer, subscription).await?))
 }
 
 /// Monthly usage per resource type (MS-AZR-0145P subscriptions).
 #[utoipa::path(get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/usage/monthly", tag = "usage",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-           ("subscriptionId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), PageQuery),
+    params(SubscriptionPath, PageQuery),
     responses((status = 200, description = "A page of monthly records", body = Page<MonthlyUsageRecord>), ProblemResponses))]
 async fn monthly_records(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    SubscriptionPath { customer, subscription }: SubscriptionPath,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<Page<MonthlyUsageRecord>>> {
-    let (customer, subscription) = ids(&customer_id, &subscription_id)?;
     Ok(Json(state.facade.monthly_usage_records(&ctx, &caller, customer, subscription, &query.parse()?).await?))
 }
 
 /// Usage per Azure resource (Azure plans).
 #[utoipa::path(get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/usage/resources", tag = "usage",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-           ("subscriptionId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), PageQuery),
+    params(SubscriptionPath, PageQuery),
     responses((status = 200, description = "A page of resource records", body = Page<ResourceUsageRecord>), ProblemResponses))]
 async fn resource_records(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    SubscriptionPath { customer, subscription }: SubscriptionPath,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<Page<ResourceUsageRecord>>> {
-    let (customer, subscription) = ids(&customer_id, &subscription_id)?;
     Ok(Json(state.facade.resource_usage_records(&ctx, &caller, customer, subscription, &query.parse()?).await?))
 }
 
 /// Usage per meter (Azure plans and MS-AZR-0145P).
 #[utoipa::path(get, path = "/v1/customers/{customerId}/subscriptions/{subscriptionId}/usage/meters", tag = "usage",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-           ("subscriptionId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), PageQuery),
+    params(SubscriptionPath, PageQuery),
     responses((status = 200, description = "A page of meter records", body = Page<MeterUsageRecord>), ProblemResponses))]
 async fn meter_records(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    SubscriptionPath { customer, subscription }: SubscriptionPath,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<Page<MeterUsageRecord>>> {
-    let (customer, subscription) = ids(&customer_id, &subscription_id)?;
     Ok(Json(state.facade.meter_usage_records(&ctx, &caller, customer, subscription, &query.parse()?).await?))
 }
 
@@ -166,15 +149,14 @@ async fn meter_records(
 ///
 /// Needs `usage.read`.
 #[utoipa::path(get, path = "/v1/customers/{customerId}/usage/budget", tag = "usage",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CustomerPath),
     responses((status = 200, description = "The budget", body = SpendingBudget), ProblemResponses))]
 async fn get_budget(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
 ) -> Result<Json<SpendingBudget>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
     Ok(Json(state.facade.spending_budget(&ctx, &caller, customer).await?))
 }
 
@@ -182,16 +164,15 @@ async fn get_budget(
 ///
 /// Needs `budget.write`. The amount must be non-negative with at most 2 decimals.
 #[utoipa::path(patch, path = "/v1/customers/{customerId}/usage/budget", tag = "usage",
-    params(("customerId" = String, Path, format = Uuid, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+    params(CustomerPath),
     request_body = SpendingBudgetInput,
     responses((status = 200, description = "The budget", body = SpendingBudget), ProblemResponses, ConflictResponses))]
 async fn update_budget(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(customer_id): Path<String>,
+    CustomerPath { customer }: CustomerPath,
     AppJson(input): AppJson<SpendingBudgetInput>,
 ) -> Result<Json<SpendingBudget>> {
-    let customer = CustomerId::parse("customerId", &customer_id)?;
-    Ok(Json(state.facade.update_spending_budget(&ctx, &caller, customer, &input).await?))
+    Ok(Json(state.facade.update_spending_budget(&ctx, &caller, customer, input.parse()).await?))
 }

@@ -8,7 +8,7 @@ use crate::{
     model::{
         CartId, CustomerId, OrderId, SubscriptionId,
         commerce::{
-            Cart, CartLineInput, CartLineItem, CartLineItemError, CheckoutResult, Order, OrderError, OrderLineItem,
+            Cart, CartLine, CartLineItem, CartLineItemError, CheckoutResult, Order, OrderError, OrderLineItem,
             OrderLineItemProvisioningStatus, QuantityProvisioningStatus,
         },
     },
@@ -63,7 +63,7 @@ pub struct WireCartRequest {
 }
 
 impl WireCartRequest {
-    pub fn new(id: Option<CartId>, lines: &[CartLineInput]) -> Self {
+    pub fn new(id: Option<CartId>, lines: &[CartLine]) -> Self {
         Self {
             id: id.map(|id| id.to_string()),
             line_items: lines
@@ -71,11 +71,11 @@ impl WireCartRequest {
                 .enumerate()
                 .map(|(index, line)| WireCartLineRequest {
                     id: i32::try_from(index).unwrap_or(i32::MAX),
-                    catalog_item_id: line.catalog_item_id.clone(),
-                    quantity: line.quantity,
-                    billing_cycle: line.billing_cycle.clone(),
+                    catalog_item_id: line.catalog_item_id.as_str().to_owned(),
+                    quantity: i32::try_from(line.quantity).unwrap_or(i32::MAX),
+                    billing_cycle: line.billing_cycle.as_str().to_owned(),
                     term_duration: line.term_duration.clone(),
-                    friendly_name: line.friendly_name.clone(),
+                    friendly_name: line.friendly_name.as_ref().map(|n| n.as_str().to_owned()),
                     provisioning_context: line.provisioning_context.clone(),
                 })
                 .collect(),

@@ -12,7 +12,7 @@ pub mod usage;
 
 use serde::Deserialize;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Reason};
 
 /// The `ResourceCollection` envelope: `totalCount`, `items`, `links`, `attributes`, and on some
 /// routes a top-level `continuationToken`.
@@ -65,7 +65,7 @@ impl<T> Collection<T> {
 /// Partner Center sent something the gateway cannot represent (e.g. a customer id that is no GUID).
 pub fn malformed(what: impl Into<String>) -> Error {
     Error::new(ErrorKind::UpstreamUnavailable, "Partner Center answered with data the gateway cannot read")
-        .with_reason("UPSTREAM_MALFORMED_RESPONSE")
+        .with_reason(Reason::UpstreamMalformedResponse)
         .with_source(what.into())
 }
 
