@@ -45,7 +45,8 @@ impl Counters {
 
     /// Partner Center calls (token requests excluded).
     pub fn total_calls(&self) -> u64 {
-        self.calls.iter().filter(|(route, _)| !route.ends_with("/oauth2/token")).map(|(_, n)| n).sum()
+        // v1 `/oauth2/token` and v2 `/oauth2/v2.0/token`.
+        self.calls.iter().filter(|(route, _)| !route.contains("/oauth2/")).map(|(_, n)| n).sum()
     }
 
     pub fn calls_to(&self, route: &str) -> u64 {
