@@ -173,7 +173,7 @@ async fn token_v2(
 
 /// The audience a v2 `scope` asks for: one `{resource}/.default` (client credentials) or
 /// `{resource}/{permission}` entries of one resource; OpenID scopes are ignored.
-fn audience_of_scope(scope: &str) -> Result<Audience, Response> {
+fn audience_of_scope(scope: &str) -> Result<Audience, Box<Response>> {
     let mut audience = None;
     for entry in scope.split_whitespace() {
         if matches!(entry, "offline_access" | "openid" | "profile" | "email") {
@@ -181,27 +181,27 @@ fn audience_of_scope(scope: &str) -> Result<Audience, Response> {
         }
         let resource = entry.rsplit_once('/').map_or(entry, |(resource, _)| resource);
         let Some(found) = Audience::of_resource(resource) else {
-            return Err(aad_error(
+            return Err(Box::new(aad_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_resource",
                 &format!("AADSTS500011: The resource principal named {resource} was not found in the tenant."),
-            ));
+            )));
         };
         if audience.is_some_and(|a| a != found) {
-            return Err(aad_error(
+            return Err(Box::new(aad_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
                 "AADSTS28000: Provided value for the input parameter scope is not valid because it contains more than one resource.",
-            ));
+            )));
         }
         audience = Some(found);
     }
     audience.ok_or_else(|| {
-        aad_error(
+        Box::new(aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "AADSTS900144: The request body must contain the following parameter: 'scope'.",
-        )
+        ))
     })
 }
 
@@ -246,7 +246,7 @@ fn issue(state: &SimState, tenant: &str, form: TokenForm, endpoint: Endpoint) ->
             let scope = form.scope.unwrap_or_default();
             let audience = match audience_of_scope(&scope) {
                 Ok(audience) => audience,
-                Err(response) => return response,
+                Err(response) => return *response,
             };
             // Client credentials can only ask for the app's static permissions.
             if form.grant_type.as_deref() == Some("client_credentials")

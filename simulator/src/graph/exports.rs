@@ -183,7 +183,7 @@ fn export(kind: ExportKind, (State(graph), Path(version), Extension(tenant), hea
     let operation = Operation {
         id: id.clone(),
         version: version.clone(),
-        partner_tenant: tenant.tenant_id.clone(),
+        partner_tenant: tenant.tenant_id,
         kind,
         request: Value::Object(fields),
         settings,

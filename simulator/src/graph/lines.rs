@@ -381,7 +381,7 @@ fn fixed(out: &mut Vec<u8>, scaled: i64, places: u32, strings: bool) {
     let mut fraction = magnitude % unit;
     if fraction != 0 {
         let mut width = places as usize;
-        while fraction % 10 == 0 {
+        while fraction.is_multiple_of(10) {
             fraction /= 10;
             width -= 1;
         }
@@ -928,7 +928,7 @@ mod tests {
         let tags = items.iter().find_map(|i| i["Tags"].as_str().filter(|t| !t.is_empty())).expect("some tags");
         assert!(serde_json::from_str::<Value>(tags).is_ok(), "Tags is JSON text: {tags}");
 
-        let basic = Dataset { attribute_set: AttributeSet::Basic, ..full.clone() };
+        let basic = Dataset { attribute_set: AttributeSet::Basic, ..full };
         let basic_items = lines(&basic, GRAPH_STYLE, 200);
         assert_eq!(basic_items[0].len(), 30);
         assert!(!basic_items[0].contains_key("MeterId") && basic_items[0].contains_key("ResourceURI"));

@@ -58,7 +58,7 @@ pub async fn unknown_segment(request: Request) -> Response {
     if version != "v1.0" && version != "beta" {
         return graph_error(StatusCode::NOT_FOUND, "NotFound", "Invalid version.");
     }
-    let segment = segments.last().unwrap_or_default().to_owned();
+    let segment = segments.next_back().unwrap_or_default().to_owned();
     bad_request(&format!("Resource not found for the segment '{segment}'."))
 }
 
