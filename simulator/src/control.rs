@@ -7,6 +7,8 @@
 //! - `POST /_simulator/clock/advance` (`{"seconds": 900}`): moves the simulated clock forward
 //! - `POST /_simulator/entitlements/{entitlementId}/status` (`{"status": "disabled"}`): an Azure
 //!   subscription changes status as if done in Azure (served by [`super::subscriptions`])
+//! - `/_simulator/graph/...` and `/_simulator/blob/...`: the simulated Graph exports and blob host
+//!   (settings, operations, counters, faults; see [`super::graph`])
 
 use std::{
     collections::{BTreeMap, VecDeque},

@@ -576,8 +576,19 @@ async fn graph_and_partner_center_refuse_each_others_tokens() {
     assert_eq!(error["error"]["code"], "InvalidAuthenticationToken");
     assert_eq!(error["error"]["message"], "Access token validation failure. Invalid audience.");
     assert!(error["error"]["innerError"]["request-id"].is_string());
-    let anonymous = sim.http.post(sim.graph_url(BILLED_USAGE)).json(&body).send().await.expect("export");
+    let anonymous = sim
+        .http
+        .post(sim.graph_url(BILLED_USAGE))
+        .header("client-request-id", "7d1f0c1e-0000-4000-8000-000000000001")
+        .json(&body)
+        .send()
+        .await
+        .expect("export");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.headers()["client-request-id"], "7d1f0c1e-0000-4000-8000-000000000001");
+    let error: Value = anonymous.json().await.expect("json");
+    assert_eq!(error["error"]["message"], "Access token is empty.");
+    assert_eq!(error["error"]["innerError"]["client-request-id"], "7d1f0c1e-0000-4000-8000-000000000001");
 
     let customers = sim.main_url("v1/customers");
     assert_eq!(sim.get(&graph_token, &customers).await.status(), StatusCode::UNAUTHORIZED);
@@ -667,6 +678,18 @@ async fn export_bodies_are_validated_with_graph_error_bodies() {
         .expect("export");
     assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(sim.counters().await["exports"], json!({}), "nothing started");
+    // Unknown operations, manifests and segments.
+    let unknown = sim.get(&token, &sim.graph_url("v1.0/reports/partners/billing/operations/no-such-id")).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(unknown.json::<Value>().await.expect("json")["error"]["code"], "NotFound");
+    let unknown = sim.get(&token, &sim.graph_url("beta/reports/partners/billing/manifests/no-such-id")).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let segment = sim.get(&token, &sim.graph_url("v1.0/reports/partners/billing/invoices")).await;
+    assert_eq!(segment.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        segment.json::<Value>().await.expect("json")["error"]["message"],
+        "Resource not found for the segment 'invoices'."
+    );
     sim.handle.shutdown().await;
 }
 

@@ -408,3 +408,27 @@ pub fn blob_router(service: Arc<GraphService>) -> Router {
 pub fn control_routes<S: Clone + Send + Sync + 'static>(service: Arc<GraphService>) -> Router<S> {
     control::routes().with_state(service)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn settings_patches_change_only_what_they_name_and_refuse_typos() {
+        let defaults = GraphSettings::default();
+        let patched = defaults
+            .patched(&json!({ "successStatus": "completed", "rootDirectoryOverride": "file:///etc" }))
+            .expect("valid patch");
+        assert_eq!(patched.success_status, SuccessStatus::Completed);
+        assert_eq!(patched.root_directory_override.as_deref(), Some("file:///etc"));
+        assert_eq!(patched.running_polls, defaults.running_polls);
+        let cleared = patched.patched(&json!({ "rootDirectoryOverride": null })).expect("valid patch");
+        assert_eq!(cleared.root_directory_override, None);
+        assert!(defaults.patched(&json!({ "runingPolls": 1 })).is_err(), "typo");
+        assert!(defaults.patched(&json!({ "successStatus": "done" })).is_err());
+        assert!(defaults.patched(&json!({ "maxItemsPerBlob": 0 })).is_err());
+        assert!(defaults.patched(&json!([1])).is_err());
+    }
+}

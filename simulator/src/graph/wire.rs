@@ -25,9 +25,17 @@ pub fn graph_json(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-/// Graph's error body: `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
+tokio::task_local! {
+    /// The caller's `client-request-id`, for the error bodies of the request being answered.
+    static CLIENT_REQUEST_ID: Option<String>;
+}
+
+/// Graph's error body: `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`;
+/// `client-request-id` is the caller's, else the `request-id`.
 pub fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
     let request_id = Uuid::new_v4().to_string();
+    let client_request_id =
+        CLIENT_REQUEST_ID.try_with(Clone::clone).ok().flatten().unwrap_or_else(|| request_id.clone());
     let body = json!({
         "error": {
             "code": code,
@@ -35,7 +43,7 @@ pub fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
             "innerError": {
                 "date": timestamp(SystemTime::now(), Some(0), true),
                 "request-id": request_id,
-                "client-request-id": request_id,
+                "client-request-id": client_request_id,
             }
         }
     });
@@ -65,7 +73,8 @@ pub async fn unknown_segment(request: Request) -> Response {
 /// Every Graph answer carries `request-id` and echoes `client-request-id`.
 pub async fn request_ids(request: Request, next: Next) -> Response {
     let client_request_id = request.headers().get("client-request-id").cloned();
-    let mut response = next.run(request).await;
+    let caller_id = client_request_id.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut response = CLIENT_REQUEST_ID.scope(caller_id, next.run(request)).await;
     let headers = response.headers_mut();
     if !headers.contains_key("request-id")
         && let Ok(value) = HeaderValue::from_str(&Uuid::new_v4().to_string())
