@@ -7,6 +7,8 @@
 //! - `POST /_simulator/clock/advance` (`{"seconds": 900}`): moves the simulated clock forward
 //! - `POST /_simulator/entitlements/{entitlementId}/status` (`{"status": "disabled"}`): an Azure
 //!   subscription changes status as if done in Azure (served by [`super::subscriptions`])
+//! - `/_simulator/graph/...` and `/_simulator/blob/...`: the simulated Graph exports and blob host
+//!   (settings, operations, counters, faults; see [`super::graph`])
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -45,7 +47,8 @@ impl Counters {
 
     /// Partner Center calls (token requests excluded).
     pub fn total_calls(&self) -> u64 {
-        self.calls.iter().filter(|(route, _)| !route.ends_with("/oauth2/token")).map(|(_, n)| n).sum()
+        // v1 `/oauth2/token` and v2 `/oauth2/v2.0/token`.
+        self.calls.iter().filter(|(route, _)| !route.contains("/oauth2/")).map(|(_, n)| n).sum()
     }
 
     pub fn calls_to(&self, route: &str) -> u64 {

@@ -1,4 +1,6 @@
-//! A stand-in for Partner Center and its Azure AD token endpoint, on one loopback port.
+//! A stand-in for Partner Center and its Azure AD token endpoint, on one loopback port, plus
+//! Microsoft Graph's partner billing exports and the Azure Storage blob host they point at, on two
+//! more ([`graph`]).
 //!
 //! Same paths, casing, collection envelope, paging and error bodies as the real service (see
 //! `shared/partner-center-api.md`), stateful in memory, seeded by [`seed`]. `/_simulator/...`
@@ -18,6 +20,7 @@ pub mod common;
 pub mod control;
 pub mod customers;
 pub mod faults;
+pub mod graph;
 pub mod idempotency;
 pub mod invoices;
 pub mod seed;
@@ -53,6 +56,11 @@ pub struct SimulatorConfig {
     /// How long (real time) a checkout takes while the cart is marked as being processed; a second
     /// checkout in that window gets 409/800064. Zero by default.
     pub checkout_processing_time: Duration,
+    /// Where the simulated Microsoft Graph listens; `None` picks a free port on the main
+    /// listener's address.
+    pub graph_listen: Option<SocketAddr>,
+    /// Where the simulated Azure Storage blob host listens; `None` as for Graph.
+    pub blob_listen: Option<SocketAddr>,
 }
 
 impl Default for SimulatorConfig {
@@ -64,6 +72,8 @@ impl Default for SimulatorConfig {
             provisioning_delay: Duration::from_secs(5),
             upgrade_duration: Duration::from_secs(30),
             checkout_processing_time: Duration::ZERO,
+            graph_listen: None,
+            blob_listen: None,
         }
     }
 }
@@ -72,8 +82,9 @@ impl Default for SimulatorConfig {
 pub struct SimulatorHandle {
     addr: SocketAddr,
     state: Arc<SimState>,
+    graph: Arc<graph::GraphService>,
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl SimulatorHandle {
@@ -91,9 +102,30 @@ impl SimulatorHandle {
         &self.state
     }
 
+    /// `http://127.0.0.1:port/`, standing in for `https://graph.microsoft.com/`: the exports live
+    /// under `v1.0/reports/partners/billing/` (and `beta/...`). Tokens come from [`Self::base_url`]'s
+    /// token endpoint with `resource=https://graph.microsoft.com` (v1) or
+    /// `scope=https://graph.microsoft.com/.default` (v2).
+    pub fn graph_base_url(&self) -> url::Url {
+        url::Url::parse(&self.graph.graph_base_url()).unwrap_or_else(|_| unreachable!("socket address url"))
+    }
+
+    /// `http://127.0.0.1:port/`, the blob host the manifests' `rootDirectory` points at.
+    pub fn blob_base_url(&self) -> url::Url {
+        url::Url::parse(&self.graph.blob_base_url()).unwrap_or_else(|_| unreachable!("socket address url"))
+    }
+
+    /// The simulated Graph and blob host: settings, counters, operations (also reachable over
+    /// `/_simulator/graph/...`).
+    pub fn graph(&self) -> &Arc<graph::GraphService> {
+        &self.graph
+    }
+
     pub async fn shutdown(self) {
         self.stop.cancel();
-        let _ = self.task.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
     }
 }
 
@@ -123,21 +155,35 @@ pub fn router(state: Arc<SimState>) -> Router {
         .with_state(state)
 }
 
-/// Starts the simulator on `listen` (port 0 picks one).
+/// Starts the simulator on `listen` (port 0 picks one), with Graph and the blob host on
+/// [`SimulatorConfig::graph_listen`] and [`SimulatorConfig::blob_listen`].
 pub async fn start(listen: SocketAddr, config: SimulatorConfig) -> std::io::Result<SimulatorHandle> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    let beside = SocketAddr::new(addr.ip(), 0);
+    let graph_listener = TcpListener::bind(config.graph_listen.unwrap_or(beside)).await?;
+    let blob_listener = TcpListener::bind(config.blob_listen.unwrap_or(beside)).await?;
     let state = Arc::new(SimState::seeded(config));
-    let app = router(state.clone());
+    let graph =
+        Arc::new(graph::GraphService::new(state.clone(), graph_listener.local_addr()?, blob_listener.local_addr()?));
+    let app = router(state.clone()).merge(graph::control_routes(graph.clone()));
     let stop = CancellationToken::new();
+    let tasks = vec![
+        serve(listener, app, &stop, "simulator"),
+        serve(graph_listener, graph::graph_router(graph.clone()), &stop, "simulated Graph"),
+        serve(blob_listener, graph::blob_router(graph.clone()), &stop, "simulated blob host"),
+    ];
+    Ok(SimulatorHandle { addr, state, graph, stop, tasks })
+}
+
+fn serve(listener: TcpListener, app: Router, stop: &CancellationToken, name: &'static str) -> JoinHandle<()> {
     let stopped = stop.clone();
-    let task = tokio::spawn(async move {
+    tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(async move { stopped.cancelled().await }).await;
         if let Err(error) = served {
-            tracing::error!(%error, "simulator stopped");
+            tracing::error!(%error, "{name} stopped");
         }
-    });
-    Ok(SimulatorHandle { addr, state, stop, task })
+    })
 }
 
 /// Helpers for the simulator's own unit tests: a running simulator and tokens for a partner.
