@@ -393,6 +393,13 @@ impl Error {
         self
     }
 
+    /// Tells the caller what to do next, after the detail: `...; confirm the customer agreement
+    /// (ConfirmCustomerAgreement / POST /v1/customers/{id}/agreements)`.
+    pub fn with_next_step(mut self, step: impl fmt::Display) -> Self {
+        self.inner.detail = format!("{}; {step}", self.inner.detail);
+        self
+    }
+
     pub fn with_upstream_code(mut self, code: impl Into<String>) -> Self {
         self.inner.upstream_code = Some(code.into());
         self

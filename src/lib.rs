@@ -3,16 +3,26 @@
 //! # Layout
 //!
 //! Requests flow `rest/` or `grpc/` → `facade/` → `partner_center/`, with `auth/` deciding who
-//! may do what and `error` the one error vocabulary:
+//! may do what and `error` the one error vocabulary. Each module, top down:
 //!
-//! - `config`: settings in layers (defaults, file, `GATEWAY_*` env, flags), validated at start.
-//! - `app`: builds everything from the settings; `server`: serves REST and gRPC, shuts down.
-//! - `auth/`: JWT verification ([`auth::Authenticator`]) → [`auth::Caller`]; `policy` rules.
-//! - `facade/`: one function per operation, shared by both transports; checks the caller first.
-//! - `partner_center/`: the only code that knows Partner Center's wire format: client, tokens,
-//!   paging, error classification, one typed method per upstream call.
-//! - `model/`: the types the facade speaks (REST JSON is their serde form).
-//! - `rest/`: axum handlers, problem+json, OpenAPI, Swagger UI. `grpc/`: tonic services.
+//! - `app`: the composition root: builds every layer from the settings (translating them into
+//!   each layer's own options) and binds the listeners; `server`: serves REST and gRPC, shuts down.
+//! - `rest/`: axum handlers, typed path extractors, DTOs, problem+json, OpenAPI, Swagger UI.
+//! - `grpc/`: tonic services; `input` parses requests, `convert` builds responses.
+//! - `edge`: what every request does on either transport (context, admission, authentication,
+//!   the caller's budget, outcome metrics and logs) and the `AppState` both edges share.
+//! - `facade/`: one function per operation, shared by both transports; checks the caller first,
+//!   then talks to Partner Center through the `PartnerCenterApi` seam. Also the catalog cache,
+//!   signed page tokens, idempotency records and read-your-writes state.
+//! - `partner_center/`: the only code that knows Partner Center's wire format: `PartnerCenterApi`
+//!   and its implementation, the HTTP client (retries, deadlines, circuit breaker, budget), Azure
+//!   AD tokens, paging, error classification.
+//! - `auth/`: JWT verification ([`auth::Authenticator`]) → [`auth::Caller`]; `policy` rules that
+//!   hand out [`auth::Authorized`] scopes.
+//! - `model/`: transport-neutral types the facade takes and returns (REST JSON is their serde form).
+//! - `limits`: rate budgets and admission control. `context`: a request's ids, trace, locale and
+//!   deadline. `telemetry`: logs, traces and metrics. `config`: settings in layers (defaults, file,
+//!   `GATEWAY_*` env, flags), validated at start. `error`: the one `Error`, its kinds and reasons.
 //!
 //! The simulator (a stand-in Partner Center for `cargo run` and the tests) is the workspace crate
 //! `partner-center-simulator` in `simulator/`, linked with the `simulator` feature.

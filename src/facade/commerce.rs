@@ -60,6 +60,20 @@ fn reject_line_errors(cart: &Cart, sent: &[CartLine]) -> Result<()> {
     Err(error.with_reason(Reason::CartLineItemErrors))
 }
 
+/// Adds the way forward to a purchase refusal that has one, naming the operation on both
+/// transports with the customer's real id.
+fn with_next_step(error: Error, customer: CustomerId) -> Error {
+    match error.reason() {
+        Reason::McaNotAccepted => error.with_next_step(format!(
+            "confirm the customer agreement (ConfirmCustomerAgreement / POST /v1/customers/{customer}/agreements)"
+        )),
+        Reason::AzurePlanUpgradeBlocksPurchase => error.with_next_step(format!(
+            "follow the transition (CheckProductUpgradeEligibility / GET /v1/customers/{customer}/product-upgrades/eligibility?productFamily=Azure, then GetProductUpgrade with its id)"
+        )),
+        _ => error,
+    }
+}
+
 impl Facade {
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
     pub async fn create_cart(
@@ -71,7 +85,11 @@ impl Facade {
     ) -> Result<Cart> {
         let customer = caller.ensure_customer(customer, Permission::OrdersWrite)?;
         let lines = lines?;
-        let cart = self.pc.create_cart(ctx, &customer, &lines, None).await?;
+        let cart = self
+            .pc
+            .create_cart(ctx, &customer, &lines, None)
+            .await
+            .map_err(|e| with_next_step(e, customer.customer()))?;
         reject_line_errors(&cart, &lines)?;
         Ok(cart)
     }
@@ -101,7 +119,8 @@ impl Facade {
         cart: CartId,
     ) -> Result<CheckoutResult> {
         let customer = caller.ensure_customer(customer, Permission::OrdersWrite)?;
-        let result = self.pc.checkout(ctx, &customer, cart, None).await?;
+        let result =
+            self.pc.checkout(ctx, &customer, cart, None).await.map_err(|e| with_next_step(e, customer.customer()))?;
         for order in &result.orders {
             self.recent_orders.record(customer.partner(), customer.customer(), &order.id).await;
         }
@@ -258,7 +277,10 @@ impl Facade {
                     .with_reason(Reason::IdempotencyKeyReused));
             }
         };
-        let outcome = self.run_purchase(ctx, &customer, &country, order, &scope, &mut record).await;
+        let outcome = self
+            .run_purchase(ctx, &customer, &country, order, &scope, &mut record)
+            .await
+            .map_err(|e| with_next_step(e, customer.customer()));
         match outcome {
             Ok(plan) => {
                 record.result = Some(plan.clone());

@@ -13,6 +13,9 @@ pub mod subscriptions;
 pub mod upgrades;
 pub mod usage;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use futures::Stream;

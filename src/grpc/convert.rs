@@ -533,7 +533,7 @@ pub fn estimate_link(l: crate::model::billing::InvoiceEstimateLink) -> pb::Invoi
     }
 }
 
-/// A line item's own JSON as a Struct, with its kind from `attributes.objectType`.
+/// A line item's own JSON as a Struct, with its kind.
 pub fn line_item(item: crate::model::billing::InvoiceLineItem) -> crate::error::Result<pb::InvoiceLineItem> {
     let fields: serde_json::Map<String, Value> = serde_json::from_str(item.raw.get()).map_err(|e| {
         crate::error::Error::new(
@@ -542,11 +542,5 @@ pub fn line_item(item: crate::model::billing::InvoiceLineItem) -> crate::error::
         )
         .with_source(format!("line item: {e}"))
     })?;
-    let kind = fields
-        .get("attributes")
-        .and_then(|a| a.get("objectType"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    Ok(pb::InvoiceLineItem { kind, fields: Some(json_object(fields)) })
+    Ok(pb::InvoiceLineItem { kind: item.kind, fields: Some(json_object(fields)) })
 }

@@ -250,6 +250,8 @@ impl LineItemQuery {
 /// types, `attributes.objectType` naming the kind). Serialized verbatim, never re-encoded.
 #[derive(Debug, Clone)]
 pub struct InvoiceLineItem {
+    /// Its kind (`attributes.objectType`), e.g. `OneTimeInvoiceLineItem`; empty when unnamed.
+    pub kind: String,
     pub raw: Box<RawValue>,
 }
 

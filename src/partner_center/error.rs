@@ -66,11 +66,14 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let upstream_says = |default: &str| text.clone().unwrap_or_else(|| default.to_owned());
     let error = match (status.as_u16(), code.as_deref()) {
         // Codes whose meaning does not depend on the (sometimes undocumented) status.
-        (_, Some("600061")) => Error::new(ErrorKind::AlreadyExists, upstream_says("the customer's agreement acceptance is already confirmed"))
-            .with_reason(Reason::AgreementAlreadyConfirmed),
+        (_, Some("600061")) => Error::new(
+            ErrorKind::AlreadyExists,
+            upstream_says("the customer's agreement acceptance is already confirmed"),
+        )
+        .with_reason(Reason::AgreementAlreadyConfirmed),
         (_, Some("13605")) => Error::new(
             ErrorKind::PreconditionRequired,
-            "the customer has not accepted the Microsoft Customer Agreement; confirm it with POST /v1/customers/{customerId}/agreements",
+            "the customer has not accepted the Microsoft Customer Agreement",
         )
         .with_reason(Reason::McaNotAccepted),
         (_, Some("900115")) => Error::new(
@@ -80,16 +83,24 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
         .with_reason(Reason::AzurePlanHasActiveSubscriptions),
         (_, Some("2055")) => Error::new(ErrorKind::Conflict, "the subscription changed while it was being updated")
             .with_reason(Reason::StaleEtag),
-        (_, Some("800009")) => Error::new(ErrorKind::InvalidArgument, upstream_says("the cart has line items with errors"))
-            .with_reason(Reason::CartLineItemErrors),
-        (_, Some("800008")) => Error::not_found(upstream_says("the cart does not exist or has expired")).with_reason(Reason::CartNotFound),
-        (_, Some("800065")) => Error::new(ErrorKind::FailedPrecondition, upstream_says("the cart was already checked out"))
-            .with_reason(Reason::CartAlreadySubmitted),
-        (_, Some("800064" | "800060")) => Error::new(ErrorKind::Conflict, upstream_says("the cart or order is being processed by another request")),
+        (_, Some("800009")) => {
+            Error::new(ErrorKind::InvalidArgument, upstream_says("the cart has line items with errors"))
+                .with_reason(Reason::CartLineItemErrors)
+        }
+        (_, Some("800008")) => {
+            Error::not_found(upstream_says("the cart does not exist or has expired")).with_reason(Reason::CartNotFound)
+        }
+        (_, Some("800065")) => {
+            Error::new(ErrorKind::FailedPrecondition, upstream_says("the cart was already checked out"))
+                .with_reason(Reason::CartAlreadySubmitted)
+        }
+        (_, Some("800064" | "800060")) => {
+            Error::new(ErrorKind::Conflict, upstream_says("the cart or order is being processed by another request"))
+        }
         (_, Some("900112" | "900113" | "900114")) => Error::new(
             ErrorKind::FailedPrecondition,
             format!(
-                "purchases are blocked while the customer's transition to an Azure plan is {}; see GET /v1/customers/{{customerId}}/product-upgrades/{{upgradeId}}",
+                "purchases are blocked while the customer's transition to an Azure plan is {}",
                 match code.as_deref() {
                     Some("900112") => "pending",
                     Some("900113") => "in progress",

@@ -129,8 +129,26 @@ impl PartnerCenter {
                 .query_opt("currencycode", query.currency_code.clone())
                 .query_opt("period", query.period.map(|p| p.wire()))
                 .query("size", size.min(MAX_LINE_ITEM_PAGE).to_string());
-        self.page(ctx, partner.partner(), first, next, |raw: Box<RawValue>| Ok(InvoiceLineItem { raw })).await
+        self.page(ctx, partner.partner(), first, next, line_item).await
     }
+}
+
+/// A line item kept verbatim, with its kind read from `attributes.objectType`.
+fn line_item(raw: Box<RawValue>) -> Result<InvoiceLineItem> {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(default)]
+        attributes: Option<Attributes>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Attributes {
+        #[serde(default)]
+        object_type: Option<String>,
+    }
+    let kind: Kind = serde_json::from_str(raw.get()).map_err(|e| malformed(format!("line item: {e}")))?;
+    let kind = kind.attributes.and_then(|a| a.object_type).unwrap_or_default();
+    Ok(InvoiceLineItem { kind, raw })
 }
 
 /// Partner Center's estimate link points at its own URI; callers get this gateway's query.

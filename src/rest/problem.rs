@@ -118,47 +118,59 @@ impl IntoResponse for Error {
     }
 }
 
+/// The OpenAPI responses of the error kinds `include` selects, one per HTTP status, described
+/// from the kind table (title and default reason) so the document cannot drift from the code.
+fn problem_responses(include: impl Fn(u16) -> bool) -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+    let mut by_status: BTreeMap<u16, Vec<ErrorKind>> = BTreeMap::new();
+    for kind in ErrorKind::ALL {
+        if include(kind.spec().http_status) {
+            by_status.entry(kind.spec().http_status).or_default().push(kind);
+        }
+    }
+    by_status
+        .into_iter()
+        .map(|(status, kinds)| {
+            let description = kinds
+                .iter()
+                .map(|kind| format!("{}: {}", kind.spec().title, kind.spec().default_reason.description()))
+                .collect::<Vec<_>>()
+                .join(" Or: ");
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDetails"))).build();
+            let mut builder = ResponseBuilder::new().description(description).content(PROBLEM_JSON, content);
+            if kinds.contains(&ErrorKind::Unauthenticated) {
+                builder = builder.header(
+                    "WWW-Authenticate",
+                    HeaderBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .description(Some("Bearer challenge"))
+                        .build(),
+                );
+            }
+            if kinds.iter().any(|k| matches!(k, ErrorKind::RateLimited | ErrorKind::Unavailable)) {
+                builder = builder.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                        .description(Some("Seconds to wait"))
+                        .build(),
+                );
+            }
+            (status.to_string(), RefOr::T(builder.build()))
+        })
+        .collect()
+}
+
+/// Statuses only operations that change state give: a conflicting state or a missing prerequisite.
+fn is_conflict(status: u16) -> bool {
+    matches!(status, 409 | 412)
+}
+
 /// The error responses every operation may give, for the OpenAPI document.
 pub struct ProblemResponses;
 
 impl utoipa::IntoResponses for ProblemResponses {
     fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
-        let problem = || ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDetails"))).build();
-        let rows: [(&str, &str); 9] = [
-            ("400", "Invalid argument: a malformed id, an unknown query value, bad JSON; `errors` names the fields."),
-            ("401", "Missing or invalid bearer token."),
-            ("403", "The token does not grant this customer, partner or permission."),
-            ("404", "No such resource (or route)."),
-            ("429", "Too many requests; see `Retry-After`."),
-            ("500", "The gateway failed."),
-            ("502", "Partner Center failed or refused the gateway's credentials."),
-            ("503", "The gateway is overloaded or shutting down; see `Retry-After`."),
-            ("504", "Partner Center did not answer in time."),
-        ];
-        rows.into_iter()
-            .map(|(status, description)| {
-                let mut builder = ResponseBuilder::new().description(description).content(PROBLEM_JSON, problem());
-                if status == "401" {
-                    builder = builder.header(
-                        "WWW-Authenticate",
-                        HeaderBuilder::new()
-                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                            .description(Some("Bearer challenge"))
-                            .build(),
-                    );
-                }
-                if status == "429" || status == "503" {
-                    builder = builder.header(
-                        "Retry-After",
-                        HeaderBuilder::new()
-                            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
-                            .description(Some("Seconds to wait"))
-                            .build(),
-                    );
-                }
-                (status.to_owned(), RefOr::T(builder.build()))
-            })
-            .collect()
+        problem_responses(|status| !is_conflict(status))
     }
 }
 
@@ -167,21 +179,6 @@ pub struct ConflictResponses;
 
 impl utoipa::IntoResponses for ConflictResponses {
     fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
-        let problem = || ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDetails"))).build();
-        [
-            (
-                "409",
-                "The resource's state forbids the operation, or a concurrent change won; `violations` names blockers.",
-            ),
-            ("412", "A prerequisite is missing (e.g. the customer has not accepted the Microsoft Customer Agreement)."),
-        ]
-        .into_iter()
-        .map(|(status, description)| {
-            (
-                status.to_owned(),
-                RefOr::T(ResponseBuilder::new().description(description).content(PROBLEM_JSON, problem()).build()),
-            )
-        })
-        .collect()
+        problem_responses(is_conflict)
     }
 }

@@ -670,3 +670,74 @@ async fn agreements_and_cart_updates_over_grpc() {
         .expect_err("no such cart");
     assert_eq!(missing.code(), Code::NotFound);
 }
+
+/// gRPC callers see their own (snake_case) field names and no REST-only wording: the edge parses
+/// with the proto's names, nothing rewrites them afterwards (this once said `idempotency-_key`).
+#[tokio::test]
+async fn grpc_errors_name_the_proto_fields() {
+    let app = TestApp::spawn().await;
+    let token = app.token(&[FABRIKAM], &Permission::ALL);
+    let mut commerce = app.commerce_client().await;
+    let field_of = |status: tonic::Status| {
+        let details = status.check_error_details().expect("details");
+        details.bad_request().expect("bad request").field_violations[0].field.clone()
+    };
+    let request = |key: &str, name: &str, country: &str| pb::CreateAzurePlanRequest {
+        customer_id: FABRIKAM.into(),
+        idempotency_key: key.into(),
+        friendly_name: name.into(),
+        country: country.into(),
+    };
+    for (message, field) in [
+        (request("", "", ""), "idempotency_key"),
+        (request("k", &"x".repeat(300), ""), "friendly_name"),
+        (request("k", "", "USA"), "country"),
+    ] {
+        let status = commerce.create_azure_plan(authed(message, &token)).await.expect_err("invalid");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().starts_with(&format!("{field}: ")), "{}", status.message());
+        assert_eq!(field_of(status), field);
+    }
+    let mut customers = app.customers_client().await;
+    let status = customers
+        .confirm_customer_agreement(authed(
+            pb::ConfirmCustomerAgreementRequest {
+                customer_id: FABRIKAM.into(),
+                primary_contact: Some(pb::Contact {
+                    first_name: "A".into(),
+                    last_name: "B".into(),
+                    email: "not-an-email".into(),
+                    phone_number: String::new(),
+                }),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect_err("bad email");
+    assert_eq!(field_of(status), "primary_contact.email");
+    let status = commerce
+        .list_orders(authed(
+            pb::ListOrdersRequest { customer_id: FABRIKAM.into(), page_size: -1, page_token: String::new() },
+            &token,
+        ))
+        .await
+        .expect_err("negative page size");
+    assert_eq!(field_of(status), "page_size");
+    assert_eq!(app.counters().total_calls(), 0, "nothing invalid reached Partner Center");
+}
+
+/// The MCA refusal names the next step with the customer's real id, for both transports.
+#[tokio::test]
+async fn the_mca_refusal_names_the_next_step_with_the_real_customer_id() {
+    let app = TestApp::spawn().await;
+    let token = app.token(&[TAILSPIN], &Permission::ALL);
+    let (status, problem) = app.create_azure_plan(TAILSPIN, "mca-next-step", &token).await;
+    assert_eq!(status, 412, "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(&format!("ConfirmCustomerAgreement / POST /v1/customers/{TAILSPIN}/agreements")),
+        "{detail}"
+    );
+    assert!(!detail.contains("{customerId}"), "no placeholder left in: {detail}");
+}
