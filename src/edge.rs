@@ -21,6 +21,7 @@ use crate::{
     error::{Error, ErrorKind, Reason, Result},
     facade::Facade,
     limits::{Admission, Admitted, RateBudget},
+    model::{agreement::AgreementFields, billing::LineItemFields, commerce::CartFields, page::PageFields},
     telemetry::{self, CountAndDuration, HandleCache},
 };
 
@@ -93,6 +94,56 @@ impl InboundHeaders for tonic::metadata::MetadataMap {
 
     fn has(&self, name: &str) -> bool {
         self.contains_key(name)
+    }
+}
+
+/// How a transport spells the request fields the model's parsers name in errors.
+pub struct FieldNames {
+    pub page: PageFields,
+    pub cart: CartFields,
+    pub agreement: AgreementFields,
+    pub line_items: LineItemFields,
+    pub idempotency_key: &'static str,
+}
+
+/// REST's names (camelCase JSON, query parameters and the `Idempotency-Key` header).
+pub const REST_FIELDS: FieldNames = field_names(Transport::Rest);
+/// gRPC's names (the proto's snake_case fields).
+pub const GRPC_FIELDS: FieldNames = field_names(Transport::Grpc);
+
+/// Every field's name on both transports, side by side, so neither edge rewrites the other's.
+const fn field_names(transport: Transport) -> FieldNames {
+    let rest = matches!(transport, Transport::Rest);
+    const fn pick(rest: bool, rest_name: &'static str, grpc_name: &'static str) -> &'static str {
+        if rest { rest_name } else { grpc_name }
+    }
+    FieldNames {
+        page: PageFields { size: pick(rest, "pageSize", "page_size"), token: pick(rest, "pageToken", "page_token") },
+        cart: CartFields {
+            line_items: pick(rest, "lineItems", "line_items"),
+            catalog_item_id: pick(rest, "catalogItemId", "catalog_item_id"),
+            quantity: "quantity",
+            billing_cycle: pick(rest, "billingCycle", "billing_cycle"),
+            term_duration: pick(rest, "termDuration", "term_duration"),
+            friendly_name: pick(rest, "friendlyName", "friendly_name"),
+            provisioning_context: pick(rest, "provisioningContext", "provisioning_context"),
+        },
+        agreement: AgreementFields {
+            primary_contact: pick(rest, "primaryContact", "primary_contact"),
+            first_name: pick(rest, "firstName", "first_name"),
+            last_name: pick(rest, "lastName", "last_name"),
+            email: "email",
+            phone_number: pick(rest, "phoneNumber", "phone_number"),
+            template_id: pick(rest, "templateId", "template_id"),
+            date_agreed: pick(rest, "dateAgreed", "date_agreed"),
+        },
+        line_items: LineItemFields {
+            provider: "provider",
+            line_item_type: "type",
+            currency_code: pick(rest, "currencyCode", "currency_code"),
+            period: "period",
+        },
+        idempotency_key: pick(rest, "Idempotency-Key", "idempotency_key"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! a parser panic, and what is accepted is well formed.
 
 use partner_center_gateway::{
+    edge::REST_FIELDS,
     facade::paging::{PageBinding, PageTokens},
     grpc::parse_grpc_timeout,
     model::{
@@ -12,7 +13,6 @@ use partner_center_gateway::{
         usage::BudgetAmount,
     },
     partner_center::{error::classify, models::usage::decimal_text},
-    rest::dto::{CART_FIELDS, LINE_ITEM_FIELDS},
 };
 use proptest::prelude::*;
 
@@ -70,7 +70,7 @@ proptest! {
     #[test]
     fn line_item_queries_never_panic(provider in ".{0,20}", kind in ".{0,30}", currency in ".{0,5}", period in ".{0,10}", unbilled in any::<bool>()) {
         let args = LineItemArgs { provider: Some(&provider), line_item_type: Some(&kind), currency_code: Some(&currency), period: Some(&period) };
-        if let Ok(query) = LineItemQuery::parse(&args, &LINE_ITEM_FIELDS, unbilled) {
+        if let Ok(query) = LineItemQuery::parse(&args, &REST_FIELDS.line_items, unbilled) {
             prop_assert!(query.currency_code.as_deref().is_none_or(|c| c.len() == 3));
         }
     }
@@ -87,7 +87,7 @@ proptest! {
     #[test]
     fn cart_lines_parse_or_name_the_line_and_field(item in ".{0,40}", quantity in any::<i64>(), cycle in ".{0,12}", term in ".{0,6}") {
         let line = CartLineArgs { catalog_item_id: item, quantity, billing_cycle: cycle, term_duration: Some(term), ..CartLineArgs::default() };
-        match CartLine::parse_all(vec![line], &CART_FIELDS) {
+        match CartLine::parse_all(vec![line], &REST_FIELDS.cart) {
             Ok(lines) => prop_assert!(lines[0].quantity >= 1),
             Err(error) => prop_assert!(error.field_violations()[0].field.starts_with("lineItems[0].")),
         }

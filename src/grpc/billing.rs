@@ -9,7 +9,7 @@ use super::{
     server_stream, unary,
 };
 use crate::{
-    edge::AppState,
+    edge::{AppState, GRPC_FIELDS},
     error::Result,
     model::CurrencyCode,
     model::{
@@ -29,7 +29,7 @@ fn query(provider: &str, line_item_type: &str, currency: &str, period: &str, unb
         currency_code: Some(currency),
         period: Some(period),
     };
-    LineItemQuery::parse(&args, &input::LINE_ITEM_FIELDS, unbilled)
+    LineItemQuery::parse(&args, &GRPC_FIELDS.line_items, unbilled)
 }
 
 /// Statement PDFs go out in chunks of at most this many bytes.

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    dto::{Items, LINE_ITEM_FIELDS, PageQuery, page_request},
+    dto::{Items, PageQuery, page_request},
     extract::AppQuery,
     paths::InvoicePath,
     problem::ProblemResponses,
@@ -20,7 +20,7 @@ use super::{
 use crate::{
     auth::Caller,
     context::RequestContext,
-    edge::AppState,
+    edge::{AppState, REST_FIELDS},
     error::{Error, Result},
     model::{
         CurrencyCode, Page, PageRequest,
@@ -158,7 +158,7 @@ impl LineItemsQuery {
             currency_code: self.currency_code.as_deref(),
             period: self.period.as_deref(),
         };
-        let query = LineItemQuery::parse(&args, &LINE_ITEM_FIELDS, unbilled)?;
+        let query = LineItemQuery::parse(&args, &REST_FIELDS.line_items, unbilled)?;
         let page = page_request(self.page_size.as_deref(), self.page_token.clone())?;
         Ok((query, page))
     }

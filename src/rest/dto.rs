@@ -9,44 +9,18 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::parse_int;
 use crate::{
+    edge::REST_FIELDS,
     error::{Error, Result},
     model::{
         Country, PageRequest,
-        agreement::{AgreementConfirmation, AgreementFields, Contact},
-        billing::LineItemFields,
-        commerce::{AzurePlanOrder, CartFields, CartLine, CartLineArgs, FriendlyName, IdempotencyKey},
-        page::PageFields,
+        agreement::{AgreementConfirmation, Contact},
+        commerce::{AzurePlanOrder, CartLine, CartLineArgs, FriendlyName, IdempotencyKey},
         usage::BudgetAmount,
     },
 };
 
-pub const PAGE_FIELDS: PageFields = PageFields { size: "pageSize", token: "pageToken" };
-
-pub const CART_FIELDS: CartFields = CartFields {
-    line_items: "lineItems",
-    catalog_item_id: "catalogItemId",
-    quantity: "quantity",
-    billing_cycle: "billingCycle",
-    term_duration: "termDuration",
-    friendly_name: "friendlyName",
-    provisioning_context: "provisioningContext",
-};
-
-pub const AGREEMENT_FIELDS: AgreementFields = AgreementFields {
-    primary_contact: "primaryContact",
-    first_name: "firstName",
-    last_name: "lastName",
-    email: "email",
-    phone_number: "phoneNumber",
-    template_id: "templateId",
-    date_agreed: "dateAgreed",
-};
-
-pub const LINE_ITEM_FIELDS: LineItemFields =
-    LineItemFields { provider: "provider", line_item_type: "type", currency_code: "currencyCode", period: "period" };
-
 /// The header that makes a purchase safe to repeat.
-pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+pub const IDEMPOTENCY_KEY: &str = REST_FIELDS.idempotency_key;
 
 /// `pageSize` and `pageToken`, as every list takes them.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -68,7 +42,7 @@ impl PageQuery {
 
 /// `pageSize` and `pageToken` from a query that holds more parameters.
 pub fn page_request(size: Option<&str>, token: Option<String>) -> Result<PageRequest> {
-    PageRequest::parse(parse_int(PAGE_FIELDS.size, size)?, token, &PAGE_FIELDS)
+    PageRequest::parse(parse_int(REST_FIELDS.page.size, size)?, token, &REST_FIELDS.page)
 }
 
 /// A list without paging (Partner Center returns these whole).
@@ -118,7 +92,7 @@ impl CartInput {
                 provisioning_context: line.provisioning_context,
             })
             .collect();
-        CartLine::parse_all(lines, &CART_FIELDS)
+        CartLine::parse_all(lines, &REST_FIELDS.cart)
     }
 }
 
@@ -184,7 +158,7 @@ pub struct ConfirmAgreement {
 
 impl ConfirmAgreement {
     pub fn parse(self) -> Result<AgreementConfirmation> {
-        AgreementConfirmation::parse(self.primary_contact, self.template_id, self.date_agreed, &AGREEMENT_FIELDS)
+        AgreementConfirmation::parse(self.primary_contact, self.template_id, self.date_agreed, &REST_FIELDS.agreement)
     }
 }
 
