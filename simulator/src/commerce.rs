@@ -41,9 +41,14 @@ use super::{
 /// The simulator sells in one currency.
 const CURRENCY: (&str, &str) = ("USD", "$");
 
-/// `CartErrorCode` values (§4.2).
+/// `CartErrorCode` values (§4.2; `LegacyOfferNotEligibleForPurchase` from the .NET SDK's enum).
 const CATALOG_ITEM_ID_IS_NOT_VALID: u32 = 10001;
 const INVALID_INPUT: u32 = 10010;
+const LEGACY_OFFER_NOT_ELIGIBLE_FOR_PURCHASE: u32 = 500600;
+/// What Partner Center answers an offer bought with a billing cycle it does not support
+/// (Partner-Center-PowerShell issue #123: "2004 The following offer(s): ... does not support
+/// billing cycle type: Unknown").
+const BILLING_CYCLE_NOT_SUPPORTED: u32 = 2004;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CartStatus {
@@ -376,12 +381,22 @@ fn check_line(catalog: &CatalogState, raw: &Value, line: &mut CartLine) -> Resul
     let Some(catalog_item_id) = common::text(raw, "catalogItemId") else {
         return Err((INVALID_INPUT, "The catalogItemId is required.".to_owned()));
     };
-    let Some(item) = catalog.item(&catalog_item_id).filter(|i| i.purchasable) else {
+    let Some(item) = catalog.item(&catalog_item_id) else {
         return Err((
             CATALOG_ITEM_ID_IS_NOT_VALID,
             format!("The catalog item id '{catalog_item_id}' is not valid or cannot be purchased."),
         ));
     };
+    if !item.purchasable {
+        return Err(if item.legacy_offer {
+            (LEGACY_OFFER_NOT_ELIGIBLE_FOR_PURCHASE, "The legacy offer is no longer eligible for purchase.".to_owned())
+        } else {
+            (
+                CATALOG_ITEM_ID_IS_NOT_VALID,
+                format!("The catalog item id '{catalog_item_id}' is not valid or cannot be purchased."),
+            )
+        });
+    }
     line.catalog_item_id = json!(item.catalog_item_id);
     let quantity = line.quantity_sent.as_u64().filter(|q| (item.minimum_quantity..=item.maximum_quantity).contains(q));
     let Some(quantity) = quantity else {
@@ -394,10 +409,11 @@ fn check_line(catalog: &CatalogState, raw: &Value, line: &mut CartLine) -> Resul
     let sent_cycle = common::text(raw, "billingCycle").unwrap_or_default();
     let Some(cycle) = item.billing_cycles.iter().find(|c| common::enum_key(c) == common::enum_key(&sent_cycle)) else {
         return Err((
-            INVALID_INPUT,
+            BILLING_CYCLE_NOT_SUPPORTED,
             format!(
-                "The billing cycle '{sent_cycle}' is not supported; use one of: {}.",
-                item.billing_cycles.join(", ")
+                "The following offer(s): {} does not support billing cycle type: {}",
+                item.catalog_item_id,
+                billing_cycle_type(&sent_cycle)
             ),
         ));
     };
@@ -414,6 +430,20 @@ fn check_line(catalog: &CatalogState, raw: &Value, line: &mut CartLine) -> Resul
     }
     line.item = Some(item);
     Ok(())
+}
+
+/// The `BillingCycleType` member a sent value names, as Partner Center spells it in messages;
+/// anything else (or nothing) is `Unknown`, the enum's default.
+fn billing_cycle_type(sent: &str) -> &'static str {
+    match common::enum_key(sent).as_str() {
+        "monthly" => "Monthly",
+        "annual" => "Annual",
+        "none" => "None",
+        "onetime" => "OneTime",
+        "triennial" => "Triennial",
+        "biennial" => "Biennial",
+        _ => "Unknown",
+    }
 }
 
 /// Lines that can be bought together share an `orderGroup` ("0", "1", ...). The doc only says the
@@ -889,11 +919,11 @@ mod tests {
             codes,
             [
                 Some(10001),
-                Some(10001),
+                Some(500600),
                 Some(10010),
                 Some(10010),
                 Some(10010),
-                Some(10010),
+                Some(2004),
                 Some(10010),
                 Some(10010),
                 Some(10010),
@@ -905,6 +935,56 @@ mod tests {
         assert!(lines[..9].iter().all(|l| l.get("orderGroup").is_none()));
         assert_eq!(lines[4]["quantity"], "five", "what was sent is echoed");
         assert_eq!(lines[9]["orderGroup"], "0");
+    }
+
+    #[tokio::test]
+    async fn a_billing_cycle_the_sku_does_not_list_is_refused_on_the_line_with_2004() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let plan = |cycle: Option<&str>| {
+            let mut line = json!({ "catalogItemId": AZURE_PLAN, "quantity": 1 });
+            if let Some(cycle) = cycle {
+                line["billingCycle"] = json!(cycle);
+            }
+            line
+        };
+        let cart = create_cart(
+            &sim,
+            &token,
+            CUSTOMER_FABRIKAM,
+            vec![plan(Some("monthly")), plan(None), plan(Some("OneTime")), plan(Some("one_time"))],
+        )
+        .await;
+        let lines = cart["lineItems"].as_array().expect("lines");
+        assert_eq!(
+            lines[0]["error"],
+            json!({
+                "errorCode": 2004,
+                "errorDescription": format!("The following offer(s): {AZURE_PLAN} does not support billing cycle type: Monthly")
+            })
+        );
+        assert_eq!(
+            lines[1]["error"]["errorDescription"],
+            format!("The following offer(s): {AZURE_PLAN} does not support billing cycle type: Unknown")
+        );
+        assert!(lines[1..].iter().skip(1).all(|l| l.get("error").is_none() && l["billingCycle"] == "one_time"));
+        assert_eq!(
+            checkout(&sim, &token, CUSTOMER_FABRIKAM, cart["id"].as_str().expect("id")).await.error(),
+            (400, Some(800009))
+        );
+
+        // The legacy offer keeps `monthly` but is no longer sold.
+        let legacy = create_cart(
+            &sim,
+            &token,
+            CUSTOMER_FABRIKAM,
+            vec![json!({ "catalogItemId": LEGACY_AZURE, "quantity": 1, "billingCycle": "monthly" })],
+        )
+        .await;
+        assert_eq!(legacy["lineItems"][0]["error"]["errorCode"], 500600);
+        let one_time = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![plan(Some("one_time"))]).await;
+        assert_eq!(one_time.status, 201, "{}", one_time.body);
+        assert_eq!(one_time.body["orders"][0]["billingCycle"], "one_time");
     }
 
     #[tokio::test]
@@ -949,7 +1029,7 @@ mod tests {
             "Id": id,
             "ExpirationTimestamp": "0001-01-01T00:00:00",
             "LineItems": [
-                { "Id": 0, "CatalogItemId": AZURE_PLAN, "FriendlyName": "Plan", "Quantity": 1, "BillingCycle": "monthly" },
+                { "Id": 0, "CatalogItemId": AZURE_PLAN, "FriendlyName": "Plan", "Quantity": 1, "BillingCycle": "OneTime" },
                 { "Id": 1, "CatalogItemId": M365_BASIC, "Quantity": 10, "BillingCycle": "annual", "TermDuration": "P1Y" }
             ]
         });
@@ -1009,7 +1089,7 @@ mod tests {
         let order_id = order["id"].as_str().expect("order id").to_owned();
         assert_eq!(order["status"], "pending");
         assert_eq!(order["referenceCustomerId"], CUSTOMER_FABRIKAM);
-        assert_eq!(order["billingCycle"], "monthly");
+        assert_eq!(order["billingCycle"], "one_time");
         assert_eq!((order["currencyCode"].as_str(), order["currencySymbol"].as_str()), (Some("USD"), Some("$")));
         assert_eq!(order["transactionType"], "UserPurchase");
         assert_eq!(order["attributes"]["objectType"], "Order");
@@ -1078,7 +1158,9 @@ mod tests {
         assert_eq!(listed["totalCount"], 1);
         assert_eq!(listed["items"][0]["id"], order_id.as_str());
         assert_eq!(listed["attributes"]["objectType"], "Collection");
-        assert_eq!(get(&sim, &format!("{list_path}?billingType=onetime"), &token).await.body["totalCount"], 0);
+        // The Azure plan order is billed `one_time` (its SKU's only cycle).
+        assert_eq!(get(&sim, &format!("{list_path}?billingType=onetime"), &token).await.body["totalCount"], 1);
+        assert_eq!(get(&sim, &format!("{list_path}?billingType=monthly"), &token).await.body["totalCount"], 0);
 
         let unknown = get(&sim, &format!("{list_path}/does-not-exist"), &token).await;
         assert_eq!(unknown.error(), (404, Some(20000)));
@@ -1134,7 +1216,7 @@ mod tests {
         let orders = result.body["orders"].as_array().expect("orders");
         assert_eq!(orders.len(), 3);
         let cycles: Vec<_> = orders.iter().map(|o| o["billingCycle"].as_str()).collect();
-        assert_eq!(cycles, [Some("monthly"), Some("monthly"), Some("one_time")]);
+        assert_eq!(cycles, [Some("one_time"), Some("monthly"), Some("one_time")]);
         let one_time = &orders[2]["lineItems"];
         assert_eq!(one_time.as_array().map(Vec::len), Some(2));
         assert_eq!(

@@ -136,6 +136,10 @@ pub const AZURE_PLAN_SKU_ID: &str = "0001";
 pub const AZURE_PLAN_AVAILABILITY_COMMERCIAL: &str = "DZH318Z0BML6";
 pub const AZURE_PLAN_AVAILABILITY_EDUCATION: &str = "DZH318Z0BML7";
 pub const AZURE_PLAN_AVAILABILITY_NONPROFIT: &str = "DZH318Z0BML8";
+/// Microsoft Azure (MS-AZR-0145P): SKU `MS-AZR-0145P` of this product; carts name it by the offer id.
+pub const LEGACY_AZURE_PRODUCT_ID: &str = "9DEA7946-EC2C-441E-9FFD-E3B275F7E838";
+pub const LEGACY_AZURE_OFFER_ID: &str = "MS-AZR-0145P";
+pub const LEGACY_AZURE_AVAILABILITY: &str = "DZH318Z0BMLA";
 
 /// One catalog product with the views it appears in, its SKUs and their availabilities.
 pub struct SeedProduct {
@@ -146,8 +150,35 @@ pub struct SeedProduct {
 
 pub struct SeedSku {
     pub sku: Value,
-    /// (availability id, segment, purchasable, terms)
-    pub availabilities: Vec<(&'static str, &'static str, bool, Value)>,
+    pub availabilities: Vec<SeedAvailability>,
+}
+
+pub struct SeedAvailability {
+    pub id: &'static str,
+    /// `commercial`, `education`, `nonprofit`, ...
+    pub segment: &'static str,
+    pub purchasable: bool,
+    /// `terms` as the availability lists them (`[]` when it has none).
+    pub terms: Value,
+    /// What a cart line names it by when that is not `product:sku:availability`: legacy offers
+    /// keep their offer id (`MS-AZR-0145P`), as the create-cart example shows.
+    pub catalog_item_id: Option<&'static str>,
+}
+
+/// A new-commerce term with the documented cancellation policy: a full refund within 7 days
+/// (`P7D`; the example shows `P1D`, the current rule is 168 hours).
+fn nce_term(id: &str, duration: &str, description: &str, billing_cycle: &str) -> Value {
+    json!({
+        "id": id,
+        "duration": duration,
+        "description": description,
+        "billingCycle": billing_cycle,
+        "cancellationPolicies": [{ "refundOptions": [{ "sequenceId": 0, "type": "Full", "expiresAfter": "P7D" }] }]
+    })
+}
+
+fn availability(id: &'static str, segment: &'static str, purchasable: bool, terms: Value) -> SeedAvailability {
+    SeedAvailability { id, segment, purchasable, terms, catalog_item_id: None }
 }
 
 pub fn catalog() -> Vec<SeedProduct> {
@@ -163,51 +194,63 @@ pub fn catalog() -> Vec<SeedProduct> {
                 "publisherName": "Microsoft Corporation"
             }),
             skus: vec![SeedSku {
+                // As `get-a-list-of-products-by-customer.md` shows the Azure plan SKU.
                 sku: json!({
                     "id": AZURE_PLAN_SKU_ID,
-                    "title": "Azure plan",
-                    "description": "Azure plan",
+                    "title": "Microsoft Azure plan",
+                    "description": "Microsoft Azure plan (MS-AZR-0017G)",
                     "minimumQuantity": 1,
                     "maximumQuantity": 1,
                     "isTrial": false,
-                    "supportedBillingCycles": ["monthly"],
+                    "supportedBillingCycles": ["one_time"],
                     "purchasePrerequisites": ["MicrosoftCustomerAgreement"],
                     "inventoryVariables": [],
                     "provisioningVariables": [],
-                    "dynamicAttributes": { "isMicrosoftProduct": true, "hasConstraints": false, "isAddon": false }
+                    "actions": ["Refund"],
+                    "dynamicAttributes": { "isMicrosoftProduct": true, "pilotProgram": "modernazurepilot" }
                 }),
                 availabilities: vec![
-                    (AZURE_PLAN_AVAILABILITY_COMMERCIAL, "commercial", true, json!([])),
-                    (AZURE_PLAN_AVAILABILITY_EDUCATION, "education", true, json!([])),
-                    (AZURE_PLAN_AVAILABILITY_NONPROFIT, "nonprofit", true, json!([])),
+                    availability(AZURE_PLAN_AVAILABILITY_COMMERCIAL, "commercial", true, json!([])),
+                    availability(AZURE_PLAN_AVAILABILITY_EDUCATION, "education", true, json!([])),
+                    availability(AZURE_PLAN_AVAILABILITY_NONPROFIT, "nonprofit", true, json!([])),
                 ],
             }],
         },
         SeedProduct {
             views: &["MicrosoftAzure"],
             product: json!({
-                "id": "MS-AZR-0145P",
+                "id": LEGACY_AZURE_PRODUCT_ID,
                 "title": "Microsoft Azure",
-                "description": "Legacy Microsoft Azure offer (MS-AZR-0145P); existing customers transition to an Azure plan.",
+                "description": "Azure Cloud Solution Provider offer for Partner and Resellers",
                 "productType": { "id": "Azure", "displayName": "Azure" },
                 "isMicrosoftProduct": true,
                 "publisherName": "Microsoft Corporation"
             }),
             skus: vec![SeedSku {
+                // The documented SKU, field for field (it has no inventory/provisioning variables).
                 sku: json!({
-                    "id": "0001",
+                    "id": LEGACY_AZURE_OFFER_ID,
                     "title": "Microsoft Azure",
-                    "description": "Microsoft Azure (MS-AZR-0145P)",
+                    "description": "Azure Cloud Solution Provider offer for Partner and Resellers",
                     "minimumQuantity": 1,
                     "maximumQuantity": 1,
                     "isTrial": false,
                     "supportedBillingCycles": ["monthly"],
-                    "purchasePrerequisites": [],
-                    "inventoryVariables": [],
-                    "provisioningVariables": [],
-                    "dynamicAttributes": {}
+                    "purchasePrerequisites": ["MicrosoftCloudAgreement"],
+                    "actions": ["Refund"],
+                    "dynamicAttributes": {
+                        "isMicrosoftProduct": true, "billingType": "usage", "category": "Enterprise",
+                        "isAddon": false, "prerequisiteSkus": [], "rank": 1413, "hasAddOns": false,
+                        "isAutoRenewable": false, "upgradeTargetOffers": null, "conversionTargetOffers": [],
+                        "unitType": "Usage-based", "limitUnitOfMeasure": "None", "limit": 0,
+                        "reselleeQualifications": [], "resellerQualifications": []
+                    }
                 }),
-                availabilities: vec![("DZH318Z0BMLA", "commercial", false, json!([]))],
+                // No longer sold: new Azure customers get an Azure plan.
+                availabilities: vec![SeedAvailability {
+                    catalog_item_id: Some(LEGACY_AZURE_OFFER_ID),
+                    ..availability(LEGACY_AZURE_AVAILABILITY, "commercial", false, json!([]))
+                }],
             }],
         },
         SeedProduct {
@@ -239,7 +282,7 @@ pub fn catalog() -> Vec<SeedProduct> {
                             "armRegionName": "westus2", "duration": "1Year", "region": "US West 2", "diskType": "SSD"
                         }
                     }),
-                    availabilities: vec![(
+                    availabilities: vec![availability(
                         "DZH318XZXVNF",
                         "commercial",
                         true,
@@ -264,7 +307,7 @@ pub fn catalog() -> Vec<SeedProduct> {
                             "armRegionName": "westus2", "duration": "3Years", "region": "US West 2", "diskType": "SSD"
                         }
                     }),
-                    availabilities: vec![(
+                    availabilities: vec![availability(
                         "DZH318XZXVNG",
                         "commercial",
                         true,
@@ -303,20 +346,20 @@ pub fn catalog() -> Vec<SeedProduct> {
                     }
                 }),
                 availabilities: vec![
-                    (
+                    availability(
                         "CFQ7TTC0TKZX",
                         "commercial",
                         true,
                         json!([
-                            { "id": "e9fn5qzlxb8b", "duration": "P1Y", "description": "One-Year commitment for monthly/yearly billing", "billingCycle": "Annual" },
-                            { "id": "e9fn5qzlxb8c", "duration": "P1M", "description": "One-Month commitment for monthly billing", "billingCycle": "Monthly" }
+                            nce_term("e9fn5qzlxb8b", "P1Y", "One-Year commitment for monthly/yearly billing", "Annual"),
+                            nce_term("e9fn5qzlxb8c", "P1M", "One-Month commitment for monthly billing", "Monthly")
                         ]),
                     ),
-                    (
+                    availability(
                         "CFQ7TTC0TKZZ",
                         "education",
                         true,
-                        json!([{ "id": "e9fn5qzlxb8d", "duration": "P1Y", "description": "One-Year commitment", "billingCycle": "Annual" }]),
+                        json!([nce_term("e9fn5qzlxb8d", "P1Y", "One-Year commitment", "Annual")]),
                     ),
                 ],
             }],
@@ -345,11 +388,11 @@ pub fn catalog() -> Vec<SeedProduct> {
                     "provisioningVariables": [],
                     "dynamicAttributes": { "isMicrosoftProduct": true, "hasConstraints": true, "isAddon": false }
                 }),
-                availabilities: vec![(
+                availabilities: vec![availability(
                     "CFQ7TTC0TL0B",
                     "commercial",
                     true,
-                    json!([{ "id": "e9fn5qzlxb9a", "duration": "P1Y", "description": "One-Year commitment", "billingCycle": "Annual" }]),
+                    json!([nce_term("e9fn5qzlxb9a", "P1Y", "One-Year commitment", "Annual")]),
                 )],
             }],
         },
@@ -377,7 +420,7 @@ pub fn catalog() -> Vec<SeedProduct> {
                     "provisioningVariables": [],
                     "dynamicAttributes": {}
                 }),
-                availabilities: vec![("DG7GMGF0D3SJ", "commercial", true, json!([]))],
+                availabilities: vec![availability("DG7GMGF0D3SJ", "commercial", true, json!([]))],
             }],
         },
     ]
@@ -443,7 +486,8 @@ pub fn subscriptions() -> Vec<SeedSubscription> {
             offer_name: "Azure plan",
             quantity: 1,
             usage_based: true,
-            billing_cycle: "monthly",
+            // The Azure plan SKU supports only `one_time`.
+            billing_cycle: "one_time",
             term_duration: None,
             azure_entitlements: &[(FABRIKAM_AZURE_ENTITLEMENT, "Fabrikam production")],
             age_days: 200,

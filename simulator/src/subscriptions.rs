@@ -91,7 +91,8 @@ impl SimSubscription {
             offer_name: "Azure plan".to_owned(),
             friendly_name: "Azure plan".to_owned(),
             quantity: 1,
-            billing_cycle: "monthly".to_owned(),
+            // The Azure plan SKU supports only `one_time` (`supportedBillingCycles`).
+            billing_cycle: "one_time".to_owned(),
             term_duration: None,
             status: SubscriptionStatus::Pending,
             created: now,
