@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    SimState, seed,
+    SimState,
+    aad::PartnerTenant,
+    common, seed,
     wire::{self, PcError},
 };
 
@@ -164,6 +166,11 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/v1/products/{product_id}/skus/{sku_id}", get(get_sku))
         .route("/v1/products/{product_id}/skus/{sku_id}/availabilities", get(list_availabilities))
         .route("/v1/products/{product_id}/skus/{sku_id}/availabilities/{availability_id}", get(get_availability))
+        // The customer-scoped catalog: the country is the customer's (billing profile).
+        .route(
+            "/v1/customers/{customer_id}/products/{product_id}/skus/{sku_id}/availabilities",
+            get(customer_availabilities),
+        )
 }
 
 #[derive(Deserialize)]
@@ -365,15 +372,45 @@ async fn list_availabilities(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let wanted = match segment(&query) {
+    let inner = state.lock();
+    availabilities(&inner.catalog, &product_id, &sku_id, &query, country)
+}
+
+/// `GET /v1/customers/{id}/products/{product}/skus/{sku}/availabilities`: as the partner-scoped
+/// list, in the country of the customer's billing profile (no `country` parameter).
+async fn customer_availabilities(
+    State(state): State<Arc<SimState>>,
+    Extension(partner): Extension<PartnerTenant>,
+    Path((customer_id, product_id, sku_id)): Path<(String, String, String)>,
+    Query(query): Query<CatalogQuery>,
+) -> Response {
+    let inner = state.lock();
+    let customer_country = match common::customer(&inner, &partner, &customer_id) {
+        Ok(customer) => customer.country.clone(),
+        Err(e) => return e.into_response(),
+    };
+    let Some(country) = seed::COUNTRIES.iter().find(|(code, ..)| code.eq_ignore_ascii_case(&customer_country)).copied()
+    else {
+        return wire::error(StatusCode::BAD_REQUEST, 3000, "The customer's country is not supported.");
+    };
+    availabilities(&inner.catalog, &product_id, &sku_id, &query, country)
+}
+
+fn availabilities(
+    catalog: &CatalogState,
+    product_id: &str,
+    sku_id: &str,
+    query: &CatalogQuery,
+    country: (&str, &str, &str),
+) -> Response {
+    let wanted = match segment(query) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let inner = state.lock();
-    let Some(product) = inner.catalog.product(&product_id) else {
+    let Some(product) = catalog.product(product_id) else {
         return product_not_found();
     };
-    let Some(sku) = product.skus.iter().find(|s| s.sku["id"].as_str() == Some(sku_id.as_str())) else {
+    let Some(sku) = product.skus.iter().find(|s| s.sku["id"].as_str() == Some(sku_id)) else {
         return sku_not_found();
     };
     // Without a segment every segment but nonprofit is listed; nonprofit must be asked for.

@@ -68,13 +68,16 @@ pub struct SeedCustomer {
     pub domain: String,
     pub mca_accepted: bool,
     pub has_0145p: bool,
+    /// `defaultAddress.country` of the billing profile (ISO 3166 alpha-2, one of [`COUNTRIES`]).
+    pub country: &'static str,
 }
 
 pub fn customers() -> Vec<SeedCustomer> {
+    // (id, partner, name, domain, MCA accepted, has MS-AZR-0145P, country)
     let named = [
-        (CUSTOMER_FABRIKAM, CONTOSO_TENANT_ID, "Fabrikam, Inc.", "fabrikam.onmicrosoft.com", true, false),
-        (CUSTOMER_TAILSPIN, CONTOSO_TENANT_ID, "Tailspin Toys", "tailspintoys.onmicrosoft.com", false, false),
-        (CUSTOMER_LITWARE, CONTOSO_TENANT_ID, "Litware, Inc.", "litware.onmicrosoft.com", true, true),
+        (CUSTOMER_FABRIKAM, CONTOSO_TENANT_ID, "Fabrikam, Inc.", "fabrikam.onmicrosoft.com", true, false, "US"),
+        (CUSTOMER_TAILSPIN, CONTOSO_TENANT_ID, "Tailspin Toys", "tailspintoys.onmicrosoft.com", false, false, "GB"),
+        (CUSTOMER_LITWARE, CONTOSO_TENANT_ID, "Litware, Inc.", "litware.onmicrosoft.com", true, true, "DE"),
         (
             CUSTOMER_ADVENTURE_WORKS,
             CONTOSO_TENANT_ID,
@@ -82,8 +85,9 @@ pub fn customers() -> Vec<SeedCustomer> {
             "adventureworks.onmicrosoft.com",
             true,
             false,
+            "CA",
         ),
-        (CUSTOMER_WINGTIP, CONTOSO_TENANT_ID, "Wingtip Toys", "wingtiptoys.onmicrosoft.com", true, false),
+        (CUSTOMER_WINGTIP, CONTOSO_TENANT_ID, "Wingtip Toys", "wingtiptoys.onmicrosoft.com", true, false, "FR"),
         (
             CUSTOMER_NORTHWIND_TRADERS,
             NORTHWIND_TENANT_ID,
@@ -91,17 +95,19 @@ pub fn customers() -> Vec<SeedCustomer> {
             "northwindtraders.onmicrosoft.com",
             true,
             false,
+            "NL",
         ),
     ];
     let mut customers: Vec<SeedCustomer> = named
         .into_iter()
-        .map(|(id, partner, name, domain, mca, legacy)| SeedCustomer {
+        .map(|(id, partner, name, domain, mca, legacy, country)| SeedCustomer {
             id: id.to_owned(),
             partner_tenant: partner,
             company_name: name.to_owned(),
             domain: domain.to_owned(),
             mca_accepted: mca,
             has_0145p: legacy,
+            country,
         })
         .collect();
     for n in 0..GENERATED_CUSTOMERS {
@@ -112,10 +118,129 @@ pub fn customers() -> Vec<SeedCustomer> {
             domain: format!("generated{n:03}.onmicrosoft.com"),
             mca_accepted: n % 2 == 0,
             has_0145p: false,
+            country: COUNTRIES[n % COUNTRIES.len()].0,
         });
     }
     customers
 }
+
+/// A plausible billing address, and the culture and language of a customer there.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedAddress {
+    pub country: &'static str,
+    pub city: &'static str,
+    /// Empty where the country has no states in addresses.
+    pub state: &'static str,
+    pub address_line1: &'static str,
+    pub postal_code: &'static str,
+    pub phone_number: &'static str,
+    pub culture: &'static str,
+    pub language: &'static str,
+}
+
+/// One address per country of [`COUNTRIES`].
+pub const ADDRESSES: [SeedAddress; 10] = [
+    SeedAddress {
+        country: "US",
+        city: "Redmond",
+        state: "WA",
+        address_line1: "1 Microsoft Way",
+        postal_code: "98052",
+        phone_number: "4255550100",
+        culture: "en-US",
+        language: "en",
+    },
+    SeedAddress {
+        country: "CA",
+        city: "Vancouver",
+        state: "BC",
+        address_line1: "725 Granville Street",
+        postal_code: "V7Y 1G5",
+        phone_number: "6045550100",
+        culture: "en-CA",
+        language: "en",
+    },
+    SeedAddress {
+        country: "GB",
+        city: "London",
+        state: "",
+        address_line1: "2 Kingdom Street",
+        postal_code: "W2 6BD",
+        phone_number: "2075550100",
+        culture: "en-GB",
+        language: "en",
+    },
+    SeedAddress {
+        country: "DE",
+        city: "Berlin",
+        state: "",
+        address_line1: "Unter den Linden 17",
+        postal_code: "10117",
+        phone_number: "305550100",
+        culture: "de-DE",
+        language: "de",
+    },
+    SeedAddress {
+        country: "FR",
+        city: "Issy-les-Moulineaux",
+        state: "",
+        address_line1: "39 Quai du President Roosevelt",
+        postal_code: "92130",
+        phone_number: "157750100",
+        culture: "fr-FR",
+        language: "fr",
+    },
+    SeedAddress {
+        country: "NL",
+        city: "Amsterdam",
+        state: "",
+        address_line1: "Evert van de Beekstraat 354",
+        postal_code: "1118 CZ",
+        phone_number: "205550100",
+        culture: "nl-NL",
+        language: "nl",
+    },
+    SeedAddress {
+        country: "AU",
+        city: "Sydney",
+        state: "NSW",
+        address_line1: "11 Talavera Road",
+        postal_code: "2113",
+        phone_number: "298700100",
+        culture: "en-AU",
+        language: "en",
+    },
+    SeedAddress {
+        country: "JP",
+        city: "Tokyo",
+        state: "",
+        address_line1: "2-16-3 Konan, Minato-ku",
+        postal_code: "108-0075",
+        phone_number: "345500100",
+        culture: "ja-JP",
+        language: "ja",
+    },
+    SeedAddress {
+        country: "IN",
+        city: "Bengaluru",
+        state: "KA",
+        address_line1: "Embassy Golf Links Business Park",
+        postal_code: "560071",
+        phone_number: "8044550100",
+        culture: "en-IN",
+        language: "en",
+    },
+    SeedAddress {
+        country: "BR",
+        city: "Sao Paulo",
+        state: "SP",
+        address_line1: "Av. Pres. Juscelino Kubitschek 1909",
+        postal_code: "04543-907",
+        phone_number: "1137550100",
+        culture: "pt-BR",
+        language: "pt",
+    },
+];
 
 /// Countries the simulated catalog sells in, with their currency.
 pub const COUNTRIES: [(&str, &str, &str); 10] = [
@@ -505,4 +630,19 @@ pub fn subscriptions() -> Vec<SeedSubscription> {
             age_days: 120,
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_country_has_an_address_and_every_customer_a_catalog_country() {
+        for (country, ..) in COUNTRIES {
+            assert_eq!(ADDRESSES.iter().filter(|a| a.country == country).count(), 1, "{country}");
+        }
+        for customer in customers() {
+            assert!(COUNTRIES.iter().any(|(c, ..)| *c == customer.country), "{}", customer.id);
+        }
+    }
 }
