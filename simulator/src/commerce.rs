@@ -69,6 +69,8 @@ struct CartLine {
     billing_cycle: Value,
     term_duration: Option<String>,
     provisioning_context: Value,
+    /// Partners of record (`[{key, value}]`), as sent; echoed back.
+    participants: Option<Value>,
     order_group: Option<String>,
     error: Option<(u32, String)>,
     item: Option<CatalogItem>,
@@ -77,6 +79,24 @@ struct CartLine {
 impl CartLine {
     fn is_azure_plan(&self) -> bool {
         self.item.as_ref().is_some_and(|i| i.product_id.eq_ignore_ascii_case(seed::AZURE_PLAN_PRODUCT_ID))
+    }
+
+    /// The `transaction_reseller` participant (the indirect reseller of record).
+    fn partner_id_on_record(&self) -> Option<String> {
+        self.participant_values("transactionreseller").into_iter().next()
+    }
+
+    fn participant_values(&self, key: &str) -> Vec<String> {
+        self.participants
+            .as_ref()
+            .and_then(Value::as_array)
+            .map(|all| {
+                all.iter()
+                    .filter(|p| p["key"].as_str().is_some_and(|k| common::enum_key(k) == key))
+                    .filter_map(|p| p["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn is_new_commerce(&self) -> bool {
@@ -97,6 +117,9 @@ impl CartLine {
         }
         if let Some(term) = &self.term_duration {
             line["termDuration"] = json!(term);
+        }
+        if let Some(participants) = &self.participants {
+            line["participants"] = participants.clone();
         }
         if let Some(group) = &self.order_group {
             line["orderGroup"] = json!(group);
@@ -120,6 +143,10 @@ struct SimCart {
     /// A checkout is running (see [`SimulatorConfig::checkout_processing_time`]).
     processing: bool,
     lines: Vec<CartLine>,
+    /// The cart-level `PartnerOnRecordAttestationAccepted` as sent. Partner Center's examples
+    /// never echo it, so neither does the simulator; checkout needs it when partners of record
+    /// are named (900206).
+    partner_on_record_attestation_accepted: Option<bool>,
 }
 
 impl SimCart {
@@ -155,6 +182,9 @@ pub struct OrderLine {
     pub term_duration: Option<String>,
     /// Created at checkout; shown on the order only once provisioned.
     pub subscription_id: String,
+    /// From the cart line's participants (`transaction_reseller`, `additional_transaction_reseller`).
+    pub partner_id_on_record: Option<String>,
+    pub additional_partner_ids_on_record: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +222,13 @@ impl SimOrder {
                 });
                 if let Some(term) = &line.term_duration {
                     value["termDuration"] = json!(term);
+                }
+                // As create-an-order.md's response shows them.
+                if let Some(partner) = &line.partner_id_on_record {
+                    value["partnerIdOnRecord"] = json!(partner);
+                }
+                if !line.additional_partner_ids_on_record.is_empty() {
+                    value["additionalPartnerIdsOnRecord"] = json!(line.additional_partner_ids_on_record);
                 }
                 if completed {
                     let subscription =
@@ -340,16 +377,33 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/v1/customers/{customer_id}/orders/{order_id}/provisioningstatus", get(order_provisioning_status))
 }
 
-/// The `lineItems` of a Cart body, checked against the catalog.
-fn cart_lines(catalog: &CatalogState, body: &[u8]) -> Result<Vec<CartLine>, PcError> {
+/// A Cart request body: its lines checked against the catalog, and the cart-level attestation.
+struct CartBody {
+    lines: Vec<CartLine>,
+    partner_on_record_attestation_accepted: Option<bool>,
+}
+
+fn cart_body(catalog: &CatalogState, body: &[u8]) -> Result<CartBody, PcError> {
     let body = common::parse_body(body)?;
     let Some(items) = body.get("lineItems").and_then(Value::as_array).filter(|items| !items.is_empty()) else {
         return Err(PcError::new(StatusCode::BAD_REQUEST, 800002, "A cart needs at least one line item."));
     };
+    // Documented spelling `PartnerOnRecordAttestationAccepted`; request keys are matched camelCase.
+    let attestation = match body.get("partnerOnRecordAttestationAccepted") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(accepted)) => Some(*accepted),
+        Some(_) => {
+            return Err(PcError::new(
+                StatusCode::BAD_REQUEST,
+                800002,
+                "PartnerOnRecordAttestationAccepted must be true or false.",
+            ));
+        }
+    };
     let mut lines: Vec<CartLine> =
         items.iter().enumerate().map(|(index, raw)| cart_line(catalog, index, raw)).collect();
     assign_order_groups(&mut lines);
-    Ok(lines)
+    Ok(CartBody { lines, partner_on_record_attestation_accepted: attestation })
 }
 
 fn cart_line(catalog: &CatalogState, index: usize, raw: &Value) -> CartLine {
@@ -363,6 +417,7 @@ fn cart_line(catalog: &CatalogState, index: usize, raw: &Value) -> CartLine {
         billing_cycle: field("billingCycle"),
         term_duration: common::text(raw, "termDuration"),
         provisioning_context: raw.get("provisioningContext").filter(|c| c.is_object()).cloned().unwrap_or(json!({})),
+        participants: raw.get("participants").filter(|p| !p.is_null()).cloned(),
         order_group: None,
         error: None,
         item: None,
@@ -381,6 +436,7 @@ fn check_line(catalog: &CatalogState, raw: &Value, line: &mut CartLine) -> Resul
     let Some(catalog_item_id) = common::text(raw, "catalogItemId") else {
         return Err((INVALID_INPUT, "The catalogItemId is required.".to_owned()));
     };
+    check_participants(line.participants.as_ref())?;
     let Some(item) = catalog.item(&catalog_item_id) else {
         return Err((
             CATALOG_ITEM_ID_IS_NOT_VALID,
@@ -429,6 +485,36 @@ fn check_line(catalog: &CatalogState, raw: &Value, line: &mut CartLine) -> Resul
         line.term_duration = Some(term.clone());
     }
     line.item = Some(item);
+    Ok(())
+}
+
+/// `participants`: `[{key, value}]` with the documented keys (`transaction_reseller`, at most
+/// five `additional_transaction_reseller`; the SDK also knows `consumption_reseller`).
+fn check_participants(participants: Option<&Value>) -> Result<(), (u32, String)> {
+    let Some(participants) = participants else {
+        return Ok(());
+    };
+    let invalid = |why: &str| Err((INVALID_INPUT, format!("participants: {why}")));
+    let Some(all) = participants.as_array() else {
+        return invalid("must be a list of {key, value} pairs.");
+    };
+    let mut additional = 0;
+    for participant in all {
+        let (Some(key), Some(value)) = (participant["key"].as_str(), participant["value"].as_str()) else {
+            return invalid("each participant needs a string key and value.");
+        };
+        if value.trim().is_empty() {
+            return invalid("a participant's value must be a PartnerID.");
+        }
+        match common::enum_key(key).as_str() {
+            "transactionreseller" | "consumptionreseller" => {}
+            "additionaltransactionreseller" => additional += 1,
+            _ => return invalid(&format!("'{key}' is not a participant type.")),
+        }
+    }
+    if additional > 5 {
+        return invalid("at most 5 additional_transaction_reseller participants are allowed.");
+    }
     Ok(())
 }
 
@@ -481,8 +567,8 @@ async fn create_cart(
         Ok(customer) => customer.id.clone(),
         Err(e) => return e.into_response(),
     };
-    let lines = match cart_lines(&inner.catalog, &body) {
-        Ok(lines) => lines,
+    let body = match cart_body(&inner.catalog, &body) {
+        Ok(body) => body,
         Err(e) => return e.into_response(),
     };
     let cart = SimCart {
@@ -494,7 +580,8 @@ async fn create_cart(
         last_modified_user: common::partner_user(&partner.tenant_id),
         status: CartStatus::Active,
         processing: false,
-        lines,
+        lines: body.lines,
+        partner_on_record_attestation_accepted: body.partner_on_record_attestation_accepted,
     };
     let body = cart.to_wire();
     inner.commerce.carts.push(cart);
@@ -523,11 +610,12 @@ async fn update_cart(
     if cart.processing {
         return being_processed().into_response();
     }
-    let lines = match cart_lines(&inner.catalog, &body) {
-        Ok(lines) => lines,
+    let body = match cart_body(&inner.catalog, &body) {
+        Ok(body) => body,
         Err(e) => return e.into_response(),
     };
-    cart.lines = lines;
+    cart.lines = body.lines;
+    cart.partner_on_record_attestation_accepted = body.partner_on_record_attestation_accepted;
     cart.modified = now;
     cart.last_modified_user = common::partner_user(&partner.tenant_id);
     // Update a cart answers 201 Created in the doc's example.
@@ -604,7 +692,9 @@ fn begin_checkout(
     cart_id: &str,
     now: SystemTime,
 ) -> Result<(), PcError> {
-    let mca_accepted = common::customer(inner, partner, customer_id)?.mca_accepted;
+    let customer_id = common::customer(inner, partner, customer_id)?.id.clone();
+    let customer_id = customer_id.as_str();
+    let mca_accepted = inner.agreements.mca_accepted(customer_id);
     let blocking_upgrade = inner.upgrades.blocking_status(customer_id);
     let has_legacy_azure = inner.subscriptions.live_legacy_azure(customer_id).next().is_some();
     let cart = inner.commerce.live_cart_mut(customer_id, cart_id, now)?;
@@ -620,6 +710,12 @@ fn begin_checkout(
             800009,
             format!("The cart has errors in its line items (first: line {}); fix them before checking out.", line.id),
         ));
+    }
+    let names_partners =
+        cart.lines.iter().any(|l| l.participants.as_ref().is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty())));
+    if names_partners && cart.partner_on_record_attestation_accepted != Some(true) {
+        // Documented 400/900206; when it applies is not: here, whenever partners of record are named.
+        return Err(PcError::new(StatusCode::BAD_REQUEST, 900206, "Partner Attestation is missing"));
     }
     let buys_azure_plan = cart.lines.iter().any(CartLine::is_azure_plan);
     if !mca_accepted && (buys_azure_plan || cart.lines.iter().any(CartLine::is_new_commerce)) {
@@ -720,6 +816,8 @@ fn finish_checkout(
                 quantity: line.quantity,
                 term_duration: line.term_duration.clone(),
                 subscription_id: subscription.id.clone(),
+                partner_id_on_record: line.partner_id_on_record(),
+                additional_partner_ids_on_record: line.participant_values("additionaltransactionreseller"),
             });
             subscriptions.subscriptions.push(subscription);
         }
@@ -985,6 +1083,48 @@ mod tests {
         let one_time = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![plan(Some("one_time"))]).await;
         assert_eq!(one_time.status, 201, "{}", one_time.body);
         assert_eq!(one_time.body["orders"][0]["billingCycle"], "one_time");
+    }
+
+    #[tokio::test]
+    async fn partners_of_record_need_the_cart_level_attestation() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let participants = json!([
+            { "key": "transaction_reseller", "value": "5357564" },
+            { "key": "additional_transaction_reseller", "value": "517285" }
+        ]);
+        let line = json!({
+            "catalogItemId": M365_BASIC, "quantity": 2, "billingCycle": "monthly", "termDuration": "P1Y",
+            "participants": participants
+        });
+        let unattested = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![line.clone()]).await;
+        assert_eq!(unattested["lineItems"][0]["participants"], participants, "echoed as sent");
+        assert!(unattested.get("PartnerOnRecordAttestationAccepted").is_none());
+        let refused = checkout(&sim, &token, CUSTOMER_FABRIKAM, unattested["id"].as_str().expect("id")).await;
+        assert_eq!(refused.error(), (400, Some(900206)));
+        assert_eq!(refused.body["description"], "Partner Attestation is missing");
+
+        // The documented request spelling.
+        let body = json!({ "PartnerOnRecordAttestationAccepted": true, "lineItems": [line] });
+        let attested = post(&sim, &carts(CUSTOMER_FABRIKAM), &token, &body).await;
+        assert_eq!(attested.status, 201);
+        let result = checkout(&sim, &token, CUSTOMER_FABRIKAM, attested.body["id"].as_str().expect("id")).await;
+        assert_eq!(result.status, 201, "{}", result.body);
+        let order_line = &result.body["orders"][0]["lineItems"][0];
+        assert_eq!(order_line["partnerIdOnRecord"], "5357564");
+        assert_eq!(order_line["additionalPartnerIdsOnRecord"], json!(["517285"]));
+
+        // Without partners of record the attestation is not needed.
+        let plain = json!({ "PartnerOnRecordAttestationAccepted": false, "lineItems": [windows_server_line()] });
+        let cart = post(&sim, &carts(CUSTOMER_FABRIKAM), &token, &plain).await;
+        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart.body["id"].as_str().expect("id")).await.status, 201);
+
+        let not_bool = json!({ "PartnerOnRecordAttestationAccepted": "yes", "lineItems": [windows_server_line()] });
+        assert_eq!(post(&sim, &carts(CUSTOMER_FABRIKAM), &token, &not_bool).await.error(), (400, Some(800002)));
+        let mut bad = windows_server_line();
+        bad["participants"] = json!([{ "key": "best_friend", "value": "1" }]);
+        let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![bad]).await;
+        assert_eq!(cart["lineItems"][0]["error"]["errorCode"], 10010);
     }
 
     #[tokio::test]

@@ -7,6 +7,9 @@
 //! - `POST /_simulator/clock/advance` (`{"seconds": 900}`): moves the simulated clock forward
 //! - `POST /_simulator/entitlements/{entitlementId}/status` (`{"status": "disabled"}`): an Azure
 //!   subscription changes status as if done in Azure (served by [`super::subscriptions`])
+//! - `POST /_simulator/customers/{customerId}/directSignedMicrosoftCustomerAgreementStatus`
+//!   (`{"isSigned": true}`): the customer signs the MCA directly, in the Microsoft 365 admin
+//!   center (served by [`super::agreements`])
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -188,6 +191,7 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_simulator/faults", post(add_fault).delete(clear_faults).get(list_faults))
         .route("/_simulator/tokens/revoke", post(revoke_tokens))
         .route("/_simulator/clock/advance", post(advance_clock))
+        .merge(super::agreements::control_routes())
 }
 
 #[derive(Deserialize)]

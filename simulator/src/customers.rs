@@ -23,7 +23,6 @@ pub struct SimCustomer {
     pub partner_tenant: String,
     pub company_name: String,
     pub domain: String,
-    pub mca_accepted: bool,
     pub has_0145p: bool,
     /// ISO 3166 alpha-2, one of [`seed::COUNTRIES`].
     pub country: String,
@@ -145,7 +144,6 @@ impl CustomerState {
                     partner_tenant: c.partner_tenant.to_owned(),
                     company_name: c.company_name,
                     domain: c.domain,
-                    mca_accepted: c.mca_accepted,
                     has_0145p: c.has_0145p,
                     country: c.country.to_owned(),
                 })
