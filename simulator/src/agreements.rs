@@ -302,7 +302,7 @@ async fn confirm(
         );
     }
     let confirmation = Confirmation {
-        customer_id: customer_id.clone(),
+        customer_id,
         user_id: common::partner_user(&partner.tenant_id),
         contact,
         template_id,
