@@ -10,6 +10,12 @@
 //! - `POST /_simulator/customers/{customerId}/directSignedMicrosoftCustomerAgreementStatus`
 //!   (`{"isSigned": true}`): the customer signs the MCA directly, in the Microsoft 365 admin
 //!   center (served by [`super::agreements`])
+//! - `POST /_simulator/orders/{orderId}/status` (`{"status": "pending_review"}`): the order moves to
+//!   any documented status (`pending`, `completed`, `cancelled`, `suspended`, `pending_review`,
+//!   `pending_po_upload`, `po_upload_complete`, `po_review_rejected`, `partial_success`, `error`)
+//!   and its subscriptions follow (served by [`super::commerce::orders`])
+//! - `POST /_simulator/orders/id-style` (`{"style": "short" | "long" | "byProduct"}`): the id form of
+//!   new orders (`a68736758d9c` or `311qiN8iFwkv-XARWMvXRYAwYKMACVqv1`; default: by product)
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -192,6 +198,7 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_simulator/tokens/revoke", post(revoke_tokens))
         .route("/_simulator/clock/advance", post(advance_clock))
         .merge(super::agreements::control_routes())
+        .merge(super::commerce::orders::control_routes())
 }
 
 #[derive(Deserialize)]

@@ -25,6 +25,7 @@ use super::{
     SimState,
     aad::PartnerTenant,
     catalog::CatalogItem,
+    commerce,
     common::{self, FAR_FUTURE, bare_collection, iso, link, new_etag},
     seed,
     state::Inner,
@@ -555,7 +556,12 @@ fn apply_update(
     if changed {
         subscription.touch();
     }
-    Ok(subscription.to_wire())
+    let (body, order_id) = (subscription.to_wire(), subscription.order_id.clone());
+    if let Some(order_id) = order_id {
+        // A partner suspending every subscription of an order suspends the order (and back).
+        commerce::orders::follow_subscriptions(inner, customer_id, &order_id);
+    }
+    Ok(body)
 }
 
 async fn entitlements(

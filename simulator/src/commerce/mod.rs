@@ -16,30 +16,29 @@ use std::{
 use axum::{
     Extension, Json, Router,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post, put},
+    routing::{post, put},
 };
 use parking_lot::MutexGuard;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub mod orders;
+
+use self::orders::{CURRENCY, OrderLine, OrderState, OrderStatus, SimOrder};
 use super::{
     SimState, SimulatorConfig,
     aad::PartnerTenant,
     catalog::{CatalogItem, CatalogState},
-    common::{self, bare_collection, iso, link, new_etag},
+    common::{self, iso, link, new_etag},
     seed,
     state::Inner,
-    subscriptions::{SimSubscription, SubscriptionKind, SubscriptionStatus},
+    subscriptions::SimSubscription,
     upgrades::{self, UpgradeStatus},
-    wire::{self, PcError},
+    wire::PcError,
 };
-
-/// The simulator sells in one currency.
-const CURRENCY: (&str, &str) = ("USD", "$");
 
 /// `CartErrorCode` values (§4.2; `LegacyOfferNotEligibleForPurchase` from the .NET SDK's enum).
 const CATALOG_ITEM_ID_IS_NOT_VALID: u32 = 10001;
@@ -147,6 +146,8 @@ struct SimCart {
     /// never echo it, so neither does the simulator; checkout needs it when partners of record
     /// are named (900206).
     partner_on_record_attestation_accepted: Option<bool>,
+    /// What the first successful checkout answered; a repeated checkout answers it again.
+    checkout_result: Option<Value>,
 }
 
 impl SimCart {
@@ -165,128 +166,10 @@ impl SimCart {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    Pending,
-    Completed,
-}
-
-#[derive(Debug, Clone)]
-pub struct OrderLine {
-    pub number: usize,
-    pub offer_id: String,
-    pub product_id: String,
-    pub sku_id: String,
-    pub friendly_name: String,
-    pub quantity: u64,
-    pub term_duration: Option<String>,
-    /// Created at checkout; shown on the order only once provisioned.
-    pub subscription_id: String,
-    /// From the cart line's participants (`transaction_reseller`, `additional_transaction_reseller`).
-    pub partner_id_on_record: Option<String>,
-    pub additional_partner_ids_on_record: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SimOrder {
-    pub id: String,
-    pub alternate_id: String,
-    pub customer_id: String,
-    pub billing_cycle: String,
-    pub created: SystemTime,
-    pub status: OrderStatus,
-    pub lines: Vec<OrderLine>,
-    pub etag: String,
-}
-
-impl SimOrder {
-    fn base_uri(&self) -> String {
-        format!("/customers/{}/orders/{}", self.customer_id, self.id)
-    }
-
-    pub fn to_wire(&self) -> Value {
-        let completed = self.status == OrderStatus::Completed;
-        let lines: Vec<Value> = self
-            .lines
-            .iter()
-            .map(|line| {
-                let mut links = json!({
-                    "sku": link(format!("/products/{}/skus/{}?country=US", line.product_id, line.sku_id), "GET")
-                });
-                let mut value = json!({
-                    "lineItemNumber": line.number,
-                    "offerId": line.offer_id,
-                    "friendlyName": line.friendly_name,
-                    "quantity": line.quantity,
-                    "transactionType": "New",
-                });
-                if let Some(term) = &line.term_duration {
-                    value["termDuration"] = json!(term);
-                }
-                // As create-an-order.md's response shows them.
-                if let Some(partner) = &line.partner_id_on_record {
-                    value["partnerIdOnRecord"] = json!(partner);
-                }
-                if !line.additional_partner_ids_on_record.is_empty() {
-                    value["additionalPartnerIdsOnRecord"] = json!(line.additional_partner_ids_on_record);
-                }
-                if completed {
-                    let subscription =
-                        format!("/customers/{}/subscriptions/{}", self.customer_id, line.subscription_id);
-                    value["subscriptionId"] = json!(line.subscription_id);
-                    links["subscription"] = link(&subscription, "GET");
-                    links["provisioningStatus"] = link(format!("{subscription}/provisioningstatus"), "GET");
-                }
-                value["links"] = links;
-                value
-            })
-            .collect();
-        json!({
-            "id": self.id,
-            "alternateId": self.alternate_id,
-            "referenceCustomerId": self.customer_id,
-            "billingCycle": self.billing_cycle,
-            "currencyCode": CURRENCY.0,
-            "currencySymbol": CURRENCY.1,
-            "lineItems": lines,
-            "creationDate": iso(self.created),
-            "status": if completed { "completed" } else { "pending" },
-            "transactionType": "UserPurchase",
-            "links": {
-                "self": link(self.base_uri(), "GET"),
-                "provisioningStatus": link(format!("{}/provisioningstatus", self.base_uri()), "GET")
-            },
-            "attributes": { "etag": self.etag, "objectType": "Order" }
-        })
-    }
-
-    fn provisioning_status(&self) -> Value {
-        // The example's wire value is `fulfilled` for `Fulfilled`; the doc is silent on the others,
-        // so `PrefulfillmentPending` is written the same way (camelCase).
-        let status = match self.status {
-            OrderStatus::Completed => "fulfilled",
-            OrderStatus::Pending => "prefulfillmentPending",
-        };
-        let items = self
-            .lines
-            .iter()
-            .map(|line| {
-                json!({
-                    "orderLineItemId": line.number,
-                    "lineItemNumber": line.number,
-                    "status": status,
-                    "quantityProvisioningInformation": [{ "quantity": line.quantity, "status": status }]
-                })
-            })
-            .collect();
-        bare_collection(items)
-    }
-}
-
 #[derive(Default)]
 pub struct CommerceState {
     carts: Vec<SimCart>,
-    pub orders: Vec<SimOrder>,
+    pub orders: OrderState,
 }
 
 impl CommerceState {
@@ -306,12 +189,6 @@ impl CommerceState {
             )
         })
     }
-
-    pub fn order(&self, customer_id: &str, order_id: &str) -> Option<&SimOrder> {
-        self.orders
-            .iter()
-            .find(|o| o.id.eq_ignore_ascii_case(order_id) && o.customer_id.eq_ignore_ascii_case(customer_id))
-    }
 }
 
 impl SimState {
@@ -328,42 +205,13 @@ impl SimState {
     /// The customer's orders, including those not yet listed by `GET .../orders` (tests).
     pub fn orders_of(&self, customer_id: &str) -> Vec<Value> {
         let inner = self.lock_settled();
-        inner
-            .commerce
-            .orders
-            .iter()
-            .filter(|o| o.customer_id.eq_ignore_ascii_case(customer_id))
-            .map(SimOrder::to_wire)
-            .collect()
+        inner.commerce.orders.of_customer(customer_id).map(SimOrder::to_wire).collect()
     }
 }
 
 /// Applies every transition that is due at `now`.
 pub fn settle(inner: &mut Inner, now: SystemTime, config: &SimulatorConfig) {
-    let Inner { commerce, subscriptions, .. } = inner;
-    for order in commerce.orders.iter_mut().filter(|o| o.status == OrderStatus::Pending) {
-        let due = order.created.checked_add(config.provisioning_delay).is_none_or(|due| now >= due);
-        if !due {
-            continue;
-        }
-        order.status = OrderStatus::Completed;
-        order.etag = new_etag();
-        for line in &order.lines {
-            let Some(subscription) = subscriptions.get_mut(&order.customer_id, &line.subscription_id) else {
-                continue;
-            };
-            if subscription.status != SubscriptionStatus::Pending {
-                continue;
-            }
-            subscription.status = SubscriptionStatus::Active;
-            subscription.touch();
-            if subscription.kind == SubscriptionKind::AzurePlan {
-                // Azure gets one Azure (usage) subscription under the new plan.
-                let (customer, plan) = (subscription.customer_id.clone(), subscription.id.clone());
-                subscriptions.add_azure_entitlement(&customer, &plan);
-            }
-        }
-    }
+    orders::settle(inner, now, config);
     upgrades::settle(inner, now, config);
 }
 
@@ -372,9 +220,7 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/v1/customers/{customer_id}/carts", post(create_cart))
         .route("/v1/customers/{customer_id}/carts/{cart_id}", put(update_cart))
         .route("/v1/customers/{customer_id}/carts/{cart_id}/checkout", post(checkout))
-        .route("/v1/customers/{customer_id}/orders", get(list_orders))
-        .route("/v1/customers/{customer_id}/orders/{order_id}", get(get_order))
-        .route("/v1/customers/{customer_id}/orders/{order_id}/provisioningstatus", get(order_provisioning_status))
+        .merge(orders::routes())
 }
 
 /// A Cart request body: its lines checked against the catalog, and the cart-level attestation.
@@ -582,6 +428,7 @@ async fn create_cart(
         processing: false,
         lines: body.lines,
         partner_on_record_attestation_accepted: body.partner_on_record_attestation_accepted,
+        checkout_result: None,
     };
     let body = cart.to_wire();
     inner.commerce.carts.push(cart);
@@ -658,8 +505,11 @@ async fn checkout(
         let mut inner = state.lock_settled();
         begin_checkout(&mut inner, &partner, &customer_id, &cart_id, now)
     };
-    if let Err(e) = begun {
-        return e.into_response();
+    match begun {
+        Err(e) => return e.into_response(),
+        // The cart was ordered before: the first outcome again (checkout-a-cart.md: idempotent).
+        Ok(Some(first)) => return (StatusCode::CREATED, Json(first)).into_response(),
+        Ok(None) => {}
     }
     let mut in_progress = CheckoutInProgress {
         state: state.clone(),
@@ -684,14 +534,15 @@ async fn checkout(
     }
 }
 
-/// Every checkout rule; on success the cart is marked as being processed.
+/// Every checkout rule; on success the cart is marked as being processed. A cart checked out
+/// before gives its first result back (`Some`) instead.
 fn begin_checkout(
     inner: &mut Inner,
     partner: &PartnerTenant,
     customer_id: &str,
     cart_id: &str,
     now: SystemTime,
-) -> Result<(), PcError> {
+) -> Result<Option<Value>, PcError> {
     let customer_id = common::customer(inner, partner, customer_id)?.id.clone();
     let customer_id = customer_id.as_str();
     let mca_accepted = inner.agreements.mca_accepted(customer_id);
@@ -701,8 +552,8 @@ fn begin_checkout(
     if cart.processing {
         return Err(being_processed());
     }
-    if cart.status == CartStatus::Ordered {
-        return Err(already_submitted());
+    if let Some(first) = &cart.checkout_result {
+        return Ok(Some(first.clone()));
     }
     if let Some(line) = cart.lines.iter().find(|l| l.error.is_some()) {
         return Err(PcError::new(
@@ -761,7 +612,7 @@ fn begin_checkout(
         ));
     }
     cart.processing = true;
-    Ok(())
+    Ok(None)
 }
 
 /// Creates one order per order group and its subscriptions; the cart becomes `Ordered`.
@@ -779,8 +630,9 @@ fn finish_checkout(
     cart.processing = false;
     cart.status = CartStatus::Ordered;
     let customer_id = cart.customer_id.clone();
+    let cart_lines = cart.lines.clone();
     let mut groups: Vec<(String, Vec<CartLine>)> = Vec::new();
-    for line in &cart.lines {
+    for line in &cart_lines {
         let group = line.order_group.clone().unwrap_or_default();
         match groups.iter_mut().find(|(g, _)| *g == group) {
             Some((_, lines)) => lines.push(line.clone()),
@@ -789,7 +641,8 @@ fn finish_checkout(
     }
     let mut order_ids = Vec::new();
     for (_, lines) in groups {
-        let order_id = Uuid::new_v4().to_string();
+        let modern = lines.iter().any(|l| l.is_azure_plan() || l.is_new_commerce());
+        let (order_id, alternate_id) = commerce.orders.id_style.new_ids(modern);
         let mut order_lines = Vec::new();
         for (number, line) in lines.iter().enumerate() {
             let Some(item) = &line.item else { continue };
@@ -822,13 +675,14 @@ fn finish_checkout(
             subscriptions.subscriptions.push(subscription);
         }
         let billing_cycle = lines.first().and_then(|l| l.billing_cycle.as_str()).unwrap_or("monthly").to_owned();
-        commerce.orders.push(SimOrder {
+        commerce.orders.orders.push(SimOrder {
             id: order_id.clone(),
-            alternate_id: Uuid::new_v4().simple().to_string().chars().take(12).collect(),
+            alternate_id,
             customer_id: customer_id.clone(),
             billing_cycle,
             created: now,
             status: OrderStatus::Pending,
+            status_since: now,
             lines: order_lines,
             etag: new_etag(),
         });
@@ -837,76 +691,12 @@ fn finish_checkout(
     // With no provisioning delay the orders complete at once.
     settle(inner, now, config);
     let orders: Vec<Value> =
-        order_ids.iter().filter_map(|id| inner.commerce.order(&customer_id, id)).map(SimOrder::to_wire).collect();
-    Ok(json!({ "orders": orders, "orderErrors": [] }))
-}
-
-fn order_not_found() -> PcError {
-    PcError::new(StatusCode::NOT_FOUND, 20000, "The order was not found.")
-}
-
-async fn get_order(
-    State(state): State<Arc<SimState>>,
-    Extension(partner): Extension<PartnerTenant>,
-    Path((customer_id, order_id)): Path<(String, String)>,
-) -> Response {
-    let inner = state.lock_settled();
-    let found = common::customer(&inner, &partner, &customer_id)
-        .and_then(|_| inner.commerce.order(&customer_id, &order_id).ok_or_else(order_not_found));
-    match found {
-        Ok(order) => Json(order.to_wire()).into_response(),
-        Err(e) => e.into_response(),
+        order_ids.iter().filter_map(|id| inner.commerce.orders.get(&customer_id, id)).map(SimOrder::to_wire).collect();
+    let result = json!({ "orders": orders, "orderErrors": [] });
+    if let Some(cart) = inner.commerce.cart_mut(&customer_id, cart_id) {
+        cart.checkout_result = Some(result.clone());
     }
-}
-
-#[derive(Deserialize)]
-struct OrderQuery {
-    #[serde(rename = "billingType", alias = "billingtype")]
-    billing_type: Option<String>,
-}
-
-async fn list_orders(
-    State(state): State<Arc<SimState>>,
-    Extension(partner): Extension<PartnerTenant>,
-    Path(customer_id): Path<String>,
-    Query(query): Query<OrderQuery>,
-) -> Response {
-    let now = state.now();
-    let delay = state.config.order_list_delay;
-    let inner = state.lock_settled();
-    if let Err(e) = common::customer(&inner, &partner, &customer_id) {
-        return e.into_response();
-    }
-    // A new order shows up in the list only after a while (up to 15 minutes at Partner Center).
-    let listed = |created: SystemTime| created.checked_add(delay).is_some_and(|visible| now >= visible);
-    let items = inner
-        .commerce
-        .orders
-        .iter()
-        .filter(|o| o.customer_id.eq_ignore_ascii_case(&customer_id) && listed(o.created))
-        .filter(|o| {
-            query.billing_type.as_deref().is_none_or(|b| common::enum_key(b) == common::enum_key(&o.billing_cycle))
-        })
-        .map(SimOrder::to_wire)
-        .collect();
-    Json(wire::collection(items, &format!("/customers/{customer_id}/orders"), None)).into_response()
-}
-
-async fn order_provisioning_status(
-    State(state): State<Arc<SimState>>,
-    Extension(partner): Extension<PartnerTenant>,
-    Path((customer_id, order_id)): Path<(String, String)>,
-) -> Response {
-    if let Err(e) = partner.require_app_user() {
-        return e.into_response();
-    }
-    let inner = state.lock_settled();
-    let found = common::customer(&inner, &partner, &customer_id)
-        .and_then(|_| inner.commerce.order(&customer_id, &order_id).ok_or_else(order_not_found));
-    match found {
-        Ok(order) => Json(order.provisioning_status()).into_response(),
-        Err(e) => e.into_response(),
-    }
+    Ok(result)
 }
 
 /// Seven days, as the newer docs state (`[kv] developer/checkout-a-cart.md`).
@@ -1261,7 +1051,7 @@ mod tests {
         assert_eq!(get(&sim, &provisioning, &token).await.error(), (403, Some(900329)));
         let pending = get(&sim, &provisioning, &user).await;
         assert_eq!(pending.status, 200);
-        assert_eq!(pending.body["items"][0]["status"], "prefulfillmentPending");
+        assert_eq!(pending.body["items"][0]["status"], "prefulfillment_pending");
         assert!(pending.body.get("links").is_none());
         let list_path = format!("/v1/customers/{CUSTOMER_FABRIKAM}/orders");
         assert_eq!(get(&sim, &list_path, &token).await.body["totalCount"], 0);
@@ -1331,9 +1121,14 @@ mod tests {
 
         let cart = create_cart(&sim, &token, CUSTOMER_FABRIKAM, vec![azure_plan_line()]).await;
         let cart_id = cart["id"].as_str().expect("cart id");
-        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await.status, 201);
-        // Without the same MS-RequestId a second checkout is refused (see idempotency.rs for replays).
-        assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await.error(), (400, Some(800065)));
+        let first = checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await;
+        assert_eq!(first.status, 201);
+        // Checkout is idempotent (checkout-a-cart.md): a second one answers the first result, even
+        // after the order moved on.
+        sim.handle.state().advance_clock(Duration::from_secs(10));
+        let second = checkout(&sim, &token, CUSTOMER_FABRIKAM, cart_id).await;
+        assert_eq!((second.status, &second.body), (201, &first.body));
+        assert_eq!(first.body["orders"][0]["status"], "pending");
         assert_eq!(checkout(&sim, &token, CUSTOMER_WINGTIP, cart_id).await.error(), (404, Some(800008)));
         let unknown = uuid::Uuid::new_v4().to_string();
         assert_eq!(checkout(&sim, &token, CUSTOMER_FABRIKAM, &unknown).await.error(), (404, Some(800008)));
