@@ -7,6 +7,9 @@
 //! - `POST /_simulator/clock/advance` (`{"seconds": 900}`): moves the simulated clock forward
 //! - `POST /_simulator/entitlements/{entitlementId}/status` (`{"status": "disabled"}`): an Azure
 //!   subscription changes status as if done in Azure (served by [`super::subscriptions`])
+//! - `POST /_simulator/subscriptions/patch-mode` (`{"mode": "accepted", "delaySeconds": 5}` or
+//!   `{"mode": "immediate"}`): a valid subscription PATCH answers 202 with `Location` and applies
+//!   after the delay (simulated clock), or 200 at once (served by [`super::subscriptions`])
 //! - `POST /_simulator/customers/{customerId}/directSignedMicrosoftCustomerAgreementStatus`
 //!   (`{"isSigned": true}`): the customer signs the MCA directly, in the Microsoft 365 admin
 //!   center (served by [`super::agreements`])

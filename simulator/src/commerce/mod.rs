@@ -35,7 +35,7 @@ use super::{
     common::{self, iso, link, new_etag},
     seed,
     state::Inner,
-    subscriptions::SimSubscription,
+    subscriptions::{self, SimSubscription},
     upgrades::{self, UpgradeStatus},
     wire::PcError,
 };
@@ -193,7 +193,7 @@ impl CommerceState {
 
 impl SimState {
     /// The lock, after bringing every clock-driven state machine up to [`SimState::now`]: orders
-    /// finish provisioning, product upgrades complete. Commerce handlers use this instead of
+    /// finish provisioning, accepted (202) subscription changes apply, product upgrades complete. Commerce handlers use this instead of
     /// [`SimState::lock`].
     pub fn lock_settled(&self) -> MutexGuard<'_, super::state::Inner> {
         let now = self.now();
@@ -212,6 +212,7 @@ impl SimState {
 /// Applies every transition that is due at `now`.
 pub fn settle(inner: &mut Inner, now: SystemTime, config: &SimulatorConfig) {
     orders::settle(inner, now, config);
+    subscriptions::settle(inner, now);
     upgrades::settle(inner, now, config);
 }
 
