@@ -116,12 +116,15 @@ fn invoice_wire(invoice: &InvoiceSpec, by_id: bool) -> Value {
         "pdfDownloadLink": format!("/invoices/{id}/documents/statement"),
         "taxReceipts": [],
         "invoiceDetails": details,
-        "amendments": amendments,
         "documentType": "invoice",
         "invoiceType": kind,
         "links": { "self": link(&format!("/invoices/{kind}-{id}")) },
         "attributes": { "objectType": "Invoice" }
     });
+    // Like the examples, only invoices that have amendments list them.
+    if !amendments.is_empty() {
+        value["amendments"] = json!(amendments);
+    }
     if by_id {
         value["billingPeriodStartDate"] = json!(iso(invoice.period_start));
         value["billingPeriodEndDate"] = json!(iso(invoice.period_end));
