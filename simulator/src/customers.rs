@@ -230,7 +230,8 @@ async fn list(
     });
     let next_link = next.as_ref().map(|(token, _)| {
         json!({
-            "uri": format!("/customers?size={size}&seekOperation=next"),
+            // The .NET SDK sends `SeekOperation.Next` as `Next` (the request is case-insensitive).
+            "uri": format!("/customers?size={size}&seekOperation=Next"),
             "method": "GET",
             "headers": [{ "key": "MS-ContinuationToken", "value": token }]
         })
@@ -294,6 +295,7 @@ mod tests {
         assert_eq!(first["attributes"]["objectType"], "Collection");
         let next = &first["links"]["next"];
         let continuation = next["headers"][0]["value"].as_str().expect("continuation token");
+        assert!(next["uri"].as_str().is_some_and(|u| u.ends_with("&seekOperation=Next")), "{next}");
         let second: serde_json::Value = sim
             .http
             .get(sim.url(&format!("/v1/{}", next["uri"].as_str().expect("uri").trim_start_matches('/'))))

@@ -14,7 +14,7 @@
 //!
 //! Layout, by concern: [`random`] (the PRNG and the ids derived from it), [`dates`],
 //! [`invoices`] (the invoice table, line kinds, the unbilled period and where items live),
-//! [`tables`] (customers, Azure services and meters, products the items name), [`line_items`]
+//! [`tables`] (customers, Azure services and meters, products the items name), [`line_items`](mod@line_items)
 //! (the five generators), [`state`] (budgets and continuation tokens) and [`paging`] (the query
 //! helpers the usage and invoice routes share). Everything is re-exported here, so callers write
 //! `billing_data::X`.

@@ -1,9 +1,10 @@
-//! Carts, checkout and orders (O1–O6), and the clock-driven state machines behind them.
+//! Carts and checkout (O1–O3); orders (O4–O6) and their state machine live in [`orders`].
 //!
 //! A cart's lines are checked against the catalog when the cart is created or replaced; a bad line
 //! is not an HTTP error but a line-level `error` inside the 201 cart. Checkout applies Partner
 //! Center's rules (MCA acceptance, MS-AZR-0145P customers, pending product upgrades, ...) and
-//! creates one order per `orderGroup`. Orders stay `pending` for
+//! creates one order per `orderGroup`; checkout is idempotent (a cart checked out before answers
+//! its first result again). Orders stay `pending` for
 //! [`SimulatorConfig::provisioning_delay`](super::SimulatorConfig) on the simulated clock, then
 //! complete: their subscriptions become active and an Azure plan gets its first Azure
 //! subscription. Orders appear in the order list only after `order_list_delay`.
