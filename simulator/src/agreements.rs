@@ -16,7 +16,7 @@ use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -105,6 +105,27 @@ impl AgreementState {
             })
             .collect();
         Self { confirmations, direct_signed }
+    }
+
+    /// Whether the customer accepted the Microsoft Customer Agreement, either confirmed by the
+    /// partner (A2) or signed directly in the Microsoft 365 admin center (A4): Partner Center
+    /// lets either one through (error 13605 names both).
+    pub fn mca_accepted(&self, customer_id: &str) -> bool {
+        self.signed_directly(customer_id)
+            || self.confirmations.iter().any(|c| {
+                c.customer_id.eq_ignore_ascii_case(customer_id) && c.agreement_type == MICROSOFT_CUSTOMER_AGREEMENT
+            })
+    }
+
+    pub fn signed_directly(&self, customer_id: &str) -> bool {
+        self.direct_signed.iter().any(|id| id.eq_ignore_ascii_case(customer_id))
+    }
+
+    fn set_signed_directly(&mut self, customer_id: &str, signed: bool) {
+        self.direct_signed.retain(|id| !id.eq_ignore_ascii_case(customer_id));
+        if signed {
+            self.direct_signed.push(customer_id.to_ascii_lowercase());
+        }
     }
 }
 
@@ -281,7 +302,7 @@ async fn confirm(
         );
     }
     let confirmation = Confirmation {
-        customer_id: customer_id.clone(),
+        customer_id,
         user_id: common::partner_user(&partner.tenant_id),
         contact,
         template_id,
@@ -296,11 +317,6 @@ async fn confirm(
         "type": confirmation.agreement_type
     });
     inner.agreements.confirmations.push(confirmation);
-    if agreement_type == MICROSOFT_CUSTOMER_AGREEMENT
-        && let Some(customer) = inner.customers.of_partner_mut(&partner.tenant_id, &customer_id)
-    {
-        customer.mca_accepted = true;
-    }
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
@@ -314,12 +330,41 @@ async fn direct_sign_status(
     }
     let inner = state.lock();
     match common::customer(&inner, &partner, &customer_id) {
-        Ok(customer) => {
-            let signed = inner.agreements.direct_signed.iter().any(|id| id.eq_ignore_ascii_case(&customer.id));
-            Json(json!({ "isSigned": signed })).into_response()
-        }
+        Ok(customer) => Json(json!({ "isSigned": inner.agreements.signed_directly(&customer.id) })).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// `POST /_simulator/customers/{customerId}/directSignedMicrosoftCustomerAgreementStatus` with
+/// `{"isSigned": true}`: the customer signs (or, with `false`, has not signed) the MCA in the
+/// Microsoft 365 admin center, outside Partner Center.
+pub fn control_routes() -> Router<Arc<SimState>> {
+    Router::new().route(
+        "/_simulator/customers/{customer_id}/directSignedMicrosoftCustomerAgreementStatus",
+        post(control_set_direct_signed),
+    )
+}
+
+async fn control_set_direct_signed(
+    State(state): State<Arc<SimState>>,
+    Path(customer_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let signed = match common::parse_body(&body) {
+        Ok(body) => body.get("isSigned").and_then(Value::as_bool),
+        Err(e) => return e.into_response(),
+    };
+    let Some(signed) = signed else {
+        return PcError::new(StatusCode::BAD_REQUEST, 800002, "Send {\"isSigned\": true}.").into_response();
+    };
+    let mut inner = state.lock();
+    let Some(customer_id) =
+        inner.customers.customers.iter().find(|c| c.id.eq_ignore_ascii_case(&customer_id)).map(|c| c.id.clone())
+    else {
+        return PcError::new(StatusCode::NOT_FOUND, 60003, "The customer tenant was not found.").into_response();
+    };
+    inner.agreements.set_signed_directly(&customer_id, signed);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 #[cfg(test)]
@@ -457,9 +502,7 @@ mod tests {
         assert_eq!(post(&sim, &path, &user, &agreement("not-an-email")).await.error(), (400, Some(800002)));
         let foreign = post(&sim, &agreements(CUSTOMER_NORTHWIND_TRADERS), &user, &agreement("a@b.c")).await;
         assert_eq!(foreign.error(), (404, Some(60003)));
-        assert!(
-            !sim.handle.state().lock().customers.customers.iter().any(|c| c.id == CUSTOMER_TAILSPIN && c.mca_accepted)
-        );
+        assert!(!sim.handle.state().lock().agreements.mca_accepted(CUSTOMER_TAILSPIN));
 
         // PascalCase bodies are fine too.
         let pascal = json!({
@@ -469,9 +512,36 @@ mod tests {
         let accepted = post(&sim, &path, &user, &pascal).await;
         assert_eq!(accepted.status, 201);
         assert!(accepted.body["primaryContact"].get("phoneNumber").is_none());
-        assert!(
-            sim.handle.state().lock().customers.customers.iter().any(|c| c.id == CUSTOMER_TAILSPIN && c.mca_accepted)
-        );
+        assert!(sim.handle.state().lock().agreements.mca_accepted(CUSTOMER_TAILSPIN));
+    }
+
+    #[tokio::test]
+    async fn a_customer_who_signed_the_mca_directly_buys_without_a_partner_confirmation() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let status = format!("/v1/customers/{CUSTOMER_TAILSPIN}/directSignedMicrosoftCustomerAgreementStatus");
+        assert_eq!(get(&sim, &status, &user).await.body, json!({ "isSigned": false }));
+        assert_eq!(buy(&sim, &user, CUSTOMER_TAILSPIN, vec![azure_plan_line()]).await.error(), (403, Some(13605)));
+
+        let control = |customer: &str| {
+            sim.url(&format!("/_simulator/customers/{customer}/directSignedMicrosoftCustomerAgreementStatus"))
+        };
+        let signed = sim.http.post(control(CUSTOMER_TAILSPIN)).json(&json!({ "isSigned": true })).send().await;
+        assert_eq!(signed.expect("control call").status(), 204);
+        assert_eq!(get(&sim, &status, &user).await.body, json!({ "isSigned": true }));
+        let mca = format!("{}?agreementType=MicrosoftCustomerAgreement", agreements(CUSTOMER_TAILSPIN));
+        assert_eq!(get(&sim, &mca, &user).await.body["totalCount"], 0, "no partner confirmation on record");
+        assert_eq!(buy(&sim, &user, CUSTOMER_TAILSPIN, vec![azure_plan_line()]).await.status, 201);
+        // The seeded direct signer buys too.
+        assert_eq!(buy(&sim, &user, CUSTOMER_WINGTIP, vec![azure_plan_line()]).await.status, 201);
+
+        let unsigned = sim.http.post(control(CUSTOMER_TAILSPIN)).json(&json!({ "isSigned": false })).send().await;
+        assert_eq!(unsigned.expect("control call").status(), 204);
+        assert_eq!(get(&sim, &status, &user).await.body, json!({ "isSigned": false }));
+        let unknown = sim.http.post(control("00000000-0000-4000-8000-000000000000")).json(&json!({ "isSigned": true }));
+        assert_eq!(unknown.send().await.expect("control call").status(), 404);
+        let bad = sim.http.post(control(CUSTOMER_TAILSPIN)).json(&json!({ "signed": "yes" })).send().await;
+        assert_eq!(bad.expect("control call").status(), 400);
     }
 
     #[tokio::test]

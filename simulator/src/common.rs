@@ -233,10 +233,11 @@ pub mod test_support {
     pub const M365_BASIC: &str = "CFQ7TTC0LH18:0001:CFQ7TTC0TKZX";
     pub const WINDOWS_SERVER: &str = "DG7GMGF0FKZV:0001:DG7GMGF0D3SJ";
     pub const RESERVATION: &str = "DZH318Z0BQ3Q:0001:DZH318XZXVNF";
-    pub const LEGACY_AZURE: &str = "MS-AZR-0145P:0001:DZH318Z0BMLA";
+    /// Carts name the legacy offer by its offer id.
+    pub const LEGACY_AZURE: &str = "MS-AZR-0145P";
 
     pub fn azure_plan_line() -> Value {
-        serde_json::json!({ "catalogItemId": AZURE_PLAN, "quantity": 1, "billingCycle": "monthly" })
+        serde_json::json!({ "catalogItemId": AZURE_PLAN, "quantity": 1, "billingCycle": "one_time" })
     }
 
     pub fn windows_server_line() -> Value {

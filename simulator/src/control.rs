@@ -9,6 +9,18 @@
 //!   subscription changes status as if done in Azure (served by [`super::subscriptions`])
 //! - `/_simulator/graph/...` and `/_simulator/blob/...`: the simulated Graph exports and blob host
 //!   (settings, operations, counters, faults; see [`super::graph`])
+//! - `POST /_simulator/subscriptions/patch-mode` (`{"mode": "accepted", "delaySeconds": 5}` or
+//!   `{"mode": "immediate"}`): a valid subscription PATCH answers 202 with `Location` and applies
+//!   after the delay (simulated clock), or 200 at once (served by [`super::subscriptions`])
+//! - `POST /_simulator/customers/{customerId}/directSignedMicrosoftCustomerAgreementStatus`
+//!   (`{"isSigned": true}`): the customer signs the MCA directly, in the Microsoft 365 admin
+//!   center (served by [`super::agreements`])
+//! - `POST /_simulator/orders/{orderId}/status` (`{"status": "pending_review"}`): the order moves to
+//!   any documented status (`pending`, `completed`, `cancelled`, `suspended`, `pending_review`,
+//!   `pending_po_upload`, `po_upload_complete`, `po_review_rejected`, `partial_success`, `error`)
+//!   and its subscriptions follow (served by [`super::commerce::orders`])
+//! - `POST /_simulator/orders/id-style` (`{"style": "short" | "long" | "byProduct"}`): the id form of
+//!   new orders (`a68736758d9c` or `311qiN8iFwkv-XARWMvXRYAwYKMACVqv1`; default: by product)
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -191,6 +203,8 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_simulator/faults", post(add_fault).delete(clear_faults).get(list_faults))
         .route("/_simulator/tokens/revoke", post(revoke_tokens))
         .route("/_simulator/clock/advance", post(advance_clock))
+        .merge(super::agreements::control_routes())
+        .merge(super::commerce::orders::control_routes())
 }
 
 #[derive(Deserialize)]

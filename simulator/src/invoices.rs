@@ -116,12 +116,15 @@ fn invoice_wire(invoice: &InvoiceSpec, by_id: bool) -> Value {
         "pdfDownloadLink": format!("/invoices/{id}/documents/statement"),
         "taxReceipts": [],
         "invoiceDetails": details,
-        "amendments": amendments,
         "documentType": "invoice",
         "invoiceType": kind,
         "links": { "self": link(&format!("/invoices/{kind}-{id}")) },
         "attributes": { "objectType": "Invoice" }
     });
+    // Like the examples, only invoices that have amendments list them.
+    if !amendments.is_empty() {
+        value["amendments"] = json!(amendments);
+    }
     if by_id {
         value["billingPeriodStartDate"] = json!(iso(invoice.period_start));
         value["billingPeriodEndDate"] = json!(iso(invoice.period_end));
@@ -322,22 +325,25 @@ fn period_param(query: &[(String, String)]) -> Result<Option<Period>, PcError> {
     }
 }
 
-/// I2 (app-only allowed). The documented example links use `provider=Marketplace` (consumption)
-/// and `provider=all` (reconciliation); since `marketplace` is frozen in favour of `onetime`,
-/// ours use `onetime` (both aliases are still accepted). Like the example, no `links`.
+/// I2 (app-only allowed): the four links of the documented example, verbatim but for the
+/// currency — consumption as `provider=Marketplace&invoicelineitemtype=UsageLineItems`,
+/// reconciliation as `provider=all&invoicelineitemtype=billinglineitems` (both served by
+/// [`line_items`] as the OneTime usage and billing items). Like the example, no `links`.
 async fn estimate_links(RawQuery(raw): RawQuery) -> Result<Response, PcError> {
     let query = query_pairs(raw.as_deref());
     let currency = currency_param(&query)?.ok_or_else(|| bad_request("The currencyCode parameter is required."))?;
     let mut items = Vec::new();
-    for (kind, kind_type, title, description) in [
+    for (provider, line_type, kind_type, title, description) in [
         (
-            LineKind::OneTimeUsage,
+            "Marketplace",
+            "UsageLineItems",
             "daily_rated_usage",
             "Daily rated usage unbilled",
             "This invoice line items includes unbilled consumption based data only.",
         ),
         (
-            LineKind::OneTimeBilling,
+            "all",
+            "billinglineitems",
             "non_consumption",
             "Unbilled reconciliation line items",
             "This includes reconciliation line items for unbilled data only.",
@@ -350,9 +356,7 @@ async fn estimate_links(RawQuery(raw): RawQuery) -> Result<Response, PcError> {
                 "description": description,
                 "period": period.title(),
                 "link": link(&format!(
-                    "/invoices/unbilled/lineitems?provider={}&invoicelineitemtype={}&currencycode={currency}&period={}&size={LINE_ITEM_PAGE_MAX}",
-                    kind.provider_query(),
-                    kind.line_type_query(),
+                    "/invoices/unbilled/lineitems?provider={provider}&invoicelineitemtype={line_type}&currencycode={currency}&period={}&size={LINE_ITEM_PAGE_MAX}",
                     period.query()
                 ))
             }));
@@ -796,6 +800,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_statement_answers_pdf_to_the_documented_json_accept_header() {
+        // get-invoice-statement.md sends `Accept: application/json`; its answer's content (the
+        // HttpContent dump) is `application/pdf` with `attachment; filename=Invoice_<id>.pdf`.
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        for accept in ["application/json", "application/pdf", "*/*"] {
+            let response = sim
+                .http
+                .get(sim.url(&format!("/v1/invoices/{INVOICE_ONETIME}/documents/statement")))
+                .bearer_auth(&user)
+                .header("Accept", accept)
+                .send()
+                .await
+                .expect("statement");
+            assert_eq!(response.status(), 200, "{accept}");
+            assert_eq!(response.headers()["content-type"], "application/pdf", "{accept}");
+            assert_eq!(
+                response.headers()["content-disposition"],
+                format!("attachment; filename=Invoice_{INVOICE_ONETIME}.pdf").as_str()
+            );
+            assert!(response.bytes().await.expect("pdf").starts_with(b"%PDF-"));
+        }
+    }
+
+    #[tokio::test]
     async fn statement_is_a_valid_streamed_pdf() {
         let sim = TestSim::start().await;
         let user = sim.user_token().await;
@@ -980,6 +1009,17 @@ mod tests {
         let items = links["items"].as_array().expect("items");
         assert_eq!(items.len(), 4);
         assert_eq!(links["totalCount"], 4);
+        let uris: Vec<&str> = items.iter().filter_map(|i| i["link"]["uri"].as_str()).collect();
+        assert_eq!(
+            uris,
+            [
+                "/invoices/unbilled/lineitems?provider=Marketplace&invoicelineitemtype=UsageLineItems&currencycode=USD&period=current&size=2000",
+                "/invoices/unbilled/lineitems?provider=Marketplace&invoicelineitemtype=UsageLineItems&currencycode=USD&period=previous&size=2000",
+                "/invoices/unbilled/lineitems?provider=all&invoicelineitemtype=billinglineitems&currencycode=USD&period=current&size=2000",
+                "/invoices/unbilled/lineitems?provider=all&invoicelineitemtype=billinglineitems&currencycode=USD&period=previous&size=2000",
+            ]
+        );
+        assert!(links.get("links").is_none());
         let mut walked = Vec::new();
         for link in items {
             let uri = link["link"]["uri"].as_str().expect("uri");
@@ -1006,6 +1046,22 @@ mod tests {
             consumption.iter().map(|i| format!("{}|{}|{}", i["resourceUri"], i["meterId"], i["usageDate"])).collect();
         assert_eq!(keys.len(), consumption.len());
 
+        // Any casing and spelling of the providers and types the links name.
+        for (query, object) in [
+            ("provider=MARKETPLACE&invoicelineitemtype=usagelineitems", "DailyRatedUsageLineItem"),
+            ("provider=marketplace&invoicelineitemtype=usage_line_items", "DailyRatedUsageLineItem"),
+            ("provider=All&invoicelineitemtype=BillingLineItems", "OneTimeInvoiceLineItem"),
+            ("provider=ALL&invoicelineitemtype=billing_line_items", "OneTimeInvoiceLineItem"),
+        ] {
+            let (status, page) = get(
+                &sim,
+                &app,
+                &format!("/v1/invoices/unbilled/lineitems?{query}&currencycode=usd&period=current&size=5"),
+            )
+            .await;
+            assert_eq!(status, 200, "{query}");
+            assert_eq!(page["items"][0]["attributes"]["objectType"], object, "{query}");
+        }
         // The documented aliases (`Marketplace`, `all`) and errors.
         let (status, page) = get(
             &sim,

@@ -68,13 +68,16 @@ pub struct SeedCustomer {
     pub domain: String,
     pub mca_accepted: bool,
     pub has_0145p: bool,
+    /// `defaultAddress.country` of the billing profile (ISO 3166 alpha-2, one of [`COUNTRIES`]).
+    pub country: &'static str,
 }
 
 pub fn customers() -> Vec<SeedCustomer> {
+    // (id, partner, name, domain, MCA accepted, has MS-AZR-0145P, country)
     let named = [
-        (CUSTOMER_FABRIKAM, CONTOSO_TENANT_ID, "Fabrikam, Inc.", "fabrikam.onmicrosoft.com", true, false),
-        (CUSTOMER_TAILSPIN, CONTOSO_TENANT_ID, "Tailspin Toys", "tailspintoys.onmicrosoft.com", false, false),
-        (CUSTOMER_LITWARE, CONTOSO_TENANT_ID, "Litware, Inc.", "litware.onmicrosoft.com", true, true),
+        (CUSTOMER_FABRIKAM, CONTOSO_TENANT_ID, "Fabrikam, Inc.", "fabrikam.onmicrosoft.com", true, false, "US"),
+        (CUSTOMER_TAILSPIN, CONTOSO_TENANT_ID, "Tailspin Toys", "tailspintoys.onmicrosoft.com", false, false, "GB"),
+        (CUSTOMER_LITWARE, CONTOSO_TENANT_ID, "Litware, Inc.", "litware.onmicrosoft.com", true, true, "DE"),
         (
             CUSTOMER_ADVENTURE_WORKS,
             CONTOSO_TENANT_ID,
@@ -82,8 +85,9 @@ pub fn customers() -> Vec<SeedCustomer> {
             "adventureworks.onmicrosoft.com",
             true,
             false,
+            "CA",
         ),
-        (CUSTOMER_WINGTIP, CONTOSO_TENANT_ID, "Wingtip Toys", "wingtiptoys.onmicrosoft.com", true, false),
+        (CUSTOMER_WINGTIP, CONTOSO_TENANT_ID, "Wingtip Toys", "wingtiptoys.onmicrosoft.com", true, false, "FR"),
         (
             CUSTOMER_NORTHWIND_TRADERS,
             NORTHWIND_TENANT_ID,
@@ -91,17 +95,19 @@ pub fn customers() -> Vec<SeedCustomer> {
             "northwindtraders.onmicrosoft.com",
             true,
             false,
+            "NL",
         ),
     ];
     let mut customers: Vec<SeedCustomer> = named
         .into_iter()
-        .map(|(id, partner, name, domain, mca, legacy)| SeedCustomer {
+        .map(|(id, partner, name, domain, mca, legacy, country)| SeedCustomer {
             id: id.to_owned(),
             partner_tenant: partner,
             company_name: name.to_owned(),
             domain: domain.to_owned(),
             mca_accepted: mca,
             has_0145p: legacy,
+            country,
         })
         .collect();
     for n in 0..GENERATED_CUSTOMERS {
@@ -112,10 +118,129 @@ pub fn customers() -> Vec<SeedCustomer> {
             domain: format!("generated{n:03}.onmicrosoft.com"),
             mca_accepted: n % 2 == 0,
             has_0145p: false,
+            country: COUNTRIES[n % COUNTRIES.len()].0,
         });
     }
     customers
 }
+
+/// A plausible billing address, and the culture and language of a customer there.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedAddress {
+    pub country: &'static str,
+    pub city: &'static str,
+    /// Empty where the country has no states in addresses.
+    pub state: &'static str,
+    pub address_line1: &'static str,
+    pub postal_code: &'static str,
+    pub phone_number: &'static str,
+    pub culture: &'static str,
+    pub language: &'static str,
+}
+
+/// One address per country of [`COUNTRIES`].
+pub const ADDRESSES: [SeedAddress; 10] = [
+    SeedAddress {
+        country: "US",
+        city: "Redmond",
+        state: "WA",
+        address_line1: "1 Microsoft Way",
+        postal_code: "98052",
+        phone_number: "4255550100",
+        culture: "en-US",
+        language: "en",
+    },
+    SeedAddress {
+        country: "CA",
+        city: "Vancouver",
+        state: "BC",
+        address_line1: "725 Granville Street",
+        postal_code: "V7Y 1G5",
+        phone_number: "6045550100",
+        culture: "en-CA",
+        language: "en",
+    },
+    SeedAddress {
+        country: "GB",
+        city: "London",
+        state: "",
+        address_line1: "2 Kingdom Street",
+        postal_code: "W2 6BD",
+        phone_number: "2075550100",
+        culture: "en-GB",
+        language: "en",
+    },
+    SeedAddress {
+        country: "DE",
+        city: "Berlin",
+        state: "",
+        address_line1: "Unter den Linden 17",
+        postal_code: "10117",
+        phone_number: "305550100",
+        culture: "de-DE",
+        language: "de",
+    },
+    SeedAddress {
+        country: "FR",
+        city: "Issy-les-Moulineaux",
+        state: "",
+        address_line1: "39 Quai du President Roosevelt",
+        postal_code: "92130",
+        phone_number: "157750100",
+        culture: "fr-FR",
+        language: "fr",
+    },
+    SeedAddress {
+        country: "NL",
+        city: "Amsterdam",
+        state: "",
+        address_line1: "Evert van de Beekstraat 354",
+        postal_code: "1118 CZ",
+        phone_number: "205550100",
+        culture: "nl-NL",
+        language: "nl",
+    },
+    SeedAddress {
+        country: "AU",
+        city: "Sydney",
+        state: "NSW",
+        address_line1: "11 Talavera Road",
+        postal_code: "2113",
+        phone_number: "298700100",
+        culture: "en-AU",
+        language: "en",
+    },
+    SeedAddress {
+        country: "JP",
+        city: "Tokyo",
+        state: "",
+        address_line1: "2-16-3 Konan, Minato-ku",
+        postal_code: "108-0075",
+        phone_number: "345500100",
+        culture: "ja-JP",
+        language: "ja",
+    },
+    SeedAddress {
+        country: "IN",
+        city: "Bengaluru",
+        state: "KA",
+        address_line1: "Embassy Golf Links Business Park",
+        postal_code: "560071",
+        phone_number: "8044550100",
+        culture: "en-IN",
+        language: "en",
+    },
+    SeedAddress {
+        country: "BR",
+        city: "Sao Paulo",
+        state: "SP",
+        address_line1: "Av. Pres. Juscelino Kubitschek 1909",
+        postal_code: "04543-907",
+        phone_number: "1137550100",
+        culture: "pt-BR",
+        language: "pt",
+    },
+];
 
 /// Countries the simulated catalog sells in, with their currency.
 pub const COUNTRIES: [(&str, &str, &str); 10] = [
@@ -136,6 +261,10 @@ pub const AZURE_PLAN_SKU_ID: &str = "0001";
 pub const AZURE_PLAN_AVAILABILITY_COMMERCIAL: &str = "DZH318Z0BML6";
 pub const AZURE_PLAN_AVAILABILITY_EDUCATION: &str = "DZH318Z0BML7";
 pub const AZURE_PLAN_AVAILABILITY_NONPROFIT: &str = "DZH318Z0BML8";
+/// Microsoft Azure (MS-AZR-0145P): SKU `MS-AZR-0145P` of this product; carts name it by the offer id.
+pub const LEGACY_AZURE_PRODUCT_ID: &str = "9DEA7946-EC2C-441E-9FFD-E3B275F7E838";
+pub const LEGACY_AZURE_OFFER_ID: &str = "MS-AZR-0145P";
+pub const LEGACY_AZURE_AVAILABILITY: &str = "DZH318Z0BMLA";
 
 /// One catalog product with the views it appears in, its SKUs and their availabilities.
 pub struct SeedProduct {
@@ -146,8 +275,35 @@ pub struct SeedProduct {
 
 pub struct SeedSku {
     pub sku: Value,
-    /// (availability id, segment, purchasable, terms)
-    pub availabilities: Vec<(&'static str, &'static str, bool, Value)>,
+    pub availabilities: Vec<SeedAvailability>,
+}
+
+pub struct SeedAvailability {
+    pub id: &'static str,
+    /// `commercial`, `education`, `nonprofit`, ...
+    pub segment: &'static str,
+    pub purchasable: bool,
+    /// `terms` as the availability lists them (`[]` when it has none).
+    pub terms: Value,
+    /// What a cart line names it by when that is not `product:sku:availability`: legacy offers
+    /// keep their offer id (`MS-AZR-0145P`), as the create-cart example shows.
+    pub catalog_item_id: Option<&'static str>,
+}
+
+/// A new-commerce term with the documented cancellation policy: a full refund within 7 days
+/// (`P7D`; the example shows `P1D`, the current rule is 168 hours).
+fn nce_term(id: &str, duration: &str, description: &str, billing_cycle: &str) -> Value {
+    json!({
+        "id": id,
+        "duration": duration,
+        "description": description,
+        "billingCycle": billing_cycle,
+        "cancellationPolicies": [{ "refundOptions": [{ "sequenceId": 0, "type": "Full", "expiresAfter": "P7D" }] }]
+    })
+}
+
+fn availability(id: &'static str, segment: &'static str, purchasable: bool, terms: Value) -> SeedAvailability {
+    SeedAvailability { id, segment, purchasable, terms, catalog_item_id: None }
 }
 
 pub fn catalog() -> Vec<SeedProduct> {
@@ -163,51 +319,63 @@ pub fn catalog() -> Vec<SeedProduct> {
                 "publisherName": "Microsoft Corporation"
             }),
             skus: vec![SeedSku {
+                // As `get-a-list-of-products-by-customer.md` shows the Azure plan SKU.
                 sku: json!({
                     "id": AZURE_PLAN_SKU_ID,
-                    "title": "Azure plan",
-                    "description": "Azure plan",
+                    "title": "Microsoft Azure plan",
+                    "description": "Microsoft Azure plan (MS-AZR-0017G)",
                     "minimumQuantity": 1,
                     "maximumQuantity": 1,
                     "isTrial": false,
-                    "supportedBillingCycles": ["monthly"],
+                    "supportedBillingCycles": ["one_time"],
                     "purchasePrerequisites": ["MicrosoftCustomerAgreement"],
                     "inventoryVariables": [],
                     "provisioningVariables": [],
-                    "dynamicAttributes": { "isMicrosoftProduct": true, "hasConstraints": false, "isAddon": false }
+                    "actions": ["Refund"],
+                    "dynamicAttributes": { "isMicrosoftProduct": true, "pilotProgram": "modernazurepilot" }
                 }),
                 availabilities: vec![
-                    (AZURE_PLAN_AVAILABILITY_COMMERCIAL, "commercial", true, json!([])),
-                    (AZURE_PLAN_AVAILABILITY_EDUCATION, "education", true, json!([])),
-                    (AZURE_PLAN_AVAILABILITY_NONPROFIT, "nonprofit", true, json!([])),
+                    availability(AZURE_PLAN_AVAILABILITY_COMMERCIAL, "commercial", true, json!([])),
+                    availability(AZURE_PLAN_AVAILABILITY_EDUCATION, "education", true, json!([])),
+                    availability(AZURE_PLAN_AVAILABILITY_NONPROFIT, "nonprofit", true, json!([])),
                 ],
             }],
         },
         SeedProduct {
             views: &["MicrosoftAzure"],
             product: json!({
-                "id": "MS-AZR-0145P",
+                "id": LEGACY_AZURE_PRODUCT_ID,
                 "title": "Microsoft Azure",
-                "description": "Legacy Microsoft Azure offer (MS-AZR-0145P); existing customers transition to an Azure plan.",
+                "description": "Azure Cloud Solution Provider offer for Partner and Resellers",
                 "productType": { "id": "Azure", "displayName": "Azure" },
                 "isMicrosoftProduct": true,
                 "publisherName": "Microsoft Corporation"
             }),
             skus: vec![SeedSku {
+                // The documented SKU, field for field (it has no inventory/provisioning variables).
                 sku: json!({
-                    "id": "0001",
+                    "id": LEGACY_AZURE_OFFER_ID,
                     "title": "Microsoft Azure",
-                    "description": "Microsoft Azure (MS-AZR-0145P)",
+                    "description": "Azure Cloud Solution Provider offer for Partner and Resellers",
                     "minimumQuantity": 1,
                     "maximumQuantity": 1,
                     "isTrial": false,
                     "supportedBillingCycles": ["monthly"],
-                    "purchasePrerequisites": [],
-                    "inventoryVariables": [],
-                    "provisioningVariables": [],
-                    "dynamicAttributes": {}
+                    "purchasePrerequisites": ["MicrosoftCloudAgreement"],
+                    "actions": ["Refund"],
+                    "dynamicAttributes": {
+                        "isMicrosoftProduct": true, "billingType": "usage", "category": "Enterprise",
+                        "isAddon": false, "prerequisiteSkus": [], "rank": 1413, "hasAddOns": false,
+                        "isAutoRenewable": false, "upgradeTargetOffers": null, "conversionTargetOffers": [],
+                        "unitType": "Usage-based", "limitUnitOfMeasure": "None", "limit": 0,
+                        "reselleeQualifications": [], "resellerQualifications": []
+                    }
                 }),
-                availabilities: vec![("DZH318Z0BMLA", "commercial", false, json!([]))],
+                // No longer sold: new Azure customers get an Azure plan.
+                availabilities: vec![SeedAvailability {
+                    catalog_item_id: Some(LEGACY_AZURE_OFFER_ID),
+                    ..availability(LEGACY_AZURE_AVAILABILITY, "commercial", false, json!([]))
+                }],
             }],
         },
         SeedProduct {
@@ -239,7 +407,7 @@ pub fn catalog() -> Vec<SeedProduct> {
                             "armRegionName": "westus2", "duration": "1Year", "region": "US West 2", "diskType": "SSD"
                         }
                     }),
-                    availabilities: vec![(
+                    availabilities: vec![availability(
                         "DZH318XZXVNF",
                         "commercial",
                         true,
@@ -264,7 +432,7 @@ pub fn catalog() -> Vec<SeedProduct> {
                             "armRegionName": "westus2", "duration": "3Years", "region": "US West 2", "diskType": "SSD"
                         }
                     }),
-                    availabilities: vec![(
+                    availabilities: vec![availability(
                         "DZH318XZXVNG",
                         "commercial",
                         true,
@@ -303,20 +471,20 @@ pub fn catalog() -> Vec<SeedProduct> {
                     }
                 }),
                 availabilities: vec![
-                    (
+                    availability(
                         "CFQ7TTC0TKZX",
                         "commercial",
                         true,
                         json!([
-                            { "id": "e9fn5qzlxb8b", "duration": "P1Y", "description": "One-Year commitment for monthly/yearly billing", "billingCycle": "Annual" },
-                            { "id": "e9fn5qzlxb8c", "duration": "P1M", "description": "One-Month commitment for monthly billing", "billingCycle": "Monthly" }
+                            nce_term("e9fn5qzlxb8b", "P1Y", "One-Year commitment for monthly/yearly billing", "Annual"),
+                            nce_term("e9fn5qzlxb8c", "P1M", "One-Month commitment for monthly billing", "Monthly")
                         ]),
                     ),
-                    (
+                    availability(
                         "CFQ7TTC0TKZZ",
                         "education",
                         true,
-                        json!([{ "id": "e9fn5qzlxb8d", "duration": "P1Y", "description": "One-Year commitment", "billingCycle": "Annual" }]),
+                        json!([nce_term("e9fn5qzlxb8d", "P1Y", "One-Year commitment", "Annual")]),
                     ),
                 ],
             }],
@@ -345,11 +513,11 @@ pub fn catalog() -> Vec<SeedProduct> {
                     "provisioningVariables": [],
                     "dynamicAttributes": { "isMicrosoftProduct": true, "hasConstraints": true, "isAddon": false }
                 }),
-                availabilities: vec![(
+                availabilities: vec![availability(
                     "CFQ7TTC0TL0B",
                     "commercial",
                     true,
-                    json!([{ "id": "e9fn5qzlxb9a", "duration": "P1Y", "description": "One-Year commitment", "billingCycle": "Annual" }]),
+                    json!([nce_term("e9fn5qzlxb9a", "P1Y", "One-Year commitment", "Annual")]),
                 )],
             }],
         },
@@ -377,7 +545,7 @@ pub fn catalog() -> Vec<SeedProduct> {
                     "provisioningVariables": [],
                     "dynamicAttributes": {}
                 }),
-                availabilities: vec![("DG7GMGF0D3SJ", "commercial", true, json!([]))],
+                availabilities: vec![availability("DG7GMGF0D3SJ", "commercial", true, json!([]))],
             }],
         },
     ]
@@ -443,7 +611,8 @@ pub fn subscriptions() -> Vec<SeedSubscription> {
             offer_name: "Azure plan",
             quantity: 1,
             usage_based: true,
-            billing_cycle: "monthly",
+            // The Azure plan SKU supports only `one_time`.
+            billing_cycle: "one_time",
             term_duration: None,
             azure_entitlements: &[(FABRIKAM_AZURE_ENTITLEMENT, "Fabrikam production")],
             age_days: 200,
@@ -461,4 +630,19 @@ pub fn subscriptions() -> Vec<SeedSubscription> {
             age_days: 120,
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_country_has_an_address_and_every_customer_a_catalog_country() {
+        for (country, ..) in COUNTRIES {
+            assert_eq!(ADDRESSES.iter().filter(|a| a.country == country).count(), 1, "{country}");
+        }
+        for customer in customers() {
+            assert!(COUNTRIES.iter().any(|(c, ..)| *c == customer.country), "{}", customer.id);
+        }
+    }
 }

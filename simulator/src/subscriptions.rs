@@ -24,7 +24,8 @@ use uuid::Uuid;
 use super::{
     SimState,
     aad::PartnerTenant,
-    catalog::CatalogItem,
+    catalog::{CatalogItem, CatalogState},
+    commerce,
     common::{self, FAR_FUTURE, bare_collection, iso, link, new_etag},
     seed,
     state::Inner,
@@ -77,8 +78,28 @@ pub struct SimSubscription {
     pub order_id: Option<String>,
     /// The Azure subscription a legacy MS-AZR-0145P subscription stands for.
     pub entitlement_id: Option<String>,
+    /// `productType.id` of the catalog product (`Azure`, `OnlineServicesNCE`, `Software`); none
+    /// for the legacy MS-AZR-0145P offer, whose documented subscription has no `productType`.
+    pub product_type: Option<String>,
+    /// The indirect reseller of record (`partnerId`), from the order's participants.
+    pub partner_id: Option<String>,
+    /// A PATCH answered 202: the change becomes visible at `due`.
+    pub pending_update: Option<PendingUpdate>,
     pub etag: String,
 }
+
+/// A subscription change Partner Center accepted (202) but has not applied yet.
+#[derive(Debug, Clone)]
+pub struct PendingUpdate {
+    pub due: SystemTime,
+    pub status: SubscriptionStatus,
+    pub quantity: u64,
+    pub friendly_name: Option<String>,
+}
+
+/// New-commerce subscriptions can be cancelled or reduced for a full refund within 7 days
+/// (168 hours) of purchase (`change-the-quantity-of-a-subscription.md`).
+const NCE_REFUND_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl SimSubscription {
     /// A new Azure plan bought with `offer_id` (the cart's `catalogItemId`).
@@ -91,13 +112,17 @@ impl SimSubscription {
             offer_name: "Azure plan".to_owned(),
             friendly_name: "Azure plan".to_owned(),
             quantity: 1,
-            billing_cycle: "monthly".to_owned(),
+            // The Azure plan SKU supports only `one_time` (`supportedBillingCycles`).
+            billing_cycle: "one_time".to_owned(),
             term_duration: None,
             status: SubscriptionStatus::Pending,
             created: now,
             auto_renew: false,
             order_id,
             entitlement_id: None,
+            product_type: Some("Azure".to_owned()),
+            partner_id: None,
+            pending_update: None,
             etag: new_etag(),
         }
     }
@@ -120,6 +145,9 @@ impl SimSubscription {
             auto_renew: false,
             order_id,
             entitlement_id: None,
+            product_type: Some(item.product_type.clone()).filter(|t| !t.is_empty()),
+            partner_id: None,
+            pending_update: None,
             etag: new_etag(),
         }
     }
@@ -141,7 +169,11 @@ impl SimSubscription {
         }
     }
 
-    pub fn to_wire(&self) -> Value {
+    fn is_new_commerce(&self) -> bool {
+        self.product_type.as_deref() == Some("OnlineServicesNCE")
+    }
+
+    pub fn to_wire(&self, now: SystemTime) -> Value {
         let mut links = Map::new();
         match self.offer_id.split(':').collect::<Vec<_>>().as_slice() {
             [product, sku, availability] => {
@@ -187,6 +219,35 @@ impl SimSubscription {
         }
         if let Some(order) = &self.order_id {
             value["orderId"] = json!(order);
+        }
+        if let Some(product_type) = &self.product_type {
+            value["productType"] = json!({ "id": product_type, "displayName": product_type });
+        }
+        if let Some(term) = self.term_duration.as_deref().and_then(common::term_length).filter(|_| !self.usage_based())
+        {
+            // The last second of the term's last day.
+            let last_day = self.created + term.saturating_sub(Duration::from_secs(86_400));
+            let date = iso(last_day).get(..10).map(str::to_owned).unwrap_or_default();
+            value["commitmentEndDateTime"] = json!(format!("{date}T23:59:59Z"));
+        }
+        if self.is_new_commerce() {
+            // The new-commerce fields of the documented subscription (get-a-subscription-by-id.md).
+            let refund_until = self.created + NCE_REFUND_WINDOW;
+            let refundable = now < refund_until;
+            value["renewalTermDuration"] = json!("");
+            value["refundOptions"] =
+                if refundable { json!([{ "type": "Full", "expiresAt": iso(refund_until) }]) } else { json!([]) };
+            value["partnerId"] = json!(self.partner_id.clone().unwrap_or_default());
+            value["attentionNeeded"] = json!(false);
+            value["actionTaken"] = json!(false);
+            value["refundableQuantity"] = if refundable {
+                json!({
+                    "totalQuantity": self.quantity,
+                    "details": [{ "quantity": self.quantity, "allowedUntilDateTime": iso(refund_until) }]
+                })
+            } else {
+                json!({ "totalQuantity": 0, "details": [] })
+            };
         }
         value
     }
@@ -238,11 +299,23 @@ const ENTITLEMENT_STATUSES: [&str; 3] = ["active", "disabled", "deleted"];
 pub struct SubscriptionState {
     pub subscriptions: Vec<SimSubscription>,
     pub entitlements: Vec<SimEntitlement>,
+    pub patch_mode: PatchMode,
+}
+
+/// How a valid PATCH is answered (`POST /_simulator/subscriptions/patch-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PatchMode {
+    /// 200 with the updated subscription.
+    #[default]
+    Immediate,
+    /// 202 with `Location`; the change shows on GET after `delay` (simulated clock).
+    Accepted { delay: Duration },
 }
 
 impl SubscriptionState {
     pub fn seeded() -> Self {
         let now = SystemTime::now();
+        let catalog = CatalogState::seeded();
         let mut state = Self::default();
         for seeded in seed::subscriptions() {
             let created = now - Duration::from_secs(seeded.age_days * 86_400);
@@ -264,10 +337,16 @@ impl SubscriptionState {
                 status: SubscriptionStatus::Active,
                 created,
                 auto_renew: !seeded.usage_based,
-                order_id: Some(Uuid::new_v4().simple().to_string()),
+                // The documented short order id form (12 lower-case hex digits).
+                order_id: Some(Uuid::new_v4().simple().to_string().chars().take(12).collect()),
                 entitlement_id: (kind == SubscriptionKind::LegacyAzure)
                     .then(|| seeded.azure_entitlements.first().map(|(id, _)| (*id).to_owned()))
                     .flatten(),
+                product_type: (kind != SubscriptionKind::LegacyAzure)
+                    .then(|| catalog.item(seeded.offer_id).map(|item| item.product_type))
+                    .flatten(),
+                partner_id: None,
+                pending_update: None,
                 etag: new_etag(),
             });
             for (id, name) in seeded.azure_entitlements {
@@ -382,9 +461,41 @@ pub fn routes() -> Router<Arc<SimState>> {
         )
 }
 
-/// `POST /_simulator/entitlements/{entitlementId}/status` with `{"status": "disabled"}`.
+/// `POST /_simulator/entitlements/{entitlementId}/status` with `{"status": "disabled"}`, and
+/// `POST /_simulator/subscriptions/patch-mode` with `{"mode": "accepted", "delaySeconds": 5}` or
+/// `{"mode": "immediate"}`.
 pub fn control_routes() -> Router<Arc<SimState>> {
-    Router::new().route("/_simulator/entitlements/{entitlement_id}/status", post(control_set_status))
+    Router::new()
+        .route("/_simulator/entitlements/{entitlement_id}/status", post(control_set_status))
+        .route("/_simulator/subscriptions/patch-mode", post(control_patch_mode))
+}
+
+/// How long an accepted (202) change takes when the control call names no delay.
+pub const DEFAULT_ACCEPTED_DELAY: Duration = Duration::from_secs(5);
+
+async fn control_patch_mode(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
+    let body = match common::parse_body(&body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
+    let delay = match body.get("delaySeconds") {
+        None | Some(Value::Null) => Some(DEFAULT_ACCEPTED_DELAY),
+        Some(value) => value.as_u64().map(Duration::from_secs),
+    };
+    let mode = match (common::text(&body, "mode").map(|m| common::enum_key(&m)).as_deref(), delay) {
+        (Some("immediate"), _) => PatchMode::Immediate,
+        (Some("accepted"), Some(delay)) => PatchMode::Accepted { delay },
+        _ => {
+            return PcError::new(
+                StatusCode::BAD_REQUEST,
+                800002,
+                "Send {\"mode\": \"immediate\"} or {\"mode\": \"accepted\", \"delaySeconds\": 5}.",
+            )
+            .into_response();
+        }
+    };
+    state.lock().subscriptions.patch_mode = mode;
+    StatusCode::NO_CONTENT.into_response()
 }
 
 fn not_found() -> PcError {
@@ -402,6 +513,7 @@ async fn list(
     Path(customer_id): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> Response {
+    let now = state.now();
     let inner = state.lock_settled();
     if let Err(e) = common::customer(&inner, &partner, &customer_id) {
         return e.into_response();
@@ -412,7 +524,7 @@ async fn list(
         .filter(|s| {
             query.order_id.as_deref().is_none_or(|o| s.order_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(o)))
         })
-        .map(SimSubscription::to_wire)
+        .map(|s| s.to_wire(now))
         .collect();
     Json(bare_collection(items)).into_response()
 }
@@ -426,7 +538,7 @@ async fn get_one(
     let found = common::customer(&inner, &partner, &customer_id)
         .and_then(|_| inner.subscriptions.get(&customer_id, &subscription_id).ok_or_else(not_found));
     match found {
-        Ok(subscription) => Json(subscription.to_wire()).into_response(),
+        Ok(subscription) => Json(subscription.to_wire(state.now())).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -439,24 +551,52 @@ async fn update(
     body: Bytes,
 ) -> Response {
     let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let now = state.now();
     let mut inner = state.lock_settled();
-    match apply_update(&mut inner, &partner, &customer_id, &subscription_id, if_match, &body) {
-        Ok(subscription) => Json(subscription).into_response(),
-        Err(e) => e.into_response(),
+    let change = match plan_update(&mut inner, &partner, &customer_id, &subscription_id, if_match, &body) {
+        Ok(change) => change,
+        Err(e) => return e.into_response(),
+    };
+    match inner.subscriptions.patch_mode {
+        PatchMode::Immediate => match apply_change(&mut inner, &customer_id, &subscription_id, change, now) {
+            Ok(subscription) => Json(subscription).into_response(),
+            Err(e) => e.into_response(),
+        },
+        PatchMode::Accepted { delay } => {
+            let Some(subscription) = inner.subscriptions.get_mut(&customer_id, &subscription_id) else {
+                return not_found().into_response();
+            };
+            subscription.pending_update = Some(PendingUpdate { due: now + delay, ..change });
+            // As update-a-subscription-by-id.md shows the 202: no body, `Location` relative to /v1.
+            let location = format!("/customers/{}/subscriptions/{}", subscription.customer_id, subscription.id);
+            let mut response = StatusCode::ACCEPTED.into_response();
+            if let Ok(value) = header::HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
+        }
     }
 }
 
-/// S4/S5: the full Subscription with `status` `suspended` or `active`.
-fn apply_update(
+/// S4/S5: the full Subscription with `status` `suspended` or `active`; every rule is checked
+/// here, whether the change then applies at once (200) or later (202).
+fn plan_update(
     inner: &mut Inner,
     partner: &PartnerTenant,
     customer_id: &str,
     subscription_id: &str,
     if_match: &str,
     body: &[u8],
-) -> Result<Value, PcError> {
+) -> Result<PendingUpdate, PcError> {
     common::customer(inner, partner, customer_id)?;
     let current = inner.subscriptions.get(customer_id, subscription_id).ok_or_else(not_found)?.clone();
+    if current.pending_update.is_some() {
+        return Err(PcError::new(
+            StatusCode::CONFLICT,
+            800082,
+            "Subscription is not ready to be updated. Try again after sometime.",
+        ));
+    }
     if !common::etag_matches(if_match, &current.etag) {
         return Err(PcError::new(
             StatusCode::BAD_REQUEST,
@@ -541,11 +681,23 @@ fn apply_update(
         ));
     }
     let friendly_name = common::text(&body, "friendlyName");
+    Ok(PendingUpdate { due: SystemTime::UNIX_EPOCH, status: target, quantity, friendly_name })
+}
+
+/// Applies a checked change; returns the subscription as the 200 answer shows it.
+fn apply_change(
+    inner: &mut Inner,
+    customer_id: &str,
+    subscription_id: &str,
+    change: PendingUpdate,
+    now: SystemTime,
+) -> Result<Value, PcError> {
     let subscription = inner.subscriptions.get_mut(customer_id, subscription_id).ok_or_else(not_found)?;
-    let mut changed = subscription.status != target || subscription.quantity != quantity;
-    subscription.status = target;
-    subscription.quantity = quantity;
-    if let Some(name) = friendly_name
+    subscription.pending_update = None;
+    let mut changed = subscription.status != change.status || subscription.quantity != change.quantity;
+    subscription.status = change.status;
+    subscription.quantity = change.quantity;
+    if let Some(name) = change.friendly_name
         && name != subscription.friendly_name
     {
         subscription.friendly_name = name;
@@ -554,7 +706,28 @@ fn apply_update(
     if changed {
         subscription.touch();
     }
-    Ok(subscription.to_wire())
+    let (body, order_id) = (subscription.to_wire(now), subscription.order_id.clone());
+    if let Some(order_id) = order_id {
+        // A partner suspending every subscription of an order suspends the order (and back).
+        commerce::orders::follow_subscriptions(inner, customer_id, &order_id);
+    }
+    Ok(body)
+}
+
+/// Applies the accepted (202) changes that are due at `now`.
+pub fn settle(inner: &mut Inner, now: SystemTime) {
+    let due: Vec<(String, String, PendingUpdate)> = inner
+        .subscriptions
+        .subscriptions
+        .iter()
+        .filter_map(|s| {
+            s.pending_update.as_ref().filter(|u| u.due <= now).map(|u| (s.customer_id.clone(), s.id.clone(), u.clone()))
+        })
+        .collect();
+    for (customer_id, subscription_id, change) in due {
+        // The subscription exists: it was just found.
+        let _ = apply_change(inner, &customer_id, &subscription_id, change, now);
+    }
 }
 
 async fn entitlements(
@@ -782,6 +955,99 @@ mod tests {
 
         let unknown = subscription_path(CUSTOMER_ADVENTURE_WORKS, "00000000-0000-4000-8000-000000000000");
         assert_eq!(patch(&sim, &token, &unknown, &reactivate, Some(&new_etag)).await.error(), (404, Some(20003)));
+    }
+
+    /// Every object key in `value`, recursively.
+    fn keys(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    out.push(key.clone());
+                    keys(value, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+
+    #[tokio::test]
+    async fn a_patch_answers_the_genuine_camel_case_new_commerce_subscription() {
+        let config = SimulatorConfig { provisioning_delay: Duration::ZERO, ..SimulatorConfig::default() };
+        let sim = TestSim::start_with(config).await;
+        let token = sim.app_token().await;
+        let line =
+            json!({ "catalogItemId": M365_BASIC, "quantity": 10, "billingCycle": "monthly", "termDuration": "P1Y" });
+        let order = buy(&sim, &token, CUSTOMER_FABRIKAM, vec![line]).await.body["orders"][0].clone();
+        let id = order["lineItems"][0]["subscriptionId"].as_str().expect("subscription id").to_owned();
+        let path = subscription_path(CUSTOMER_FABRIKAM, &id);
+        let current = get(&sim, &path, &token).await.body;
+        let etag = current["attributes"]["etag"].as_str().expect("etag").to_owned();
+        let suspended = patch(&sim, &token, &path, &with_status(&current, "suspended"), Some(&etag)).await;
+        assert_eq!(suspended.status, 200);
+        let mut all = Vec::new();
+        keys(&suspended.body, &mut all);
+        assert!(all.iter().all(|k| k.starts_with(|c: char| c.is_ascii_lowercase())), "{all:?}");
+        let body = &suspended.body;
+        assert_eq!(body["status"], "suspended");
+        assert_eq!(body["productType"], json!({ "id": "OnlineServicesNCE", "displayName": "OnlineServicesNCE" }));
+        assert_eq!(body["refundOptions"][0]["type"], "Full");
+        assert_eq!(body["refundableQuantity"]["totalQuantity"], 10);
+        assert_eq!(body["refundableQuantity"]["details"][0]["quantity"], 10);
+        assert!(body["commitmentEndDateTime"].as_str().is_some_and(|d| d.ends_with("T23:59:59Z")));
+        for field in ["renewalTermDuration", "partnerId", "attentionNeeded", "actionTaken", "orderId"] {
+            assert!(body.get(field).is_some(), "{field}");
+        }
+        // Past the 7-day window nothing is refundable any more.
+        sim.handle.state().advance_clock(Duration::from_secs(8 * 86_400));
+        let token = sim.app_token().await;
+        let later = get(&sim, &path, &token).await.body;
+        assert_eq!(
+            (later["refundOptions"].clone(), later["refundableQuantity"]["totalQuantity"].clone()),
+            (json!([]), json!(0))
+        );
+        // The legacy Azure subscription keeps its documented, smaller shape.
+        let legacy = get(&sim, &subscription_path(CUSTOMER_LITWARE, LITWARE_0145P_SUBSCRIPTION), &token).await.body;
+        assert!(legacy.get("productType").is_none() && legacy.get("refundOptions").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_accepted_patch_answers_202_with_location_and_applies_a_little_later() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let mode = |body: Value| sim.http.post(sim.url("/_simulator/subscriptions/patch-mode")).json(&body).send();
+        assert_eq!(mode(json!({ "mode": "accepted", "delaySeconds": 30 })).await.expect("control").status(), 204);
+        let path = subscription_path(CUSTOMER_ADVENTURE_WORKS, ADVENTURE_WORKS_M365_SUBSCRIPTION);
+        let current = get(&sim, &path, &token).await.body;
+        let etag = current["attributes"]["etag"].as_str().expect("etag").to_owned();
+
+        // Every rule is checked before a change is accepted.
+        let refused = patch(&sim, &token, &path, &with_status(&current, "deleted"), Some(&etag)).await;
+        assert_eq!(refused.error(), (400, Some(800096)));
+        let accepted = patch(&sim, &token, &path, &with_status(&current, "suspended"), Some(&etag)).await;
+        assert_eq!((accepted.status, &accepted.body), (202, &Value::Null));
+        let location = accepted.headers["location"].to_str().expect("location").to_owned();
+        assert_eq!(
+            location,
+            format!("/customers/{CUSTOMER_ADVENTURE_WORKS}/subscriptions/{ADVENTURE_WORKS_M365_SUBSCRIPTION}")
+        );
+        // Not yet: the Location answers the unchanged subscription, and another change must wait.
+        let polled = get(&sim, &format!("/v1{location}"), &token).await;
+        assert_eq!((polled.status, polled.body["status"].as_str()), (200, Some("active")));
+        assert_eq!(polled.body["attributes"]["etag"], etag.as_str());
+        let again = patch(&sim, &token, &path, &with_status(&current, "suspended"), Some(&etag)).await;
+        assert_eq!(again.error(), (409, Some(800082)));
+
+        sim.handle.state().advance_clock(Duration::from_secs(30));
+        let done = get(&sim, &format!("/v1{location}"), &token).await.body;
+        assert_eq!(done["status"], "suspended");
+        assert_ne!(done["attributes"]["etag"], etag.as_str());
+
+        assert_eq!(mode(json!({ "mode": "immediate" })).await.expect("control").status(), 204);
+        let new_etag = done["attributes"]["etag"].as_str().expect("etag").to_owned();
+        let reactivated = patch(&sim, &token, &path, &with_status(&done, "active"), Some(&new_etag)).await;
+        assert_eq!((reactivated.status, reactivated.body["status"].as_str()), (200, Some("active")));
+        assert_eq!(mode(json!({ "mode": "later" })).await.expect("control").status(), 400);
     }
 
     #[tokio::test]

@@ -242,8 +242,14 @@ fn subscription(
     Ok((found, subscription_id.to_ascii_lowercase(), kind))
 }
 
+/// The `budget` of a usage record or summary: without `amount` when there is none, as the
+/// examples show it.
 fn budget_wire(budget: Option<&Number>) -> Value {
-    json!({ "amount": budget, "attributes": { "objectType": "SpendingBudget" } })
+    let mut value = json!({ "attributes": { "objectType": "SpendingBudget" } });
+    if let Some(amount) = budget {
+        value["amount"] = json!(amount);
+    }
+    value
 }
 
 fn as_f64(number: Option<&Number>) -> Option<f64> {
@@ -349,6 +355,11 @@ async fn customers_usage_records(
                 "attributes": { "objectType": "CustomerMonthlyUsageRecord" }
             });
             cost_fields(&mut record, kind, &c.id, total);
+            if kind == UsageKind::Legacy0145P {
+                // The documented MS-AZR-0145P record also has these two.
+                record["customerSpendingBudget"] = json!({ "attributes": { "objectType": "SpendingBudget" } });
+                record["usdTotalCost"] = num(total);
+            }
             record
         })
         .collect();
@@ -364,19 +375,31 @@ async fn customer_summary(
     partner.require_app_user()?;
     let period = UsagePeriod::of(&state);
     let c = customer(&state.lock(), &partner, &customer_id)?;
+    let kind = c.kind();
     let mut summary = json!({
         "budget": budget_wire(c.budget.as_ref()),
-        "resourceId": c.id,
-        "id": c.id,
-        "resourceName": c.name,
-        "name": c.name,
         "billingStartDate": iso(period.start),
         "billingEndDate": iso(period.end),
         "lastModifiedDate": period.last_modified(),
-        "links": { "self": data::link(&format!("/customers/{}/usagesummary", c.id)) },
         "attributes": { "objectType": "CustomerUsageSummary" }
     });
-    cost_fields(&mut summary, c.kind(), &c.id, c.total());
+    // The two documented examples differ: MS-AZR-0145P names the customer with `id`/`name`, has
+    // `links` and spells the budget `ammount`; Azure plan uses `resourceId`/`resourceName`.
+    match kind {
+        UsageKind::Legacy0145P => {
+            summary["id"] = json!(c.id);
+            summary["name"] = json!(c.name);
+            summary["links"] = json!({ "self": data::link(&format!("/customers/{}/usagesummary", c.id)) });
+            if let Some(amount) = c.budget.as_ref() {
+                summary["budget"] = json!({ "ammount": amount, "attributes": { "objectType": "SpendingBudget" } });
+            }
+        }
+        UsageKind::AzurePlan => {
+            summary["resourceId"] = json!(c.id);
+            summary["resourceName"] = json!(c.name);
+        }
+    }
+    cost_fields(&mut summary, kind, &c.id, c.total());
     Ok(Json(summary).into_response())
 }
 
@@ -435,15 +458,18 @@ async fn subscription_summary(
     };
     let mut summary = json!({
         "resourceId": sub,
-        "id": sub,
         "resourceName": name,
-        "name": name,
         "billingStartDate": iso(period.start),
         "billingEndDate": iso(period.end),
         "lastModifiedDate": period.last_modified(),
         "links": { "self": data::link(&format!("/customers/{}/subscriptions/{sub}/usagesummary", c.id)) },
         "attributes": { "objectType": "SubscriptionUsageSummary" }
     });
+    if kind == UsageKind::Legacy0145P {
+        // Only the MS-AZR-0145P example repeats them as `id` and `name`.
+        summary["id"] = json!(sub);
+        summary["name"] = json!(name);
+    }
     cost_fields(&mut summary, kind, &c.id, subscription_total(&c.id, &sub));
     Ok(Json(summary).into_response())
 }
@@ -644,8 +670,14 @@ async fn meter_records(
 // ---------------------------------------------------------------------------------------------
 // G9–G10.
 
+/// G9/G10: `amount` (null when there is no budget) and, as the example shows, the same value as
+/// `usageSpendingBudget`.
 fn budget_response(customer_id: &str, budget: Option<&Number>, method: &str) -> Response {
-    let mut body = budget_wire(budget);
+    let mut body = json!({
+        "amount": budget,
+        "usageSpendingBudget": budget,
+        "attributes": { "objectType": "SpendingBudget" }
+    });
     body["links"] = json!({
         "self": { "uri": format!("/customers/{customer_id}/usagebudget"), "method": method, "headers": [] }
     });
