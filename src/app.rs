@@ -22,7 +22,7 @@ use crate::{
         state::{InMemoryIdempotency, InMemoryRecentOrders},
     },
     limits::{Admission, InMemoryRateBudget, RateBudget},
-    model::{Country, catalog::Segment},
+    model::catalog::Segment,
     partner_center::{
         PartnerCenter, PartnerCenterClient, TokenCache,
         client::RetryPolicy,
@@ -135,7 +135,9 @@ impl Application {
         }
         let facade = Facade::new(
             FacadeParts {
-                pc: Arc::new(PartnerCenter::new(client)),
+                pc: Arc::new(
+                    PartnerCenter::new(client).with_cart_attestation(settings.commerce.partner_on_record_attestation),
+                ),
                 catalog: CatalogCache::new(settings.catalog.cache_ttl, settings.catalog.cache_capacity),
                 pages,
                 idempotency: Arc::new(InMemoryIdempotency::new(
@@ -241,12 +243,11 @@ fn facade_options(settings: &Settings) -> Result<FacadeOptions, StartError> {
     Ok(FacadeOptions {
         default_page_size: settings.paging.default_page_size,
         max_page_size: settings.paging.max_page_size,
-        default_country: Country::parse("catalog.default_country", &settings.catalog.default_country)
-            .map_err(invalid("catalog.default_country"))?,
         azure_plan_product_id: settings.catalog.azure_plan_product_id.clone(),
         azure_plan_sku_id: settings.catalog.azure_plan_sku_id.clone(),
         azure_plan_segment: Segment::parse("catalog.azure_plan_segment", &settings.catalog.azure_plan_segment)
             .map_err(invalid("catalog.azure_plan_segment"))?,
+        purchase_checks_ttl: settings.commerce.purchase_checks_ttl,
     })
 }
 

@@ -325,8 +325,6 @@ pub struct CatalogSettings {
     pub cache_ttl: Duration,
     /// Most catalog entries kept.
     pub cache_capacity: u64,
-    /// Country used when a request names none (Azure plan purchase).
-    pub default_country: String,
     /// Catalog product id of the Azure plan.
     pub azure_plan_product_id: String,
     /// SKU id of the Azure plan.
@@ -340,7 +338,6 @@ impl Default for CatalogSettings {
         Self {
             cache_ttl: Duration::from_secs(3600),
             cache_capacity: 10_000,
-            default_country: "US".to_owned(),
             azure_plan_product_id: "DZH318Z0BPS6".to_owned(),
             azure_plan_sku_id: "0001".to_owned(),
             azure_plan_segment: "commercial".to_owned(),
@@ -375,6 +372,14 @@ pub struct CommerceSettings {
     /// lists new orders only after up to 15 minutes).
     #[serde(with = "humantime_serde")]
     pub recent_orders_window: Duration,
+    /// Send `PartnerOnRecordAttestationAccepted: true` on every cart: the partner confirms that
+    /// the partner of record attestation is complete, which Partner Center's create-cart request
+    /// lists as required.
+    pub partner_on_record_attestation: bool,
+    /// How long a customer's purchase facts (billing-profile country, accepted Microsoft
+    /// Customer Agreement, no MS-AZR-0145P subscription) are remembered; 0 checks every time.
+    #[serde(with = "humantime_serde")]
+    pub purchase_checks_ttl: Duration,
 }
 
 impl Default for CommerceSettings {
@@ -382,6 +387,8 @@ impl Default for CommerceSettings {
         Self {
             idempotency_retention: Duration::from_secs(24 * 3600),
             recent_orders_window: Duration::from_secs(30 * 60),
+            partner_on_record_attestation: true,
+            purchase_checks_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -685,8 +692,6 @@ impl Settings {
         if self.partner_center.retry.max_attempts == 0 {
             return Err(ConfigError::new("partner_center.retry.max_attempts", "must be at least 1"));
         }
-        crate::model::Country::parse("catalog.default_country", &self.catalog.default_country)
-            .map_err(|e| ConfigError::new("catalog.default_country", e.detail().to_owned()))?;
         crate::model::catalog::Segment::parse("catalog.azure_plan_segment", &self.catalog.azure_plan_segment)
             .map_err(|e| ConfigError::new("catalog.azure_plan_segment", e.detail().to_owned()))?;
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)

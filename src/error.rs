@@ -269,6 +269,8 @@ reasons! {
     AzurePlanHasActiveSubscriptions = "AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS",
     /// The subscription kept changing while the gateway updated it.
     StaleEtag = "STALE_ETAG",
+    /// Partner Center accepted the change and applies it later; read the resource again.
+    ChangePending = "CHANGE_PENDING",
     /// A purchase with this idempotency key is still running; retry later.
     IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE",
     /// The idempotency key was used before for a purchase with other parameters.

@@ -5,6 +5,7 @@ use tracing::instrument;
 use super::{
     Facade,
     paging::{PageBinding, walk},
+    purchase_checks::legacy_azure_error,
     state::{Claim, IdempotencyScope, PurchaseRecord},
 };
 use crate::{
@@ -12,7 +13,8 @@ use crate::{
     context::RequestContext,
     error::{Error, ErrorKind, FieldViolation, Reason, Result},
     model::{
-        CartId, Country, CustomerId, OrderId, Page, PageRequest, Parsed,
+        CartId, CustomerId, OrderId, Page, PageRequest, Parsed,
+        catalog::Sku,
         commerce::{
             AzurePlan, AzurePlanOrder, AzurePlanStatus, AzurePlanSubscription, BillingCycle, Cart, CartLine,
             CatalogItemId, CheckoutResult, Order, OrderProvisioningStatus,
@@ -20,8 +22,6 @@ use crate::{
     },
 };
 
-/// The offer of the legacy Microsoft Azure subscription that cannot coexist with an Azure plan.
-const LEGACY_AZURE_OFFER: &str = "MS-AZR-0145P";
 /// Most subscription pages read while looking for Azure plans.
 const MAX_SUBSCRIPTION_PAGES: usize = 20;
 
@@ -253,14 +253,18 @@ impl Facade {
     ) -> Result<AzurePlan> {
         let customer = caller.ensure_customer(customer, Permission::OrdersWrite)?;
         let order = &order?;
-        let country = order.country.clone().unwrap_or_else(|| self.options.default_country.clone());
         let key = &order.idempotency_key;
         let scope = IdempotencyScope {
             partner: customer.partner().to_owned(),
             customer: customer.customer(),
             key: key.as_str().to_owned(),
         };
-        let fingerprint = format!("{country}|{}", order.friendly_name.as_ref().map_or("", |n| n.as_str()));
+        // The request as sent (an absent country stays absent), so a repeat matches before any read.
+        let fingerprint = format!(
+            "{}|{}",
+            order.country.as_ref().map_or("", |c| c.as_str()),
+            order.friendly_name.as_ref().map_or("", |n| n.as_str())
+        );
         let mut record = match self.idempotency.claim(&scope, &fingerprint).await {
             Claim::Run(record) => record,
             Claim::Done(plan) => return self.refresh_plan(ctx, &customer, plan).await,
@@ -278,7 +282,7 @@ impl Facade {
             }
         };
         let outcome = self
-            .run_purchase(ctx, &customer, &country, order, &scope, &mut record)
+            .run_purchase(ctx, &customer, order, &scope, &mut record)
             .await
             .map_err(|e| with_next_step(e, customer.customer()));
         match outcome {
@@ -299,23 +303,31 @@ impl Facade {
         }
     }
 
+    /// The purchase itself. A fresh one checks the customer first (country, agreement, no
+    /// MS-AZR-0145P) so a refusal leaves nothing behind; a resumed one (its cart exists) goes on.
     async fn run_purchase(
         &self,
         ctx: &RequestContext,
         customer: &Authorized<CustomerId>,
-        country: &Country,
         order: &AzurePlanOrder,
         scope: &IdempotencyScope,
         record: &mut PurchaseRecord,
     ) -> Result<AzurePlan> {
-        let item = self.resolve_azure_plan(ctx, &customer.partner_level(), country).await?;
+        let country = match &order.country {
+            Some(country) => country.clone(),
+            None => self.customer_country(ctx, customer).await?,
+        };
+        if record.cart_id.is_none() {
+            self.ensure_ready_to_buy(ctx, customer).await?;
+        }
+        let item = self.resolve_azure_plan(ctx, &customer.partner_level(), &country).await?;
         let cart_id = match record.cart_id {
             Some(cart_id) => cart_id,
             None => {
                 let line = CartLine {
                     catalog_item_id: CatalogItemId::from_upstream(item.catalog_item_id.clone()),
                     quantity: 1,
-                    billing_cycle: BillingCycle::Monthly,
+                    billing_cycle: billing_cycle_of(&item.sku)?,
                     term_duration: None,
                     friendly_name: order.friendly_name.clone(),
                     provisioning_context: Default::default(),
@@ -366,7 +378,7 @@ impl Facade {
         customer: &Authorized<CustomerId>,
         plan: AzurePlan,
     ) -> Result<AzurePlan> {
-        if plan.status != AzurePlanStatus::Provisioning {
+        if plan.status.is_final() {
             return Ok(AzurePlan { replayed: true, ..plan });
         }
         match self.pc.get_order(ctx, customer, &plan.order_id).await {
@@ -390,39 +402,32 @@ impl Facade {
         if !error.is_generic() || !matches!(error.kind(), ErrorKind::InvalidArgument | ErrorKind::FailedPrecondition) {
             return error;
         }
-        let product = self.options.azure_plan_product_id.as_str();
-        let Ok(page) = self.pc.list_subscriptions(ctx, customer, None, None, product).await else {
+        let Ok(legacy) = self.legacy_azure_subscriptions(ctx, customer).await else {
             return error;
         };
-        let legacy: Vec<_> = page
-            .items
-            .iter()
-            .filter(|s| s.offer_id.eq_ignore_ascii_case(LEGACY_AZURE_OFFER) && s.status != "deleted")
-            .collect();
         if legacy.is_empty() {
             return error;
         }
-        let id = customer.customer();
-        let mut explained = Error::new(
-            ErrorKind::FailedPrecondition,
-            format!(
-                "the customer has a Microsoft Azure (MS-AZR-0145P) subscription and cannot buy an Azure plan; transition it instead: \
-                 check eligibility (CheckProductUpgradeEligibility / GET /v1/customers/{id}/product-upgrades/eligibility?productFamily=Azure), \
-                 then upgrade (CreateProductUpgrade / POST /v1/customers/{id}/product-upgrades)"
-            ),
+        let explained = legacy_azure_error(customer.customer(), &legacy);
+        match error.upstream_code() {
+            Some(code) => explained.with_upstream_code(code.to_owned()),
+            None => explained,
+        }
+    }
+}
+
+/// The cycle the Azure plan's SKU supports (`one_time` for the documented SKU); of several, monthly.
+fn billing_cycle_of(sku: &Sku) -> Result<BillingCycle> {
+    let cycles: Vec<BillingCycle> =
+        sku.supported_billing_cycles.iter().filter_map(|c| BillingCycle::from_name(c)).collect();
+    match cycles.as_slice() {
+        [only] => Ok(*only),
+        [] => Err(Error::new(
+            ErrorKind::UpstreamUnavailable,
+            format!("the Azure plan SKU lists no billing cycle the gateway knows: {:?}", sku.supported_billing_cycles),
         )
-        .with_reason(Reason::CustomerHasLegacyAzureSubscription);
-        if let Some(code) = error.upstream_code() {
-            explained = explained.with_upstream_code(code.to_owned());
-        }
-        for subscription in legacy {
-            explained = explained.with_precondition_violation(
-                "LEGACY_AZURE_SUBSCRIPTION",
-                subscription.id.to_string(),
-                "an MS-AZR-0145P subscription must be transitioned, not joined by an Azure plan",
-            );
-        }
-        explained
+        .with_reason(Reason::UpstreamMalformedResponse)),
+        several => Ok(several.iter().copied().find(|c| *c == BillingCycle::Monthly).unwrap_or(several[0])),
     }
 }
 
@@ -433,16 +438,11 @@ fn plan_from_order(customer: CustomerId, catalog_item_id: &str, order: &Order, r
         .find(|l| l.offer_id.eq_ignore_ascii_case(catalog_item_id))
         .or_else(|| order.line_items.first())
         .and_then(|l| l.subscription_id);
-    let status = match (order.status.as_str(), subscription_id) {
-        ("cancelled" | "error" | "failed", _) => AzurePlanStatus::Failed,
-        (_, Some(_)) => AzurePlanStatus::Active,
-        _ => AzurePlanStatus::Provisioning,
-    };
     AzurePlan {
         customer_id: customer,
         order_id: order.id.clone(),
         subscription_id,
-        status,
+        status: AzurePlanStatus::from_order(&order.status, subscription_id.is_some()),
         catalog_item_id: catalog_item_id.to_owned(),
         order_status: order.status.clone(),
         replayed,

@@ -10,7 +10,10 @@ use crate::{
     auth::{Caller, CustomerScope, Permission},
     context::RequestContext,
     error::Result,
-    model::{CustomerId, Page, PageRequest, customer::Customer},
+    model::{
+        CustomerId, Page, PageRequest,
+        customer::{BillingProfile, Customer},
+    },
 };
 
 /// Upstream page size while walking the customer list (stable, so a resume offset stays valid).
@@ -42,6 +45,20 @@ impl Facade {
     pub async fn get_customer(&self, ctx: &RequestContext, caller: &Caller, customer: CustomerId) -> Result<Customer> {
         let customer = caller.ensure_customer(customer, Permission::CustomersRead)?;
         self.pc.get_customer(ctx, &customer).await
+    }
+}
+
+impl Facade {
+    /// The customer's billing profile (its default address's country is the one purchases use).
+    #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer))]
+    pub async fn billing_profile(
+        &self,
+        ctx: &RequestContext,
+        caller: &Caller,
+        customer: CustomerId,
+    ) -> Result<BillingProfile> {
+        let customer = caller.ensure_customer(customer, Permission::CustomersRead)?;
+        self.pc.billing_profile(ctx, &customer).await
     }
 }
 

@@ -8,11 +8,14 @@ pub mod catalog;
 pub mod commerce;
 pub mod customers;
 pub mod paging;
+pub mod purchase_checks;
 pub mod state;
 pub mod subscriptions;
 pub mod upgrades;
 pub mod usage;
 
+#[cfg(test)]
+mod fixture_flows;
 #[cfg(test)]
 mod tests;
 
@@ -22,7 +25,7 @@ use futures::Stream;
 
 use crate::{
     error::Result,
-    model::{Country, PageRequest, catalog::Segment},
+    model::{PageRequest, catalog::Segment},
     partner_center::{NextLink, PartnerCenterApi, UpstreamPage},
 };
 
@@ -35,10 +38,11 @@ use state::{IdempotencyStore, RecentOrders};
 pub struct FacadeOptions {
     pub default_page_size: u32,
     pub max_page_size: u32,
-    pub default_country: Country,
     pub azure_plan_product_id: String,
     pub azure_plan_sku_id: String,
     pub azure_plan_segment: Segment,
+    /// How long a customer's facts that allow a purchase are remembered.
+    pub purchase_checks_ttl: std::time::Duration,
 }
 
 pub struct Facade {
@@ -47,6 +51,7 @@ pub struct Facade {
     pages: PageTokens,
     idempotency: Arc<dyn IdempotencyStore>,
     recent_orders: Arc<dyn RecentOrders>,
+    checks: purchase_checks::PurchaseChecks,
     options: FacadeOptions,
 }
 
@@ -62,7 +67,8 @@ pub struct FacadeParts {
 impl Facade {
     pub fn new(parts: FacadeParts, options: FacadeOptions) -> Self {
         let FacadeParts { pc, catalog, pages, idempotency, recent_orders } = parts;
-        Self { pc, catalog, pages, idempotency, recent_orders, options }
+        let checks = purchase_checks::PurchaseChecks::new(options.purchase_checks_ttl);
+        Self { pc, catalog, pages, idempotency, recent_orders, checks, options }
     }
 
     fn page_size(&self, page: &PageRequest) -> usize {

@@ -24,11 +24,13 @@ use crate::{
     error::{Error, ErrorKind, Reason, Result},
     model::{
         CartId, Country, CustomerId, OrderId, PageRequest, SubscriptionId,
+        agreement::{Agreement, Contact},
         catalog::{Availability, ItemType, Product, Segment, Sku},
         commerce::{
-            AzurePlanOrder, AzurePlanStatus, Cart, CartLineItem, CartLineItemError, CheckoutResult, IdempotencyKey,
-            Order, OrderLineItem,
+            AzurePlanOrder, AzurePlanStatus, BillingCycle, Cart, CartLineItem, CartLineItemError, CheckoutResult,
+            IdempotencyKey, Order, OrderLineItem,
         },
+        customer::{Address, BillingProfile},
         subscription::Subscription,
     },
     partner_center::{UpstreamPage, api::fake::FakePartnerCenter},
@@ -46,18 +48,26 @@ fn options() -> FacadeOptions {
     FacadeOptions {
         default_page_size: 100,
         max_page_size: 1000,
-        default_country: Country::parse("country", "US").expect("valid"),
         azure_plan_product_id: "DZH318Z0BPS6".to_owned(),
         azure_plan_sku_id: "0001".to_owned(),
         azure_plan_segment: Segment::Commercial,
+        purchase_checks_ttl: Duration::from_secs(3600),
     }
 }
 
-/// A facade over `pc` whose Azure plan catalog answers at once.
+/// A facade over `pc` whose Azure plan catalog answers at once, for a US customer that accepted
+/// the Microsoft Customer Agreement and has no other subscriptions (tests script otherwise).
 fn facade(pc: Arc<FakePartnerCenter>) -> Facade {
-    *pc.list_products.lock() = Some(Box::new(|_, _, _, _, _| Ok(vec![product()])));
-    *pc.list_skus.lock() = Some(Box::new(|_, _, _, _, _| Ok(vec![sku()])));
-    *pc.list_availabilities.lock() = Some(Box::new(|_, _, _, _, _, _| Ok(vec![availability()])));
+    pc.list_products.lock().get_or_insert_with(|| Box::new(|_, _, _, _, _| Ok(vec![product()])));
+    pc.list_skus.lock().get_or_insert_with(|| Box::new(|_, _, _, _, _| Ok(vec![sku()])));
+    pc.list_availabilities.lock().get_or_insert_with(|| Box::new(|_, _, _, _, _, _| Ok(vec![availability()])));
+    pc.billing_profile
+        .lock()
+        .get_or_insert_with(|| Box::new(|_, customer| Ok(billing_profile(customer.customer(), "US"))));
+    pc.list_agreements.lock().get_or_insert_with(|| Box::new(|_, customer| Ok(vec![mca(customer.customer())])));
+    pc.list_subscriptions
+        .lock()
+        .get_or_insert_with(|| Box::new(|_, _, _, _, _| Ok(UpstreamPage { items: vec![], next: None })));
     Facade::new(
         FacadeParts {
             pc,
@@ -98,7 +108,7 @@ fn sku() -> Sku {
         minimum_quantity: 1,
         maximum_quantity: 1,
         is_trial: false,
-        supported_billing_cycles: vec!["monthly".to_owned()],
+        supported_billing_cycles: vec!["one_time".to_owned()],
         purchase_prerequisites: Vec::new(),
         inventory_variables: Vec::new(),
         provisioning_variables: Vec::new(),
@@ -118,6 +128,36 @@ fn availability() -> Availability {
         is_purchasable: true,
         is_renewable: true,
         terms: Vec::new(),
+    }
+}
+
+fn billing_profile(customer: CustomerId, country: &str) -> BillingProfile {
+    BillingProfile {
+        customer_id: customer,
+        first_name: None,
+        last_name: None,
+        email: None,
+        culture: None,
+        language: None,
+        company_name: None,
+        default_address: Address { country: country.to_owned(), ..Address::default() },
+    }
+}
+
+fn mca(customer: CustomerId) -> Agreement {
+    Agreement {
+        customer_id: customer,
+        template_id: "117a69d0-7e4a-4c35-9d3c-1b4a6f2ec5a2".to_owned(),
+        agreement_type: "MicrosoftCustomerAgreement".to_owned(),
+        primary_contact: Contact {
+            first_name: "A".to_owned(),
+            last_name: "B".to_owned(),
+            email: "a@b.example".to_owned(),
+            phone_number: None,
+        },
+        date_agreed: None,
+        user_id: None,
+        agreement_link: None,
     }
 }
 
@@ -199,11 +239,13 @@ fn purchase(key: &str) -> AzurePlanOrder {
     }
 }
 
-/// Carts answer with a fixed id and remember the `MS-RequestId`s they were sent.
+/// Carts answer with a fixed id and remember the `MS-RequestId`s they were sent; every line must
+/// carry the billing cycle the Azure plan SKU supports.
 fn script_carts(pc: &FakePartnerCenter, cart_id: CartId) -> Arc<Mutex<Vec<Option<Uuid>>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let cart_ids = seen.clone();
-    *pc.create_cart.lock() = Some(Box::new(move |_, _, _, request_id| {
+    *pc.create_cart.lock() = Some(Box::new(move |_, _, lines, request_id| {
+        assert!(lines.iter().all(|l| l.billing_cycle == BillingCycle::OneTime), "{lines:?}");
         cart_ids.lock().push(request_id);
         Ok(cart(cart_id, None))
     }));
@@ -293,16 +335,86 @@ async fn a_finished_purchase_is_answered_from_its_record_and_refreshed_while_pro
 }
 
 #[tokio::test]
+async fn a_customer_with_a_legacy_azure_subscription_is_refused_before_any_cart() {
+    let pc = Arc::new(FakePartnerCenter::default());
+    let legacy = subscription("MS-AZR-0145P");
+    let legacy_id = legacy.id;
+    *pc.list_subscriptions.lock() =
+        Some(Box::new(move |_, _, _, _, _| Ok(UpstreamPage { items: vec![legacy.clone()], next: None })));
+    let facade = facade(pc.clone());
+    let error = facade.create_azure_plan(&ctx(), &caller(), customer(), Ok(purchase("k6"))).await.expect_err("legacy");
+    assert_eq!(error.reason(), Reason::CustomerHasLegacyAzureSubscription);
+    assert_eq!(error.precondition_violations()[0].subject, legacy_id.to_string());
+    assert_eq!(pc.count("create_cart"), 0, "{:?}", pc.calls());
+}
+
+#[tokio::test]
+async fn the_agreement_may_be_confirmed_by_the_partner_or_signed_directly_and_is_checked_before_any_cart() {
+    let pc = Arc::new(FakePartnerCenter::default());
+    *pc.list_agreements.lock() = Some(Box::new(|_, _| Ok(vec![])));
+    let signed = Arc::new(AtomicUsize::new(0));
+    let signed_now = signed.clone();
+    *pc.direct_sign_status.lock() = Some(Box::new(move |_, _| Ok(signed_now.load(Ordering::SeqCst) > 0)));
+    script_carts(&pc, CartId::from_uuid(Uuid::new_v4()));
+    *pc.checkout.lock() = Some(Box::new(|_, _, _, _| {
+        Ok(CheckoutResult { orders: vec![order("d1", "pending", None)], order_errors: vec![] })
+    }));
+    let facade = facade(pc.clone());
+
+    let error = facade.create_azure_plan(&ctx(), &caller(), customer(), Ok(purchase("k7"))).await.expect_err("no MCA");
+    assert_eq!(error.reason(), Reason::McaNotAccepted);
+    assert!(error.detail().contains(&format!("POST /v1/customers/{CUSTOMER}/agreements")), "{}", error.detail());
+    assert_eq!(pc.count("create_cart"), 0, "refused before any cart");
+
+    signed.store(1, Ordering::SeqCst);
+    facade.create_azure_plan(&ctx(), &caller(), customer(), Ok(purchase("k7"))).await.expect("signed directly");
+    assert_eq!(pc.count("create_cart"), 1);
+    // Facts that allowed a purchase are remembered: the next one checks nothing again.
+    let checks = pc.count("list_agreements") + pc.count("direct_sign_status") + pc.count("list_subscriptions");
+    facade.create_azure_plan(&ctx(), &caller(), customer(), Ok(purchase("k8"))).await.expect("second plan");
+    assert_eq!(pc.count("list_agreements") + pc.count("direct_sign_status") + pc.count("list_subscriptions"), checks);
+    assert_eq!(pc.count("billing_profile"), 1, "the country is remembered too");
+}
+
+#[tokio::test]
+async fn the_catalog_country_is_the_customers_unless_the_caller_names_one() {
+    let pc = Arc::new(FakePartnerCenter::default());
+    *pc.billing_profile.lock() = Some(Box::new(|_, customer| Ok(billing_profile(customer.customer(), "gb"))));
+    let countries = Arc::new(Mutex::new(Vec::new()));
+    let seen = countries.clone();
+    *pc.list_products.lock() = Some(Box::new(move |_, _, country, _, _| {
+        seen.lock().push(country.as_str().to_owned());
+        Ok(vec![product()])
+    }));
+    script_carts(&pc, CartId::from_uuid(Uuid::new_v4()));
+    *pc.checkout.lock() = Some(Box::new(|_, _, _, _| {
+        Ok(CheckoutResult { orders: vec![order("e1", "pending", None)], order_errors: vec![] })
+    }));
+    let facade = facade(pc.clone());
+    facade.create_azure_plan(&ctx(), &caller(), customer(), Ok(purchase("k9"))).await.expect("bought");
+    let mut named = purchase("k10");
+    named.country = Some(Country::parse("country", "DE").expect("valid"));
+    facade.create_azure_plan(&ctx(), &caller(), customer(), Ok(named)).await.expect("bought");
+    assert_eq!(*countries.lock(), ["GB", "DE"]);
+}
+
+#[tokio::test]
 async fn a_refusal_is_explained_when_the_customer_has_a_legacy_azure_subscription() {
     let pc = Arc::new(FakePartnerCenter::default());
     script_carts(&pc, CartId::from_uuid(Uuid::new_v4()));
     *pc.checkout.lock() = Some(Box::new(|_, _, _, _| {
         Err(Error::new(ErrorKind::FailedPrecondition, "refused").with_upstream_code("800002"))
     }));
+    // The pre-check saw no MS-AZR-0145P; one appeared before the checkout.
     let legacy = subscription("MS-AZR-0145P");
     let legacy_id = legacy.id;
+    let reads = AtomicUsize::new(0);
     *pc.list_subscriptions.lock() = Some(Box::new(move |_, _, _, _, _| {
-        Ok(UpstreamPage { items: vec![legacy.clone(), subscription("CFQ7TTC0LH18:0001")], next: None })
+        let items = match reads.fetch_add(1, Ordering::SeqCst) {
+            0 => vec![subscription("CFQ7TTC0LH18:0001")],
+            _ => vec![legacy.clone(), subscription("CFQ7TTC0LH18:0001")],
+        };
+        Ok(UpstreamPage { items, next: None })
     }));
     let facade = facade(pc.clone());
 
@@ -335,7 +447,7 @@ async fn specific_refusals_pass_through_with_the_next_step() {
         "{}",
         error.detail()
     );
-    assert_eq!(pc.count("list_subscriptions"), 0, "a specific reason needs no explanation");
+    assert_eq!(pc.count("list_subscriptions"), 1, "the pre-check's read only: a specific reason needs no explanation");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use crate::model::{
     agreement::{Agreement, AgreementMetadata, Contact},
     catalog::{Availability, AzurePlanCatalogItem, ItemType, Product, Sku},
     commerce::{AzurePlan, AzurePlanSubscription, Cart, CheckoutResult, Order, OrderProvisioningStatus},
-    customer::Customer,
+    customer::{BillingProfile, Customer},
     subscription::{AzureEntitlement, Subscription},
     upgrade::{ProductUpgrade, ProductUpgradeEligibility, ProductUpgradeStatus},
 };
@@ -24,6 +24,31 @@ pub fn customer(c: Customer) -> pb::Customer {
         }),
         relationship_to_partner: c.relationship_to_partner,
         allow_delegated_access: c.allow_delegated_access,
+    }
+}
+
+pub fn billing_profile(p: BillingProfile) -> pb::BillingProfile {
+    let a = p.default_address;
+    pb::BillingProfile {
+        customer_id: p.customer_id.to_string(),
+        first_name: p.first_name.unwrap_or_default(),
+        last_name: p.last_name.unwrap_or_default(),
+        email: p.email.unwrap_or_default(),
+        culture: p.culture.unwrap_or_default(),
+        language: p.language.unwrap_or_default(),
+        company_name: p.company_name.unwrap_or_default(),
+        default_address: Some(pb::Address {
+            country: a.country,
+            region: a.region.unwrap_or_default(),
+            city: a.city.unwrap_or_default(),
+            state: a.state.unwrap_or_default(),
+            address_line1: a.address_line1.unwrap_or_default(),
+            address_line2: a.address_line2.unwrap_or_default(),
+            postal_code: a.postal_code.unwrap_or_default(),
+            first_name: a.first_name.unwrap_or_default(),
+            last_name: a.last_name.unwrap_or_default(),
+            phone_number: a.phone_number.unwrap_or_default(),
+        }),
     }
 }
 

@@ -76,4 +76,15 @@ impl CustomerService for CustomerRpc {
         })
         .await
     }
+
+    async fn get_customer_billing_profile(
+        &self,
+        request: Request<pb::GetCustomerBillingProfileRequest>,
+    ) -> Result<Response<pb::BillingProfile>, Status> {
+        unary(&self.state, "CustomerService/GetCustomerBillingProfile", request, async |ctx, caller, req| {
+            let customer = CustomerId::parse("customer_id", &req.customer_id)?;
+            Ok(convert::billing_profile(self.state.facade.billing_profile(&ctx, &caller, customer).await?))
+        })
+        .await
+    }
 }

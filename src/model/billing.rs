@@ -91,7 +91,12 @@ pub struct InvoiceEstimateLink {
 pub enum Provider {
     Office,
     Azure,
+    /// New commerce (licenses, Azure plan, Marketplace) on one invoice.
     OneTime,
+    /// Marketplace daily-rated usage (Partner Center's estimate links point here).
+    Marketplace,
+    /// Every provider's unbilled reconciliation (Partner Center's estimate links point here).
+    All,
 }
 
 /// Which kind of line items (`type`).
@@ -113,17 +118,34 @@ impl Provider {
             "office" => Ok(Self::Office),
             "azure" => Ok(Self::Azure),
             "onetime" => Ok(Self::OneTime),
-            _ => Err(Error::invalid_field(field, "must be office, azure or onetime")),
+            "marketplace" => Ok(Self::Marketplace),
+            "all" => Ok(Self::All),
+            _ => Err(Error::invalid_field(field, "must be office, azure, onetime, marketplace or all")),
         }
     }
 
-    /// The upstream query value.
+    /// The upstream query value, as Partner Center's own links spell it.
     pub fn wire(self) -> &'static str {
         match self {
             Self::Office => "office",
             Self::Azure => "azure",
             Self::OneTime => "onetime",
+            Self::Marketplace => "Marketplace",
+            Self::All => "all",
         }
+    }
+
+    /// The gateway's query value (lower case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Marketplace => "marketplace",
+            other => other.wire(),
+        }
+    }
+
+    /// New commerce's providers: priced per currency and period, with unbilled items.
+    fn is_new_commerce(self) -> bool {
+        matches!(self, Self::OneTime | Self::Marketplace | Self::All)
     }
 }
 
@@ -215,21 +237,33 @@ impl LineItemQuery {
             })
             .transpose()?;
         let period = args.period.filter(|p| !p.is_empty()).map(|p| Period::parse(fields.period, p)).transpose()?;
-        if unbilled && provider != Provider::OneTime {
-            return Err(Error::invalid_field(fields.provider, "unbilled line items exist only for onetime"));
+        if unbilled && !provider.is_new_commerce() {
+            return Err(Error::invalid_field(
+                fields.provider,
+                "unbilled line items exist for onetime, marketplace and all",
+            ));
         }
-        if provider == Provider::Office && line_item_type == LineItemType::Usage {
-            return Err(Error::invalid_field(fields.line_item_type, "office has billing_line_items only"));
+        match (provider, line_item_type) {
+            (Provider::Office, LineItemType::Usage) => {
+                return Err(Error::invalid_field(fields.line_item_type, "office has billing_line_items only"));
+            }
+            (Provider::Marketplace, LineItemType::Billing) => {
+                return Err(Error::invalid_field(fields.line_item_type, "marketplace has usage_line_items only"));
+            }
+            (Provider::All, LineItemType::Usage) => {
+                return Err(Error::invalid_field(fields.line_item_type, "all has billing_line_items only"));
+            }
+            _ => {}
         }
-        if provider == Provider::OneTime {
+        if provider.is_new_commerce() {
             if currency_code.is_none() && (unbilled || line_item_type == LineItemType::Usage) {
-                return Err(Error::invalid_field(fields.currency_code, "is required for onetime line items"));
+                return Err(Error::invalid_field(fields.currency_code, "is required for new-commerce line items"));
             }
             if unbilled && period.is_none() {
                 return Err(Error::invalid_field(fields.period, "is required for unbilled line items"));
             }
         } else if period.is_some() {
-            return Err(Error::invalid_field(fields.period, "applies only to onetime line items"));
+            return Err(Error::invalid_field(fields.period, "applies only to onetime, marketplace and all"));
         }
         Ok(Self { provider, line_item_type, currency_code, period })
     }
@@ -330,6 +364,11 @@ mod tests {
         assert!(
             LineItemQuery::parse(&args("onetime", "billing_line_items", "USD", "current"), &REST_FIELDS, true).is_ok()
         );
+        // The combinations Partner Center's estimate links name, as spelled there.
+        for (provider, kind) in [("Marketplace", "UsageLineItems"), ("all", "billinglineitems")] {
+            let query = LineItemQuery::parse(&args(provider, kind, "USD", "current"), &REST_FIELDS, true);
+            assert!(query.is_ok(), "{provider} {kind}: {query:?}");
+        }
         let field = |a: LineItemArgs<'_>, unbilled| {
             LineItemQuery::parse(&a, &REST_FIELDS, unbilled).expect_err("invalid").field_violations()[0].field.clone()
         };
@@ -337,7 +376,9 @@ mod tests {
         assert_eq!(field(args("azure", "billing_line_items", "", ""), true), "provider");
         assert_eq!(field(args("onetime", "usage_line_items", "", ""), false), "currencyCode");
         assert_eq!(field(args("onetime", "billing_line_items", "USD", ""), true), "period");
-        assert_eq!(field(args("marketplace", "billing_line_items", "", ""), false), "provider");
+        assert_eq!(field(args("marketplace", "billing_line_items", "", ""), false), "type");
+        assert_eq!(field(args("all", "usage_line_items", "USD", "current"), true), "type");
+        assert_eq!(field(args("nope", "usage_line_items", "", ""), false), "provider");
         assert_eq!(field(args("onetime", "usage_line_items", "DOLLARS", ""), false), "currencyCode");
         assert_eq!(field(args("office", "billing_line_items", "", "current"), false), "period");
     }

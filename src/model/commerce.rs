@@ -247,7 +247,7 @@ fn is_iso_duration(value: &str) -> bool {
 pub struct AzurePlanOrder {
     pub idempotency_key: IdempotencyKey,
     pub friendly_name: Option<FriendlyName>,
-    /// The catalog's country; the customer's when absent.
+    /// The catalog's country; the customer's (its billing profile's) when absent.
     pub country: Option<Country>,
 }
 
@@ -381,16 +381,28 @@ pub struct OrderProvisioningStatus {
     pub line_items: Vec<OrderLineItemProvisioningStatus>,
 }
 
-/// Where an Azure plan purchase stands.
+/// Where an Azure plan purchase stands, from its order's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AzurePlanStatus {
-    /// Ordered; Partner Center is still provisioning the plan.
+    /// Ordered (`pending`); Partner Center is provisioning the plan.
     Provisioning,
-    /// The plan's subscription exists.
+    /// The plan exists (`completed`, or `partial_success` with the plan's line fulfilled).
     Active,
-    /// Partner Center cancelled or failed the order.
+    /// Partner Center reviews the order (`pending_review`, `po_upload_complete`).
+    PendingReview,
+    /// The partner must upload a purchase order in Partner Center (`pending_po_upload`).
+    AwaitingPurchaseOrder,
+    /// The order's subscriptions are suspended (`suspended`).
+    Suspended,
+    /// Partner Center's review refused the purchase order (`po_review_rejected`).
+    Rejected,
+    /// The order was cancelled (`cancelled`).
+    Cancelled,
+    /// The order failed (`error`, or `partial_success` without the plan).
     Failed,
+    /// A status this gateway does not know yet; `orderStatus` has Partner Center's word.
+    Unknown,
 }
 
 impl AzurePlanStatus {
@@ -398,8 +410,38 @@ impl AzurePlanStatus {
         match self {
             Self::Provisioning => "provisioning",
             Self::Active => "active",
+            Self::PendingReview => "pending_review",
+            Self::AwaitingPurchaseOrder => "awaiting_purchase_order",
+            Self::Suspended => "suspended",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
             Self::Failed => "failed",
+            Self::Unknown => "unknown",
         }
+    }
+
+    /// From an order's status (any documented spelling: `pending_review`, `pending review`,
+    /// `PendingReview`) and whether the plan's line has its subscription.
+    pub fn from_order(order_status: &str, plan_subscribed: bool) -> Self {
+        let normalized: String =
+            order_status.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+        match normalized.as_str() {
+            "pending" => Self::Provisioning,
+            "completed" => Self::Active,
+            "partialsuccess" if plan_subscribed => Self::Active,
+            "partialsuccess" | "error" | "failed" => Self::Failed,
+            "pendingreview" | "pouploadcomplete" => Self::PendingReview,
+            "pendingpoupload" => Self::AwaitingPurchaseOrder,
+            "suspended" => Self::Suspended,
+            "poreviewrejected" => Self::Rejected,
+            "cancelled" | "canceled" => Self::Cancelled,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// No later read can change it (so a repeated purchase need not read the order again).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Active | Self::Rejected | Self::Cancelled | Self::Failed)
     }
 }
 
@@ -481,6 +523,31 @@ mod tests {
         let item = CartLineArgs { catalog_item_id: "../../etc".to_owned(), ..line("monthly") };
         let error = CartLine::parse_all(vec![item], &NAMES).expect_err("bad item");
         assert_eq!(error.field_violations()[0].field, "lineItems[0].catalogItemId");
+    }
+
+    #[test]
+    fn every_documented_order_status_maps_to_a_plan_status() {
+        use AzurePlanStatus as S;
+        for (status, subscribed, plan) in [
+            ("pending", false, S::Provisioning),
+            ("completed", true, S::Active),
+            ("completed", false, S::Active),
+            ("partial_success", true, S::Active),
+            ("partial_success", false, S::Failed),
+            ("pending_review", false, S::PendingReview),
+            ("pending review", false, S::PendingReview),
+            ("PendingReview", false, S::PendingReview),
+            ("po_upload_complete", false, S::PendingReview),
+            ("pending_po_upload", false, S::AwaitingPurchaseOrder),
+            ("po_review_rejected", false, S::Rejected),
+            ("suspended", true, S::Suspended),
+            ("cancelled", false, S::Cancelled),
+            ("error", false, S::Failed),
+            ("unknown", false, S::Unknown),
+            ("something_new", false, S::Unknown),
+        ] {
+            assert_eq!(AzurePlanStatus::from_order(status, subscribed), plan, "{status}");
+        }
     }
 
     #[test]

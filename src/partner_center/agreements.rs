@@ -5,6 +5,7 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::{
     PartnerCenter, TokenFlow, UpstreamRequest,
+    models::customers::WireDirectSignStatus,
     models::{
         Collection,
         agreements::{WireAgreement, WireAgreementMetadata, WireAgreementRequest, WireContact},
@@ -48,6 +49,19 @@ impl PartnerCenter {
             .flow(TokenFlow::AppUser);
         let collection: Collection<WireAgreement> = self.client().json(ctx, customer.partner(), &request).await?;
         Ok(collection.items.into_iter().map(|a| a.into_model(id)).collect())
+    }
+
+    /// A4: whether the customer signed the Microsoft Customer Agreement directly (app+user).
+    pub(super) async fn direct_sign_status(
+        &self,
+        ctx: &RequestContext,
+        customer: &Authorized<CustomerId>,
+    ) -> Result<bool> {
+        let id = customer.customer();
+        let path = format!("/v1/customers/{id}/directSignedMicrosoftCustomerAgreementStatus");
+        let request = UpstreamRequest::get("agreements.direct_sign_status", path).flow(TokenFlow::AppUser);
+        let wire: WireDirectSignStatus = self.client().json(ctx, customer.partner(), &request).await?;
+        Ok(wire.is_signed)
     }
 
     /// A2 `POST /v1/customers/{id}/agreements`.

@@ -22,7 +22,7 @@ use crate::{
         },
         catalog::{Availability, Product, Segment, Sku, TargetView},
         commerce::{Cart, CartLine, CheckoutResult, Order, OrderProvisioningStatus},
-        customer::Customer,
+        customer::{BillingProfile, Customer},
         subscription::{AzureEntitlement, Subscription, SubscriptionStatusChange},
         upgrade::{ProductUpgradeEligibility, ProductUpgradeStatus},
         usage::{
@@ -94,11 +94,15 @@ partner_center_api! {
     fn list_customers(&self, ctx: &RequestContext, partner: &Authorized<Partner>, size: u32, next: Option<NextLink>) -> UpstreamPage<Customer>;
     /// `GET /v1/customers/{id}`.
     fn get_customer(&self, ctx: &RequestContext, customer: &Authorized<CustomerId>) -> Customer;
+    /// `GET /v1/customers/{id}/profiles/billing`.
+    fn billing_profile(&self, ctx: &RequestContext, customer: &Authorized<CustomerId>) -> BillingProfile;
 
     /// A1 `GET /v1/agreements?agreementType=MicrosoftCustomerAgreement`.
     fn agreement_metadata(&self, ctx: &RequestContext, partner: &Authorized<Partner>) -> Vec<AgreementMetadata>;
     /// A3 `GET /v1/customers/{id}/agreements?agreementType=MicrosoftCustomerAgreement`.
     fn list_agreements(&self, ctx: &RequestContext, customer: &Authorized<CustomerId>) -> Vec<Agreement>;
+    /// A4 `GET /v1/customers/{id}/directSignedMicrosoftCustomerAgreementStatus`.
+    fn direct_sign_status(&self, ctx: &RequestContext, customer: &Authorized<CustomerId>) -> bool;
     /// A2 `POST /v1/customers/{id}/agreements`.
     fn confirm_agreement(&self, ctx: &RequestContext, customer: &Authorized<CustomerId>, contact: &Contact, template_id: &str, date_agreed: OffsetDateTime) -> Agreement;
 

@@ -400,13 +400,16 @@ impl PartnerCenterClient {
         builder = builder
             .headers(request.headers.clone())
             .header(http::header::AUTHORIZATION, bearer.clone())
-            .header(http::header::ACCEPT, "application/json")
             .header(MS_REQUEST_ID, request_id.to_string())
             .header(MS_CORRELATION_ID, ctx.correlation_id.to_string())
             .header(TRACEPARENT, ctx.trace.child_header(rand::random()))
             .header(MS_CONTRACT_VERSION, "v1");
         if let Some(locale) = &ctx.locale {
             builder = builder.header(X_LOCALE, locale);
+        }
+        // One Accept per request: the operation's own, else JSON.
+        if !request.headers.contains_key(http::header::ACCEPT) {
+            builder = builder.header(http::header::ACCEPT, "application/json");
         }
         match &request.body {
             Some(body) => builder = builder.body(body.clone()),
@@ -572,5 +575,26 @@ mod tests {
             .collect();
         assert_eq!(ids.len(), 2);
         assert_ne!(ids[0], ids[1]);
+    }
+
+    #[tokio::test]
+    async fn a_request_sends_exactly_one_accept_header() {
+        let server = MockServer::start().await;
+        Mock::given(matchers::method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .mount(&server)
+            .await;
+        let client = client(&server).await;
+        let ctx = RequestContext::new(None, None, None);
+        let own = UpstreamRequest::get("documents.get", "/v1/document").header(http::header::ACCEPT, "application/pdf");
+        client.execute(&ctx, "p", &own.expect("header")).await.expect("own accept");
+        client.execute(&ctx, "p", &UpstreamRequest::get("customers.list", "/v1/customers")).await.expect("default");
+        let received = server.received_requests().await.unwrap_or_default();
+        let accepts: Vec<Vec<String>> = received
+            .iter()
+            .filter(|r| r.url.path().starts_with("/v1/"))
+            .map(|r| r.headers.get_all("accept").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect())
+            .collect();
+        assert_eq!(accepts, [vec!["application/pdf".to_owned()], vec!["application/json".to_owned()]]);
     }
 }

@@ -31,7 +31,7 @@ impl PartnerCenter {
     ) -> Result<Cart> {
         let id = customer.customer();
         let mut request = UpstreamRequest::new("carts.create", Method::POST, format!("/v1/customers/{id}/carts"))
-            .json(&WireCartRequest::new(None, lines))?;
+            .json(&WireCartRequest::new(None, lines, self.cart_attestation))?;
         request.request_id = request_id;
         let wire: WireCart = self.client().json(ctx, customer.partner(), &request).await?;
         wire.into_model(id)
@@ -46,7 +46,7 @@ impl PartnerCenter {
     ) -> Result<Cart> {
         let id = customer.customer();
         let request = UpstreamRequest::new("carts.update", Method::PUT, format!("/v1/customers/{id}/carts/{cart}"))
-            .json(&WireCartRequest::new(Some(cart), lines))?;
+            .json(&WireCartRequest::new(Some(cart), lines, self.cart_attestation))?;
         let wire: WireCart = self.client().json(ctx, customer.partner(), &request).await?;
         wire.into_model(id)
     }

@@ -1,11 +1,18 @@
 //! Customers (A5 and get-by-id).
 
-use super::{PartnerCenter, UpstreamPage, UpstreamRequest, models::customers::WireCustomer, paging::NextLink};
+use super::{
+    PartnerCenter, UpstreamPage, UpstreamRequest,
+    models::customers::{WireBillingProfile, WireCustomer},
+    paging::NextLink,
+};
 use crate::{
     auth::{Authorized, Partner},
     context::RequestContext,
     error::Result,
-    model::{CustomerId, customer::Customer},
+    model::{
+        CustomerId,
+        customer::{BillingProfile, Customer},
+    },
 };
 
 impl PartnerCenter {
@@ -18,6 +25,18 @@ impl PartnerCenter {
     ) -> Result<UpstreamPage<Customer>> {
         let first = UpstreamRequest::get("customers.list", "/v1/customers").query("size", size.to_string());
         self.page(ctx, partner.partner(), first, next, |w: WireCustomer| Customer::try_from(w)).await
+    }
+
+    /// App-only or app+user ("both standalone App and App+User credentials").
+    pub(super) async fn billing_profile(
+        &self,
+        ctx: &RequestContext,
+        customer: &Authorized<CustomerId>,
+    ) -> Result<BillingProfile> {
+        let id = customer.customer();
+        let request = UpstreamRequest::get("customers.billing_profile", format!("/v1/customers/{id}/profiles/billing"));
+        let wire: WireBillingProfile = self.client().json(ctx, customer.partner(), &request).await?;
+        Ok(wire.into_model(id))
     }
 
     pub(super) async fn get_customer(

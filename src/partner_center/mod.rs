@@ -19,6 +19,9 @@ pub mod token;
 pub mod upgrades;
 pub mod usage;
 
+#[cfg(test)]
+pub(crate) mod contract_tests;
+
 pub use api::PartnerCenterApi;
 pub use client::{PartnerCenterClient, UpstreamRequest, UpstreamResponse};
 pub use paging::{NextLink, UpstreamPage};
@@ -27,11 +30,19 @@ pub use token::{TokenCache, TokenFlow};
 /// Typed access to Partner Center, shared by every facade operation.
 pub struct PartnerCenter {
     client: PartnerCenterClient,
+    /// `PartnerOnRecordAttestationAccepted` on every cart (create-cart lists it as required).
+    cart_attestation: bool,
 }
 
 impl PartnerCenter {
     pub fn new(client: PartnerCenterClient) -> Self {
-        Self { client }
+        Self { client, cart_attestation: true }
+    }
+
+    /// Whether carts carry `PartnerOnRecordAttestationAccepted: true` (the default).
+    pub fn with_cart_attestation(mut self, attest: bool) -> Self {
+        self.cart_attestation = attest;
+        self
     }
 
     pub fn client(&self) -> &PartnerCenterClient {
@@ -54,7 +65,16 @@ pub mod testing {
         token::{PartnerCredentials, SecretSource},
     };
 
+    /// Like [`client_for`], with the app+user flow configured too.
+    pub async fn client_with_user_flow(server: &MockServer) -> PartnerCenterClient {
+        client_with(server, Some("refresh-1")).await
+    }
+
     pub async fn client_for(server: &MockServer) -> PartnerCenterClient {
+        client_with(server, None).await
+    }
+
+    async fn client_with(server: &MockServer, refresh_token: Option<&str>) -> PartnerCenterClient {
         Mock::given(matchers::method("POST"))
             .and(matchers::path("/tenant-1/oauth2/token"))
             .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -73,7 +93,8 @@ pub mod testing {
                 tenant_id: "tenant-1".to_owned(),
                 client_id: "client".to_owned(),
                 client_secret: SecretSource::Inline(SecretString::from("secret".to_owned())),
-                refresh_token: None,
+                refresh_token: refresh_token
+                    .map(|t| super::token::RefreshToken::new(SecretSource::Inline(SecretString::from(t.to_owned())))),
             }],
         ));
         let retry =

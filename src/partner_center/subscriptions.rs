@@ -1,9 +1,12 @@
 //! Subscriptions (S1–S6). Status changes PATCH the whole subscription with its ETag.
 
-use http::{Method, header::IF_MATCH};
+use std::time::Duration;
+
+use http::{Method, StatusCode, header::IF_MATCH};
 
 use super::{
     PartnerCenter, UpstreamPage, UpstreamRequest,
+    error::retry_after,
     models::{
         Collection, malformed,
         subscriptions::{WireAzureEntitlement, WireSubscription},
@@ -61,7 +64,7 @@ impl PartnerCenter {
     }
 
     /// S4/S5: GET the subscription for its ETag, PATCH the whole document with the new status and
-    /// `If-Match`. A stale ETag (someone changed it in between) is retried once with a fresh read;
+    /// `If-Match` (when it has an ETag). A stale ETag (someone changed it in between) is retried once with a fresh read;
     /// a second one is a 409.
     pub(super) async fn change_subscription_status(
         &self,
@@ -74,23 +77,63 @@ impl PartnerCenter {
         let mut last_error = None;
         for _ in 0..2 {
             let (_, mut document) = self.subscription_document(ctx, customer, subscription).await?;
-            let etag = document
-                .pointer("/attributes/etag")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-                .ok_or_else(|| malformed("subscription without attributes.etag"))?;
+            // Documented new-commerce subscriptions carry no ETag: then there is nothing to match.
+            let etag = document.pointer("/attributes/etag").and_then(|v| v.as_str()).map(str::to_owned);
             document["status"] = serde_json::Value::from(change.target_status());
             let path = format!("/v1/customers/{}/subscriptions/{subscription}", customer.customer());
-            let request = UpstreamRequest::new("subscriptions.update_status", Method::PATCH, path)
-                .json(&document)?
-                .header(IF_MATCH, &quoted(&etag))?;
-            match self.client().json::<WireSubscription>(ctx, customer.partner(), &request).await {
-                Ok(updated) => return updated.into_model(customer.customer(), azure_plan_product),
+            let mut request =
+                UpstreamRequest::new("subscriptions.update_status", Method::PATCH, path).json(&document)?;
+            if let Some(etag) = etag {
+                request = request.header(IF_MATCH, &quoted(&etag))?;
+            }
+            match self.client().execute(ctx, customer.partner(), &request).await {
+                // Accepted, applied later: follow the subscription until it shows the change.
+                Ok(response) if response.status == StatusCode::ACCEPTED => {
+                    let interval = retry_after(&response.headers).unwrap_or(DEFAULT_POLL_INTERVAL);
+                    return self.await_status(ctx, customer, subscription, change, azure_plan_product, interval).await;
+                }
+                Ok(response) => {
+                    let updated: WireSubscription = response.json(request.operation)?;
+                    return updated.into_model(customer.customer(), azure_plan_product);
+                }
                 Err(error) if error.reason() == Reason::StaleEtag => last_error = Some(error),
                 Err(error) => return Err(error),
             }
         }
         Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::Conflict, "the subscription kept changing")))
+    }
+
+    /// After a `202 Accepted`: reads the subscription every `interval` (Partner Center's
+    /// `Retry-After`, bounded) until it has the new status, within the caller's deadline.
+    async fn await_status(
+        &self,
+        ctx: &RequestContext,
+        customer: &Authorized<CustomerId>,
+        subscription: SubscriptionId,
+        change: SubscriptionStatusChange,
+        azure_plan_product: &str,
+        interval: Duration,
+    ) -> Result<Subscription> {
+        let interval = interval.clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL);
+        let give_up = tokio::time::Instant::now() + ctx.remaining().unwrap_or(MAX_POLL_TIME).min(MAX_POLL_TIME);
+        loop {
+            if tokio::time::Instant::now() + interval + MIN_POLL_INTERVAL > give_up {
+                return Err(Error::new(
+                    ErrorKind::UpstreamTimeout,
+                    format!(
+                        "Partner Center accepted the change to {} and applies it later; read the subscription again",
+                        change.target_status()
+                    ),
+                )
+                .with_reason(Reason::ChangePending)
+                .with_retry_after(interval));
+            }
+            tokio::time::sleep(interval).await;
+            let (wire, _) = self.subscription_document(ctx, customer, subscription).await?;
+            if wire.status.eq_ignore_ascii_case(change.target_status()) {
+                return wire.into_model(customer.customer(), azure_plan_product);
+            }
+        }
     }
 
     /// The subscription as typed fields and as the full document (PATCH needs all of it back).
@@ -109,6 +152,13 @@ impl PartnerCenter {
         Ok((wire, document))
     }
 }
+
+/// How often an accepted change is checked when Partner Center gives no `Retry-After`.
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(200);
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
+/// Longest wait for an accepted change when the caller set no deadline.
+const MAX_POLL_TIME: Duration = Duration::from_secs(120);
 
 /// ETags go back double-quoted (Partner Center's rule), whatever form they came in.
 fn quoted(etag: &str) -> String {
@@ -217,5 +267,81 @@ mod tests {
             .mount(&server)
             .await;
         assert_eq!(change(&server).await.expect("second try").status, "suspended");
+    }
+
+    /// Answers the subscription `active` for the first `reads` GETs, then `suspended`.
+    struct AppliedLater {
+        reads: std::sync::atomic::AtomicUsize,
+        after: usize,
+    }
+
+    impl wiremock::Respond for AppliedLater {
+        fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+            let n = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let status = if n < self.after { "active" } else { "suspended" };
+            ResponseTemplate::new(200).set_body_json(document("e1", status))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_accepted_patch_is_followed_until_the_subscription_shows_the_change() {
+        let server = MockServer::start().await;
+        let path = format!("/v1/customers/{CUSTOMER}/subscriptions/{SUBSCRIPTION}");
+        // The first read is the PATCH's own (for the ETag); two more show the old status.
+        Mock::given(matchers::method("GET"))
+            .and(matchers::path(path.clone()))
+            .respond_with(AppliedLater { reads: Default::default(), after: 3 })
+            .mount(&server)
+            .await;
+        Mock::given(matchers::method("PATCH"))
+            .and(matchers::path(path))
+            .respond_with(
+                ResponseTemplate::new(202)
+                    .insert_header("location", format!("/customers/{CUSTOMER}/subscriptions/{SUBSCRIPTION}"))
+                    .insert_header("retry-after", "0"),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let updated = change(&server).await.expect("applied");
+        assert_eq!(updated.status, "suspended");
+        let reads =
+            server.received_requests().await.unwrap_or_default().iter().filter(|r| r.method.as_str() == "GET").count();
+        assert!(reads >= 4, "polled until the change showed: {reads} reads");
+    }
+
+    #[tokio::test]
+    async fn an_accepted_patch_that_outlasts_the_deadline_says_the_change_is_pending() {
+        let server = MockServer::start().await;
+        let path = format!("/v1/customers/{CUSTOMER}/subscriptions/{SUBSCRIPTION}");
+        Mock::given(matchers::method("GET"))
+            .and(matchers::path(path.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(document("e1", "active")))
+            .mount(&server)
+            .await;
+        Mock::given(matchers::method("PATCH"))
+            .and(matchers::path(path))
+            .respond_with(ResponseTemplate::new(202).insert_header("retry-after", "1"))
+            .mount(&server)
+            .await;
+        let pc = PartnerCenter::new(client_for(&server).await);
+        let ctx = RequestContext::new(None, None, Some(std::time::Duration::from_millis(1500)));
+        let caller = Caller::for_tests("p", CustomerScope::All, &[Permission::SubscriptionsWrite]);
+        let customer = caller
+            .ensure_customer(CustomerId::parse("c", CUSTOMER).expect("id"), Permission::SubscriptionsWrite)
+            .expect("scope");
+        let subscription = SubscriptionId::parse("s", SUBSCRIPTION).expect("id");
+        let error = pc
+            .change_subscription_status(
+                &ctx,
+                &customer,
+                subscription,
+                SubscriptionStatusChange::Suspend,
+                "DZH318Z0BPS6",
+            )
+            .await
+            .expect_err("still pending");
+        assert_eq!(error.reason(), Reason::ChangePending);
+        assert_eq!(error.retry_after(), Some(std::time::Duration::from_secs(1)));
     }
 }

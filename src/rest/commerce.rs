@@ -151,10 +151,15 @@ async fn order_provisioning_status(
 /// Buy an Azure plan in one call.
 ///
 /// Needs `orders.write` and an `Idempotency-Key` header: the same key never buys twice, even when
-/// an earlier attempt failed after Partner Center committed it. Resolves the catalog item
-/// (cached), creates the cart and checks it out. 412 when the customer has not accepted the
-/// Microsoft Customer Agreement; 409 when the customer has an MS-AZR-0145P subscription (use the
-/// product-upgrade endpoints).
+/// an earlier attempt failed after Partner Center committed it. Before any cart exists the
+/// gateway checks the customer: the country comes from its billing profile unless the body names
+/// one; it must have accepted the Microsoft Customer Agreement (confirmed by the partner or signed
+/// directly), else 412 `MCA_NOT_ACCEPTED`; it must have no MS-AZR-0145P subscription, else 409
+/// `CUSTOMER_HAS_LEGACY_AZURE_SUBSCRIPTION` naming each (transition it with the product-upgrade
+/// endpoints). Then it resolves the catalog item (cached), creates the cart with the billing cycle
+/// the Azure plan SKU supports (`one_time`) and checks it out. `status` follows the order:
+/// provisioning, active, pending_review, awaiting_purchase_order, suspended, rejected, cancelled,
+/// failed or unknown; a repeat with the same key reads the order's current status.
 #[utoipa::path(
     post,
     path = "/v1/customers/{customerId}/azure-plans",

@@ -9,11 +9,17 @@ use crate::{
     context::RequestContext,
     edge::AppState,
     error::Result,
-    model::{Page, customer::Customer},
+    model::{
+        Page,
+        customer::{BillingProfile, Customer},
+    },
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_customers)).routes(routes!(get_customer))
+    OpenApiRouter::new()
+        .routes(routes!(list_customers))
+        .routes(routes!(get_customer))
+        .routes(routes!(get_billing_profile))
 }
 
 /// List the customers the caller may see.
@@ -53,4 +59,24 @@ async fn get_customer(
     CustomerPath { customer }: CustomerPath,
 ) -> Result<Json<Customer>> {
     Ok(Json(state.facade.get_customer(&ctx, &caller, customer).await?))
+}
+
+/// The customer's billing profile.
+///
+/// Needs `customers.read` and the customer in scope. Its `defaultAddress.country` is the country
+/// an Azure plan purchase uses when the request names none.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{customerId}/billing-profile",
+    tag = "customers",
+    params(CustomerPath),
+    responses((status = 200, description = "The billing profile", body = BillingProfile), ProblemResponses)
+)]
+async fn get_billing_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: RequestContext,
+    CustomerPath { customer }: CustomerPath,
+) -> Result<Json<BillingProfile>> {
+    Ok(Json(state.facade.billing_profile(&ctx, &caller, customer).await?))
 }

@@ -183,7 +183,9 @@ async fn every_provider_and_type_combination_reads_its_line_item_kind() {
     }
     for (path, field) in [
         (format!("/v1/invoices/{recurring}/line-items?provider=office&type=usage_line_items"), "type"),
-        (format!("/v1/invoices/{recurring}/line-items?provider=marketplace&type=billing_line_items"), "provider"),
+        // Marketplace serves usage only (its documented estimate link reads UsageLineItems).
+        (format!("/v1/invoices/{recurring}/line-items?provider=marketplace&type=billing_line_items"), "type"),
+        (format!("/v1/invoices/{recurring}/line-items?provider=nowhere&type=billing_line_items"), "provider"),
         (format!("/v1/invoices/{one_time}/line-items?provider=onetime&type=usage_line_items"), "currencyCode"),
         ("/v1/invoices/unbilled/line-items?provider=azure&type=billing_line_items".to_owned(), "provider"),
         (

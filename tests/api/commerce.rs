@@ -29,11 +29,12 @@ async fn the_azure_plan_story_end_to_end_over_rest() {
     let app = TestApp::spawn().await;
     let token = app.token(&[TAILSPIN], &Permission::ALL);
 
-    // A new customer has not accepted the Microsoft Customer Agreement: a clear 412, not 403/13605.
+    // A new customer has not accepted the Microsoft Customer Agreement: a clear 412 before any
+    // cart exists (checked by the gateway, so no upstream 403/13605 and no cart left behind).
     let (status, problem) = app.create_azure_plan(TAILSPIN, "tailspin-plan-1", &token).await;
     assert_eq!(status, 412, "{problem}");
     assert_eq!(problem["reason"], "MCA_NOT_ACCEPTED");
-    assert_eq!(problem["upstreamCode"], "13605");
+    assert_eq!(app.counters().calls_to("POST /v1/customers/{customer_id}/carts"), 0, "{:?}", app.counters());
 
     // Confirm the MCA (the template comes from the metadata), and see it listed.
     let (status, metadata) = app.get_json("/v1/agreements/metadata", &token).await;
@@ -55,7 +56,7 @@ async fn the_azure_plan_story_end_to_end_over_rest() {
     assert_eq!(status, 200);
     assert_eq!(confirmations["items"][0]["primaryContact"]["email"], "ada@tailspintoys.example");
 
-    // Buy the plan; the same key again is the same purchase. (The first attempt left a cart behind.)
+    // Buy the plan; the same key again is the same purchase.
     let (status, plan) = app.create_azure_plan(TAILSPIN, "tailspin-plan-1", &token).await;
     assert_eq!(status, 201, "{plan}");
     assert_eq!(plan["status"], "provisioning");
@@ -264,11 +265,28 @@ async fn a_warm_purchase_makes_exactly_two_upstream_calls() {
     let token = app.token(&["*"], &Permission::ALL);
     let (status, first) = app.create_azure_plan(FABRIKAM, "fabrikam-plan", &token).await;
     assert_eq!(status, 201, "{first}");
-    // Cold: the catalog item (products, SKUs, availabilities), then cart and checkout.
-    assert_eq!(app.counters().total_calls(), 5, "{:?}", app.counters());
+    // Cold: the customer's checks (billing profile, agreements, subscriptions), the catalog item
+    // (products, SKUs, availabilities), then cart and checkout.
+    let counters = app.counters();
+    assert_eq!(counters.total_calls(), 8, "{counters:?}");
+    for checked in [
+        "GET /v1/customers/{customer_id}/profiles/billing",
+        "GET /v1/customers/{customer_id}/agreements",
+        "GET /v1/customers/{customer_id}/subscriptions",
+    ] {
+        assert_eq!(counters.calls_to(checked), 1, "{checked}: {counters:?}");
+    }
 
+    // A customer who signed the agreement directly needs one more read, then buys as well.
     app.sim.reset_counters();
-    let (status, second) = app.create_azure_plan(WINGTIP, "wingtip-plan", &token).await;
+    let (status, direct) = app.create_azure_plan(WINGTIP, "wingtip-plan", &token).await;
+    assert_eq!(status, 201, "{direct}");
+    let counters = app.counters();
+    assert_eq!(counters.calls_to("GET /v1/customers/{customer_id}/directSignedMicrosoftCustomerAgreementStatus"), 1);
+
+    // Warm: the customer's facts and the catalog item are remembered.
+    app.sim.reset_counters();
+    let (status, second) = app.create_azure_plan(FABRIKAM, "fabrikam-plan-2", &token).await;
     assert_eq!(status, 201, "{second}");
     let counters = app.counters();
     assert_eq!(counters.total_calls(), 2, "{counters:?}");
@@ -462,9 +480,10 @@ async fn carts_check_out_into_orders_and_line_errors_are_named() {
     assert_eq!(status, 201, "{result}");
     let order_id = result["orders"][0]["id"].as_str().expect("order").to_owned();
     assert_eq!(result["orderErrors"].as_array().map(Vec::len), Some(0));
+    // Checkout is idempotent: a second one answers with the first result, ordering nothing new.
     let (status, again) = app.post_json(&format!("{carts}/{cart_id}/checkout"), &token, json!(null)).await;
-    assert_eq!(status, 409, "a second checkout of an ordered cart: {again}");
-    assert_eq!(again["reason"], "CART_ALREADY_SUBMITTED");
+    assert_eq!(status, 201, "a second checkout of an ordered cart: {again}");
+    assert_eq!(again["orders"][0]["id"].as_str(), Some(order_id.as_str()), "{again}");
 
     let (status, orders) = app.get_json(&format!("/v1/customers/{FABRIKAM}/orders?pageSize=10"), &token).await;
     assert_eq!(status, 200);
@@ -740,4 +759,64 @@ async fn the_mca_refusal_names_the_next_step_with_the_real_customer_id() {
         "{detail}"
     );
     assert!(!detail.contains("{customerId}"), "no placeholder left in: {detail}");
+}
+
+/// Every documented order status reaches the caller as a plan status; none stays
+/// "provisioning" forever, and a repeat of the purchase reads the order's current status.
+#[tokio::test]
+async fn every_documented_order_status_maps_to_a_plan_status() {
+    use partner_center_simulator::commerce::orders::OrderStatus;
+    let app = TestApp::spawn().await;
+    let token = app.token(&[FABRIKAM], &Permission::ALL);
+    for (index, (status, expected)) in [
+        (OrderStatus::PendingReview, "pending_review"),
+        (OrderStatus::PendingPoUpload, "awaiting_purchase_order"),
+        (OrderStatus::PoUploadComplete, "pending_review"),
+        (OrderStatus::PoReviewRejected, "rejected"),
+        (OrderStatus::PartialSuccess, "active"),
+        (OrderStatus::Suspended, "suspended"),
+        (OrderStatus::Error, "failed"),
+        (OrderStatus::Cancelled, "cancelled"),
+        (OrderStatus::Completed, "active"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = format!("order-status-{index}");
+        let (status_code, plan) = app.create_azure_plan(FABRIKAM, &key, &token).await;
+        assert_eq!(status_code, 201, "{plan}");
+        assert_eq!(plan["status"], "provisioning", "{plan}");
+        let order_id = plan["orderId"].as_str().expect("order id").to_owned();
+        app.sim.set_order_status(&order_id, status).expect("status set");
+        let (status_code, replayed) = app.create_azure_plan(FABRIKAM, &key, &token).await;
+        assert_eq!(status_code, 200, "{replayed}");
+        assert_eq!(replayed["status"], expected, "{status:?}: {replayed}");
+        assert_eq!(replayed["replayed"], true);
+    }
+}
+
+/// Partner Center may accept a subscription change with 202 and apply it later: the gateway
+/// follows the subscription until the change shows, then answers with it.
+#[tokio::test]
+async fn a_suspend_that_partner_center_accepts_for_later_is_followed_to_its_end() {
+    use partner_center_simulator::subscriptions::PatchMode;
+    let app = TestApp::spawn().await;
+    let token = app.token(&[ADVENTURE_WORKS], &Permission::ALL);
+    let (status, subscriptions) = app.get_json(&format!("/v1/customers/{ADVENTURE_WORKS}/subscriptions"), &token).await;
+    assert_eq!(status, 200);
+    let license = subscriptions["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|s| s["isAzurePlan"] == false && s["status"] == "active")
+        .and_then(|s| s["id"].as_str())
+        .expect("an active license subscription")
+        .to_owned();
+    app.sim.lock().subscriptions.patch_mode = PatchMode::Accepted { delay: Duration::from_secs(1) };
+    let path = format!("/v1/customers/{ADVENTURE_WORKS}/subscriptions/{license}");
+    let (status, suspended) = app.post_json(&format!("{path}/suspend"), &token, json!(null)).await;
+    assert_eq!(status, 200, "{suspended}");
+    assert_eq!(suspended["status"], "suspended");
+    let counters = app.counters();
+    assert!(counters.calls_to("GET /v1/customers/{customer_id}/subscriptions/{subscription_id}") >= 3, "{counters:?}");
 }

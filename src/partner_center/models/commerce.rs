@@ -60,11 +60,15 @@ pub struct WireCartRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub line_items: Vec<WireCartLineRequest>,
+    /// Spelled as the create-cart page's request table and sample do.
+    #[serde(rename = "PartnerOnRecordAttestationAccepted", skip_serializing_if = "Option::is_none")]
+    pub partner_on_record_attestation_accepted: Option<bool>,
 }
 
 impl WireCartRequest {
-    pub fn new(id: Option<CartId>, lines: &[CartLine]) -> Self {
+    pub fn new(id: Option<CartId>, lines: &[CartLine], attest: bool) -> Self {
         Self {
+            partner_on_record_attestation_accepted: attest.then_some(true),
             id: id.map(|id| id.to_string()),
             line_items: lines
                 .iter()

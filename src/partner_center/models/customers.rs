@@ -5,7 +5,7 @@ use crate::{
     error::Result,
     model::{
         CustomerId,
-        customer::{CompanyProfile, Customer},
+        customer::{Address, BillingProfile, CompanyProfile, Customer},
     },
 };
 
@@ -55,4 +55,84 @@ impl TryFrom<WireCustomer> for Customer {
             allow_delegated_access: wire.allow_delegated_access,
         })
     }
+}
+
+/// `GET /v1/customers/{id}/profiles/billing` (a single object, though the page's prose says
+/// collection). The country is `defaultAddress.country`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireBillingProfile {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub culture: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub default_address: Option<WireAddress>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireAddress {
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub address_line1: Option<String>,
+    #[serde(default)]
+    pub address_line2: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+}
+
+impl WireBillingProfile {
+    pub fn into_model(self, customer: CustomerId) -> BillingProfile {
+        let address = self.default_address.unwrap_or_default();
+        BillingProfile {
+            customer_id: customer,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            culture: self.culture,
+            language: self.language,
+            company_name: self.company_name,
+            default_address: Address {
+                country: address.country.unwrap_or_default().to_ascii_uppercase(),
+                region: address.region,
+                city: address.city,
+                state: address.state,
+                address_line1: address.address_line1,
+                address_line2: address.address_line2,
+                postal_code: address.postal_code,
+                first_name: address.first_name,
+                last_name: address.last_name,
+                phone_number: address.phone_number,
+            },
+        }
+    }
+}
+
+/// `GET /v1/customers/{id}/directSignedMicrosoftCustomerAgreementStatus`: exactly `{"isSigned": bool}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireDirectSignStatus {
+    pub is_signed: bool,
 }
