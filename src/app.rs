@@ -11,11 +11,11 @@ use crate::{
     auth::{
         Authenticator,
         dev::{self, DevTokenRequest},
-        jwt::PartnerName,
+        jwt::{PartnerName, TokenRules},
         keys::{JwksCache, KeySource},
     },
     config::{AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, Settings},
-    edge::{AppState, Readiness},
+    edge::{AppState, CallerSlots, Readiness, StreamLimits},
     facade::{
         CatalogCache, Facade, FacadeOptions, FacadeParts,
         paging::PageTokens,
@@ -167,6 +167,13 @@ impl Application {
             rest_timeout: settings.rest.request_timeout,
             grpc_default_timeout: settings.grpc.default_timeout,
             admission: Admission::new(settings.limits.max_in_flight),
+            caller_slots: Arc::new(CallerSlots::new(
+                settings.limits.max_in_flight_per_caller.min(settings.limits.max_in_flight),
+            )),
+            streams: StreamLimits {
+                idle_timeout: settings.limits.stream_idle_timeout,
+                max_duration: settings.limits.stream_max_duration,
+            },
             caller_budget: (settings.limits.caller_requests_per_minute > 0).then(|| {
                 Arc::new(InMemoryRateBudget::per_minute(
                     settings.limits.caller_requests_per_minute,
@@ -350,15 +357,20 @@ async fn authenticator(
     http: reqwest::Client,
     partners: Vec<PartnerName>,
 ) -> Result<Authenticator, StartError> {
-    let leeway = settings.auth.leeway.as_secs();
-    let max = settings.auth.max_token_bytes;
+    let rules = |issuer: String, audience: String| TokenRules {
+        issuer,
+        audience,
+        leeway: settings.auth.leeway,
+        max_token_bytes: settings.auth.max_token_bytes,
+        max_lifetime: settings.auth.max_token_lifetime,
+    };
     match settings.auth_mode() {
         AuthMode::Dev => Ok(Authenticator::new(
             KeySource::dev_secret(settings.dev_secret()),
-            settings.auth.issuer.clone().unwrap_or_else(|| DEFAULT_DEV_ISSUER.to_owned()),
-            settings.auth.audience.clone().unwrap_or_else(|| DEFAULT_DEV_AUDIENCE.to_owned()),
-            leeway,
-            max,
+            rules(
+                settings.auth.issuer.clone().unwrap_or_else(|| DEFAULT_DEV_ISSUER.to_owned()),
+                settings.auth.audience.clone().unwrap_or_else(|| DEFAULT_DEV_AUDIENCE.to_owned()),
+            ),
             partners,
         )),
         AuthMode::Jwt => {
@@ -389,7 +401,7 @@ async fn authenticator(
             };
             let issuer = settings.auth.issuer.clone().unwrap_or_default();
             let audience = settings.auth.audience.clone().unwrap_or_default();
-            Ok(Authenticator::new(keys, issuer, audience, leeway, max, partners))
+            Ok(Authenticator::new(keys, rules(issuer, audience), partners))
         }
     }
 }

@@ -105,11 +105,18 @@ pub struct GrpcSettings {
     /// Deadline applied when the caller sends no `grpc-timeout`.
     #[serde(with = "humantime_serde")]
     pub default_timeout: Duration,
+    /// Largest request message accepted (the gateway's requests are small; this bounds what one
+    /// stream may make it buffer).
+    pub max_message_bytes: usize,
 }
 
 impl Default for GrpcSettings {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 50051)), default_timeout: Duration::from_secs(30) }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            default_timeout: Duration::from_secs(30),
+            max_message_bytes: 64 * 1024,
+        }
     }
 }
 
@@ -155,6 +162,10 @@ pub struct AuthSettings {
     pub jwks_min_refetch_interval: Duration,
     /// Bearer tokens longer than this are rejected before parsing.
     pub max_token_bytes: usize,
+    /// Tokens that live longer than this (`exp` − `iat`, or `exp` − now without `iat`) are
+    /// refused: a leaked long-lived token is a standing key.
+    #[serde(with = "humantime_serde")]
+    pub max_token_lifetime: Duration,
 }
 
 impl Default for AuthSettings {
@@ -171,6 +182,7 @@ impl Default for AuthSettings {
             jwks_refresh_interval: Duration::from_secs(600),
             jwks_min_refetch_interval: Duration::from_secs(60),
             max_token_bytes: 8 * 1024,
+            max_token_lifetime: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -270,15 +282,57 @@ impl Default for CircuitBreakerSettings {
 pub struct LimitSettings {
     /// Requests in flight (REST and gRPC together) beyond which new ones are shed with 503.
     pub max_in_flight: usize,
+    /// Requests and streams one caller may have in flight at once: its share of `max_in_flight`.
+    pub max_in_flight_per_caller: usize,
     /// Requests per minute per caller (token subject); 0 turns the limit off.
     pub caller_requests_per_minute: u32,
     /// How many of those a caller may send at once.
     pub caller_burst: u32,
+    /// Open connections per listener; beyond it new connections are closed at once.
+    pub max_connections: usize,
+    /// How long a new connection may take to send its first complete request, and an HTTP/1
+    /// request its headers.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay open without a request in flight.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// How long a request body may take to arrive.
+    #[serde(with = "humantime_serde")]
+    pub request_body_timeout: Duration,
+    /// Concurrent HTTP/2 streams per connection (REST over h2c and gRPC).
+    pub max_streams_per_connection: u32,
+    /// HTTP/2 keep-alive pings: how often, and how long to wait for the answer before closing.
+    #[serde(with = "humantime_serde")]
+    pub keepalive_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub keepalive_timeout: Duration,
+    /// A streamed answer (gRPC stream, NDJSON, statement) whose reader takes nothing for this
+    /// long is ended, with its connection.
+    #[serde(with = "humantime_serde")]
+    pub stream_idle_timeout: Duration,
+    /// The longest a streamed answer may last.
+    #[serde(with = "humantime_serde")]
+    pub stream_max_duration: Duration,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { max_in_flight: 1024, caller_requests_per_minute: 3000, caller_burst: 200 }
+        Self {
+            max_in_flight: 1024,
+            max_in_flight_per_caller: 64,
+            caller_requests_per_minute: 3000,
+            caller_burst: 200,
+            max_connections: 1000,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_body_timeout: Duration::from_secs(10),
+            max_streams_per_connection: 100,
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+            stream_idle_timeout: Duration::from_secs(60),
+            stream_max_duration: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -675,6 +729,28 @@ impl Settings {
         }
         if self.limits.max_in_flight == 0 {
             return Err(ConfigError::new("limits.max_in_flight", "must be at least 1"));
+        }
+        if self.limits.max_in_flight_per_caller == 0 {
+            return Err(ConfigError::new("limits.max_in_flight_per_caller", "must be at least 1"));
+        }
+        if self.limits.max_connections == 0 {
+            return Err(ConfigError::new("limits.max_connections", "must be at least 1"));
+        }
+        if self.limits.max_streams_per_connection == 0 {
+            return Err(ConfigError::new("limits.max_streams_per_connection", "must be at least 1"));
+        }
+        for (key, value) in [
+            ("limits.header_read_timeout", self.limits.header_read_timeout),
+            ("limits.idle_timeout", self.limits.idle_timeout),
+            ("limits.request_body_timeout", self.limits.request_body_timeout),
+            ("limits.keepalive_interval", self.limits.keepalive_interval),
+            ("limits.keepalive_timeout", self.limits.keepalive_timeout),
+            ("limits.stream_idle_timeout", self.limits.stream_idle_timeout),
+            ("limits.stream_max_duration", self.limits.stream_max_duration),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::new(key, "must be greater than 0"));
+            }
         }
         if self.partner_center.budget_per_minute > 0
             && self.partner_center.budget_burst >= self.partner_center.budget_per_minute

@@ -38,6 +38,91 @@ pub struct AppState {
     pub admission: Admission,
     /// Per-caller request budget; `None` when off.
     pub caller_budget: Option<Arc<dyn RateBudget>>,
+    /// Caps each caller's requests and streams in flight.
+    pub caller_slots: Arc<CallerSlots>,
+    /// How long a streamed answer may go without progress, and last at most.
+    pub streams: StreamLimits,
+}
+
+/// Put in every request's extensions: lets the request end its whole connection.
+#[derive(Clone, Default)]
+pub struct ConnectionControl {
+    abort: tokio_util::sync::CancellationToken,
+}
+
+impl ConnectionControl {
+    /// Drops the connection and everything on it (its other requests included: they are the
+    /// same client's).
+    pub fn abort(&self) {
+        self.abort.cancel();
+    }
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Resolves once the connection is to be dropped.
+    pub async fn aborted(&self) {
+        self.abort.cancelled().await;
+    }
+}
+
+/// Bounds of a streamed answer.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    pub idle_timeout: Duration,
+    pub max_duration: Duration,
+}
+
+/// Each caller's share of the requests in flight: a caller at its cap is refused (429) rather
+/// than queued, so a slow or stalled caller holds at most its own share.
+pub struct CallerSlots {
+    per_caller: usize,
+    slots: parking_lot::Mutex<std::collections::HashMap<Arc<str>, Arc<tokio::sync::Semaphore>>>,
+}
+
+/// One of a caller's slots, held for the life of its request or stream.
+pub struct CallerSlot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Callers tracked before the idle ones are forgotten.
+const MAX_TRACKED_CALLERS: usize = 10_000;
+
+impl CallerSlots {
+    pub fn new(per_caller: usize) -> Self {
+        Self { per_caller: per_caller.max(1), slots: Default::default() }
+    }
+
+    pub fn acquire(&self, caller: &Caller) -> Result<CallerSlot> {
+        let key = format!("{}/{}", caller.partner(), caller.subject());
+        let semaphore = {
+            let mut slots = self.slots.lock();
+            if slots.len() > MAX_TRACKED_CALLERS {
+                let all = self.per_caller;
+                slots.retain(|_, s| s.available_permits() < all);
+            }
+            slots
+                .entry(Arc::from(key))
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_caller)))
+                .clone()
+        };
+        match semaphore.try_acquire_owned() {
+            Ok(permit) => Ok(CallerSlot { _permit: permit }),
+            Err(_) => {
+                metrics::counter!("gateway_rate_limited_total", "scope" => "caller_concurrency").increment(1);
+                Err(Error::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "this caller already has {} requests or streams in flight; retry when one ends",
+                        self.per_caller
+                    ),
+                )
+                .with_reason(Reason::CallerConcurrencyLimited)
+                .with_retry_after(Duration::from_secs(1)))
+            }
+        }
+    }
 }
 
 /// Ready once both listeners serve; not ready again as soon as shutdown starts.
@@ -182,6 +267,14 @@ impl AppState {
         self.admission.admit(transport.as_str())
     }
 
+    /// The verified caller of a request, charged one request of its budget and holding one of
+    /// its slots (kept until the request or its stream ends).
+    pub async fn admit_caller(&self, headers: &impl InboundHeaders) -> Result<(Caller, CallerSlot)> {
+        let caller = self.authenticate(headers).await?;
+        let slot = self.caller_slots.acquire(&caller)?;
+        Ok((caller, slot))
+    }
+
     /// The verified caller of a request (`authorization` header or metadata), charged one
     /// request of its budget.
     pub async fn authenticate(&self, headers: &impl InboundHeaders) -> Result<Caller> {
@@ -240,6 +333,91 @@ impl Inbound {
         } else {
             tracing::debug!(transport, operation, request_id = %ctx.request_id, reason = %error.reason(), error = %error.chain(), "request rejected");
         }
+    }
+}
+
+/// Watches one streamed answer: when its reader takes nothing for `idle_timeout`, or it runs
+/// past `max_duration`, its connection is dropped, which ends the stream and frees every slot it
+/// held. (A reader that stops reading stops being polled, so only a timer can notice.)
+pub struct StreamProgress {
+    last: Arc<parking_lot::Mutex<Instant>>,
+}
+
+impl StreamProgress {
+    pub fn watch(limits: StreamLimits, connection: Option<ConnectionControl>, transport: Transport) -> Self {
+        let last = Arc::new(parking_lot::Mutex::new(Instant::now()));
+        let watched = Arc::downgrade(&last);
+        let started = Instant::now();
+        tokio::spawn(async move {
+            loop {
+                let Some(last) = watched.upgrade() else { return };
+                let idle_until = *last.lock() + limits.idle_timeout;
+                drop(last);
+                let until = idle_until.min(started + limits.max_duration);
+                tokio::time::sleep_until(until.into()).await;
+                let Some(last) = watched.upgrade() else { return };
+                let now = Instant::now();
+                let stalled = now >= *last.lock() + limits.idle_timeout;
+                if stalled || now >= started + limits.max_duration {
+                    let why = if stalled { "stalled" } else { "too_long" };
+                    metrics::counter!("gateway_streams_ended_total", "transport" => transport.as_str(), "why" => why)
+                        .increment(1);
+                    tracing::info!(transport = transport.as_str(), why, "ending a streamed answer and its connection");
+                    if let Some(connection) = &connection {
+                        connection.abort();
+                    }
+                    return;
+                }
+            }
+        });
+        Self { last }
+    }
+
+    /// The reader took something.
+    pub fn tick(&self) {
+        *self.last.lock() = Instant::now();
+    }
+}
+
+/// A response body that keeps `held` (slots, admission, request accounting) until it is done or
+/// dropped, and tells `progress` each time its reader takes a frame.
+pub struct HoldWhileStreaming<G> {
+    inner: axum::body::Body,
+    progress: Option<StreamProgress>,
+    _held: G,
+}
+
+impl<G> HoldWhileStreaming<G> {
+    pub fn new(inner: axum::body::Body, held: G) -> Self {
+        Self { inner, progress: None, _held: held }
+    }
+
+    pub fn watched(inner: axum::body::Body, held: G, progress: StreamProgress) -> Self {
+        Self { inner, progress: Some(progress), _held: held }
+    }
+}
+
+impl<G: Send + Unpin + 'static> http_body::Body for HoldWhileStreaming<G> {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let (std::task::Poll::Ready(Some(Ok(_))), Some(progress)) = (&polled, &self.progress) {
+            progress.tick();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -50,6 +50,8 @@ pub enum ErrorKind {
     Unavailable,
     /// Partner Center did not answer in time.
     UpstreamTimeout,
+    /// The caller took too long to send its request.
+    RequestTimeout,
 }
 
 /// The one mapping of a kind to both wire formats, and the reason an error of the kind carries
@@ -64,7 +66,7 @@ pub struct KindSpec {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 17] = [
         Self::InvalidArgument,
         Self::Unauthenticated,
         Self::PermissionDenied,
@@ -81,6 +83,7 @@ impl ErrorKind {
         Self::UpstreamUnavailable,
         Self::Unavailable,
         Self::UpstreamTimeout,
+        Self::RequestTimeout,
     ];
 
     pub const fn spec(self) -> KindSpec {
@@ -142,6 +145,9 @@ impl ErrorKind {
             Self::Unavailable => row(503, Code::Unavailable, "unavailable", "Service unavailable", R::Unavailable),
             Self::UpstreamTimeout => {
                 row(504, Code::DeadlineExceeded, "upstream-timeout", "Partner Center timed out", R::UpstreamTimeout)
+            }
+            Self::RequestTimeout => {
+                row(408, Code::DeadlineExceeded, "request-timeout", "Request timeout", R::RequestTimeout)
             }
         }
     }
@@ -215,6 +221,10 @@ reasons! {
     Unavailable = "UNAVAILABLE",
     /// Partner Center did not answer in time.
     UpstreamTimeout = "UPSTREAM_TIMEOUT",
+    /// The request's own deadline passed before Partner Center answered.
+    DeadlineExceeded = "DEADLINE_EXCEEDED",
+    /// The request (its body) did not arrive in time.
+    RequestTimeout = "REQUEST_TIMEOUT",
     /// The token lacks the permission the operation needs.
     MissingPermission = "MISSING_PERMISSION",
     /// The token's `customers` claim does not include this customer.
@@ -227,6 +237,8 @@ reasons! {
     UnknownPartner = "UNKNOWN_PARTNER",
     /// This caller sent too many requests.
     CallerRateLimited = "CALLER_RATE_LIMITED",
+    /// This caller has as many requests and streams in flight as it may; retry when one ends.
+    CallerConcurrencyLimited = "CALLER_CONCURRENCY_LIMITED",
     /// The gateway keeps the partner under Partner Center's request limits; retry later.
     PartnerBudgetExhausted = "PARTNER_BUDGET_EXHAUSTED",
     /// The gateway is at capacity; retry shortly.
@@ -465,7 +477,11 @@ impl Error {
         matches!(self.kind(), ErrorKind::UpstreamUnavailable | ErrorKind::UpstreamTimeout)
             && !matches!(
                 self.reason(),
-                Reason::UpstreamRejectedCredentials | Reason::UpstreamTokenFailed | Reason::UpstreamMalformedResponse
+                Reason::UpstreamRejectedCredentials
+                    | Reason::UpstreamTokenFailed
+                    | Reason::UpstreamMalformedResponse
+                    | Reason::DeadlineExceeded
+                    | Reason::ChangePending
             )
     }
 

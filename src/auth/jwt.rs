@@ -23,12 +23,23 @@ pub struct PartnerName {
     pub tenant_id: String,
 }
 
+/// What a token must satisfy beyond its signature.
+#[derive(Debug, Clone)]
+pub struct TokenRules {
+    pub issuer: String,
+    pub audience: String,
+    pub leeway: Duration,
+    pub max_token_bytes: usize,
+    pub max_lifetime: Duration,
+}
+
 pub struct Authenticator {
     keys: KeySource,
     issuer: String,
     audience: String,
     leeway_seconds: u64,
     max_token_bytes: usize,
+    max_lifetime_seconds: u64,
     partners: Vec<PartnerName>,
     /// Tokens whose signature and claims were checked lately. Callers send the same token for
     /// many requests, and the signature check is the costliest part of a request (a quarter of
@@ -64,6 +75,11 @@ struct Claims {
     sub: String,
     exp: u64,
     #[serde(default)]
+    iat: Option<u64>,
+    /// A string by RFC 7519; a list of issuers is refused rather than matched by membership.
+    #[serde(default)]
+    iss: Option<serde_json::Value>,
+    #[serde(default)]
     partner: Option<String>,
     #[serde(default)]
     customers: Option<CustomersClaim>,
@@ -74,20 +90,22 @@ struct Claims {
 }
 
 impl Authenticator {
-    pub fn new(
-        keys: KeySource,
-        issuer: String,
-        audience: String,
-        leeway_seconds: u64,
-        max_token_bytes: usize,
-        partners: Vec<PartnerName>,
-    ) -> Self {
+    pub fn new(keys: KeySource, rules: TokenRules, partners: Vec<PartnerName>) -> Self {
         let verified = moka::sync::Cache::builder()
             .weigher(|token: &Arc<str>, _: &Verified| u32::try_from(token.len()).unwrap_or(u32::MAX))
             .max_capacity(VERIFIED_CAPACITY_BYTES)
             .time_to_live(VERIFIED_TTL)
             .build();
-        Self { keys, issuer, audience, leeway_seconds, max_token_bytes, partners, verified }
+        Self {
+            keys,
+            issuer: rules.issuer,
+            audience: rules.audience,
+            leeway_seconds: rules.leeway.as_secs(),
+            max_token_bytes: rules.max_token_bytes,
+            max_lifetime_seconds: rules.max_lifetime.as_secs(),
+            partners,
+            verified,
+        }
     }
 
     /// Verifies the `Authorization` header value and builds the caller.
@@ -114,6 +132,7 @@ impl Authenticator {
         let key_generation = self.keys.generation();
         let jwt_header =
             jsonwebtoken::decode_header(token).map_err(|_| Error::unauthenticated("the token is not a valid JWT"))?;
+        refuse_critical_extensions(token)?;
         let key = self.key_for(jwt_header.kid.as_deref()).await?;
         if jwt_header.alg != key.algorithm {
             return Err(Error::unauthenticated(format!(
@@ -129,6 +148,16 @@ impl Authenticator {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &key.key, &validation).map_err(|e| describe(&e))?;
+        if !data.claims.iss.as_ref().is_some_and(serde_json::Value::is_string) {
+            return Err(Error::unauthenticated("the token's iss claim must be a single string"));
+        }
+        let issued = data.claims.iat.unwrap_or_else(jsonwebtoken::get_current_timestamp);
+        if data.claims.exp.saturating_sub(issued) > self.max_lifetime_seconds {
+            return Err(Error::unauthenticated(format!(
+                "the token lives longer than the {} s this gateway accepts",
+                self.max_lifetime_seconds
+            )));
+        }
         let expires_at = data.claims.exp;
         let caller = self.caller_from(data.claims)?;
         self.verified.insert(Arc::from(token), Verified { caller: caller.clone(), expires_at, key_generation });
@@ -154,7 +183,12 @@ impl Authenticator {
             None => CustomerScope::Only(HashSet::new()),
             Some(CustomersClaim::One(star)) if star == "*" => CustomerScope::All,
             Some(CustomersClaim::One(single)) => CustomerScope::Only(parse_customers(std::slice::from_ref(&single))?),
-            Some(CustomersClaim::Many(list)) if list.iter().any(|c| c == "*") => CustomerScope::All,
+            // `"*"` means every customer only as the claim's whole value, never as one of a list.
+            Some(CustomersClaim::Many(list)) if list.iter().any(|c| c == "*") => {
+                return Err(Error::unauthenticated(
+                    "the token's customers claim lists \"*\"; all customers is the plain string \"*\", not a list member",
+                ));
+            }
             Some(CustomersClaim::Many(list)) => CustomerScope::Only(parse_customers(&list)?),
         };
         // Unknown scope values belong to other audiences; they grant nothing here.
@@ -187,6 +221,22 @@ impl Authenticator {
             },
         }
     }
+}
+
+/// RFC 7515 §4.1.11: a `crit` header names extensions the recipient must understand; this
+/// gateway understands none, so any `crit` refuses the token.
+fn refuse_critical_extensions(token: &str) -> Result<()> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let invalid = || Error::unauthenticated("the token is not a valid JWT");
+    let encoded = token.split('.').next().ok_or_else(invalid)?;
+    let header = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).map_err(|_| invalid())?;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&header).map_err(|_| invalid())?;
+    if header.contains_key("crit") {
+        return Err(Error::unauthenticated(
+            "the token names critical header extensions (crit) this gateway does not support",
+        ));
+    }
+    Ok(())
 }
 
 fn parse_customers(list: &[String]) -> Result<HashSet<CustomerId>> {
@@ -232,12 +282,66 @@ mod tests {
     fn authenticator() -> Authenticator {
         Authenticator::new(
             KeySource::dev_secret(SECRET),
-            "iss".to_owned(),
-            "aud".to_owned(),
-            0,
-            8192,
+            TokenRules {
+                issuer: "iss".to_owned(),
+                audience: "aud".to_owned(),
+                leeway: Duration::ZERO,
+                max_token_bytes: 8192,
+                max_lifetime: Duration::from_secs(24 * 3600),
+            },
             vec![PartnerName { id: Arc::from("contoso"), tenant_id: "t".to_owned() }],
         )
+    }
+
+    /// A token signed with the dev secret from raw header and claims JSON.
+    fn signed(header: serde_json::Value, claims: serde_json::Value) -> String {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        let encode = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).expect("json"));
+        let input = format!("{}.{}", encode(&header), encode(&claims));
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET.as_bytes());
+        let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    fn claims(extra: serde_json::Value) -> serde_json::Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut claims = serde_json::json!({
+            "sub": "svc", "iss": "iss", "aud": "aud", "exp": now + 600, "iat": now,
+            "customers": "*", "scp": "customers.read"
+        });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            claims[k] = v;
+        }
+        claims
+    }
+
+    #[tokio::test]
+    async fn strict_tokens_crit_issuer_lists_long_lives_and_star_in_a_list_are_refused() {
+        let auth = authenticator();
+        let hs256 = serde_json::json!({ "alg": "HS256", "typ": "JWT" });
+        let accepted = signed(hs256.clone(), claims(serde_json::json!({})));
+        auth.authenticate(Some(&format!("Bearer {accepted}"))).await.expect("the baseline token is valid");
+        let now = jsonwebtoken::get_current_timestamp();
+        for (why, token) in [
+            (
+                "crit",
+                signed(serde_json::json!({ "alg": "HS256", "crit": ["exp"], "exp": 1 }), claims(serde_json::json!({}))),
+            ),
+            ("iss list", signed(hs256.clone(), claims(serde_json::json!({ "iss": ["iss", "other"] })))),
+            ("lifetime", signed(hs256.clone(), claims(serde_json::json!({ "exp": now + 25 * 3600 })))),
+            (
+                "lifetime without iat",
+                signed(hs256.clone(), {
+                    let mut c = claims(serde_json::json!({ "exp": now + 30 * 3600 }));
+                    c.as_object_mut().map(|o| o.remove("iat"));
+                    c
+                }),
+            ),
+            ("star in a list", signed(hs256.clone(), claims(serde_json::json!({ "customers": ["*"] })))),
+        ] {
+            let error = auth.authenticate(Some(&format!("Bearer {token}"))).await.expect_err(why);
+            assert_eq!(error.kind(), crate::error::ErrorKind::Unauthenticated, "{why}");
+        }
     }
 
     fn request() -> DevTokenRequest {

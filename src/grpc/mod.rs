@@ -12,15 +12,21 @@ pub mod subscriptions;
 pub mod upgrades;
 pub mod usage;
 
-use std::time::Duration;
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
+use axum::{
+    extract::{Request as HttpRequest, State},
+    middleware::Next,
+    response::Response as HttpResponse,
+};
+use prost::Message;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::{
     auth::Caller,
     context::RequestContext,
-    edge::{self, AppState, Inbound, Transport},
+    edge::{self, AppState, CallerSlot, ConnectionControl, Inbound, StreamProgress, Transport},
     error::Result,
 };
 
@@ -45,6 +51,112 @@ pub const SERVICE_NAMES: [&str; 7] = [
     "partnercenter.gateway.v1.BillingService",
 ];
 
+/// The gRPC application: the gateway's services behind [`admit_rpc`] (the caller is verified
+/// before any message is read), plus health and reflection, which need no token.
+pub fn router(
+    state: AppState,
+    health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    max_message_bytes: usize,
+) -> std::io::Result<axum::Router> {
+    use pb::{
+        billing_service_server::BillingServiceServer, catalog_service_server::CatalogServiceServer,
+        commerce_service_server::CommerceServiceServer, customer_service_server::CustomerServiceServer,
+        product_upgrade_service_server::ProductUpgradeServiceServer,
+        subscription_service_server::SubscriptionServiceServer, usage_service_server::UsageServiceServer,
+    };
+    macro_rules! service {
+        ($server:ident, $rpc:expr) => {
+            $server::new($rpc).max_decoding_message_size(max_message_bytes)
+        };
+    }
+    let gateway = tonic::service::Routes::from(axum::Router::new())
+        .add_service(service!(CustomerServiceServer, customers::CustomerRpc { state: state.clone() }))
+        .add_service(service!(CatalogServiceServer, catalog::CatalogRpc { state: state.clone() }))
+        .add_service(service!(CommerceServiceServer, commerce::CommerceRpc { state: state.clone() }))
+        .add_service(service!(SubscriptionServiceServer, subscriptions::SubscriptionRpc { state: state.clone() }))
+        .add_service(service!(ProductUpgradeServiceServer, upgrades::ProductUpgradeRpc { state: state.clone() }))
+        .add_service(service!(UsageServiceServer, usage::UsageRpc { state: state.clone() }))
+        .add_service(service!(BillingServiceServer, billing::BillingRpc { state: state.clone() }))
+        .into_axum_router()
+        .layer(axum::middleware::from_fn_with_state(state, admit_rpc));
+    let reflection = |v1: bool| {
+        let builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        if v1 {
+            builder.build_v1().map(|s| Routes::from(axum::Router::new()).add_service(s))
+        } else {
+            // Python's grpcio-reflection (and older grpcurl) speak only v1alpha.
+            builder.build_v1alpha().map(|s| Routes::from(axum::Router::new()).add_service(s))
+        }
+    };
+    use tonic::service::Routes;
+    let open = Routes::from(axum::Router::new()).add_service(health).into_axum_router();
+    Ok(gateway
+        .merge(open)
+        .merge(reflection(true).map_err(std::io::Error::other)?.into_axum_router())
+        .merge(reflection(false).map_err(std::io::Error::other)?.into_axum_router())
+        .fallback(|| async { Status::unimplemented("no such service or method").into_http::<axum::body::Body>() }))
+}
+
+/// The caller a request was admitted as, with the slot it holds (taken by the RPC's wrapper).
+#[derive(Clone)]
+struct AdmittedCaller {
+    caller: Caller,
+    slot: Arc<CallerSlot>,
+}
+
+/// Every gateway RPC is authenticated, charged and given a caller slot here, from its headers,
+/// before its message is read: an unauthenticated stream is answered at once and never buffers.
+async fn admit_rpc(State(state): State<AppState>, mut request: HttpRequest, next: Next) -> HttpResponse {
+    match state.admit_caller(request.headers()).await {
+        Ok((caller, slot)) => {
+            request.extensions_mut().insert(AdmittedCaller { caller, slot: Arc::new(slot) });
+            next.run(request).await
+        }
+        Err(error) => {
+            let inbound = state.begin(Transport::Grpc, method_label(request.uri().path()), request.headers(), None);
+            inbound.finish(edge::grpc_code_label(error.kind().spec().grpc_code), Some(&error));
+            error.to_status(Some(&inbound.ctx.request_id)).into_http()
+        }
+    }
+}
+
+/// `Service/Method` for the `operation` label when `path` is one of the gateway's methods,
+/// `unknown` otherwise: callers cannot mint label values.
+fn method_label(path: &str) -> &'static str {
+    static METHODS: std::sync::LazyLock<HashSet<&'static str>> = std::sync::LazyLock::new(|| {
+        let Ok(descriptors) = prost_types::FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET) else {
+            return HashSet::new();
+        };
+        descriptors
+            .file
+            .iter()
+            .flat_map(|file| {
+                file.service.iter().flat_map(|service| {
+                    service
+                        .method
+                        .iter()
+                        .map(|method| &*Box::leak(format!("{}/{}", service.name(), method.name()).into_boxed_str()))
+                })
+            })
+            .collect()
+    });
+    let name = path.rsplit_once('/').map(|(service, method)| {
+        let service = service.trim_start_matches('/').rsplit('.').next().unwrap_or_default();
+        format!("{service}/{method}")
+    });
+    name.and_then(|name| METHODS.get(name.as_str()).copied()).unwrap_or("unknown")
+}
+
+/// The caller admitted by [`admit_rpc`], or (outside the router, as in unit tests) admitted now.
+async fn admitted<Req>(state: &AppState, request: &Request<Req>) -> Result<(Caller, Arc<CallerSlot>)> {
+    match request.extensions().get::<AdmittedCaller>() {
+        Some(admitted) => Ok((admitted.caller.clone(), admitted.slot.clone())),
+        None => state.admit_caller(request.metadata()).await.map(|(caller, slot)| (caller, Arc::new(slot))),
+    }
+}
+
 /// Runs one unary RPC: builds the context, admits and authenticates, runs `op`, maps the result.
 pub async fn unary<Req, Resp>(
     state: &AppState,
@@ -54,8 +166,8 @@ pub async fn unary<Req, Resp>(
 ) -> std::result::Result<Response<Resp>, Status> {
     let inbound = begin(state, method, &request, Some(state.grpc_default_timeout));
     let result = async {
+        let (caller, _slot) = admitted(state, &request).await?;
         let _admitted = state.admit(Transport::Grpc)?;
-        let caller = state.authenticate(request.metadata()).await?;
         op(inbound.ctx.clone(), caller, request.into_inner()).await
     }
     .instrument(inbound.span.clone())
@@ -82,23 +194,27 @@ where
     // A stream over 100,000 items outlives any default deadline: only the caller's own bounds it
     // (each upstream page still has its attempt timeout).
     let inbound = begin(state, method, &request, None);
+    let connection = request.extensions().get::<ConnectionControl>().cloned();
     let result = async {
+        let (caller, slot) = admitted(state, &request).await?;
         let admitted = state.admit(Transport::Grpc)?;
-        let caller = state.authenticate(request.metadata()).await?;
-        op(inbound.ctx.clone(), caller, request.into_inner()).await.map(|stream| (stream, admitted))
+        op(inbound.ctx.clone(), caller, request.into_inner()).await.map(|stream| (stream, (admitted, slot)))
     }
     .instrument(inbound.span.clone())
     .await;
     let (stream, admitted) = finish(&inbound, result)?;
-    // The stream holds its admission until it ends, and its pages are fetched in the RPC's span.
+    // The stream holds its admission and caller slot until it ends, its pages are fetched in the
+    // RPC's span, and a reader that stops taking items loses the stream and its connection.
+    let progress = StreamProgress::watch(state.streams, connection, Transport::Grpc);
     let stream = Box::pin(stream);
-    let in_span = futures::stream::unfold((stream, inbound), |(mut stream, inbound)| async move {
+    let in_span = futures::stream::unfold((stream, inbound, progress), |(mut stream, inbound, progress)| async move {
+        progress.tick();
         let item = stream.next().instrument(inbound.span.clone()).await?;
         let item = item.map_err(|error| {
             inbound.record_failure(&error);
             error.to_status(Some(&inbound.ctx.request_id))
         });
-        Some((item, (stream, inbound)))
+        Some((item, (stream, inbound, progress)))
     });
     let mapped = in_span.map(move |item| {
         let _held = &admitted;

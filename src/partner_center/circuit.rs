@@ -49,8 +49,22 @@ impl CircuitBreakers {
     }
 
     /// Admits a call to `partner`'s Partner Center, or refuses it fast while the circuit is open.
-    pub fn admit(&self, partner: &str) -> Result<Permit> {
-        self.admit_at(partner, Instant::now())
+    /// The call's outcome is recorded with [`Call::finish`]; a call dropped unfinished (its caller
+    /// went away) counts neither way, and a dropped probe lets the next call probe.
+    pub fn admit<'a>(&'a self, partner: &'a str) -> Result<Call<'a>> {
+        let permit = self.admit_at(partner, Instant::now())?;
+        Ok(Call { breakers: self, partner, permit, finished: false })
+    }
+
+    /// A probe that ended without an outcome (cancelled): the circuit stays half-open and the
+    /// next call probes, rather than every call being refused for want of an answer.
+    fn abandon_probe(&self, partner: &str) {
+        let mut states = self.states.lock();
+        if let Some(state) = states.get_mut(partner)
+            && *state == (State::HalfOpen { probing: true })
+        {
+            *state = State::HalfOpen { probing: false };
+        }
     }
 
     fn admit_at(&self, partner: &str, now: Instant) -> Result<Permit> {
@@ -103,6 +117,30 @@ impl CircuitBreakers {
         let before = *state;
         *state = next;
         publish_change(partner, before, next);
+    }
+}
+
+/// One admitted call.
+pub struct Call<'a> {
+    breakers: &'a CircuitBreakers,
+    partner: &'a str,
+    permit: Permit,
+    finished: bool,
+}
+
+impl Call<'_> {
+    /// `failed`: Partner Center was unreachable or failed (5xx, timeouts), not that it refused.
+    pub fn finish(mut self, failed: bool) {
+        self.finished = true;
+        self.breakers.record(self.partner, self.permit, failed);
+    }
+}
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        if !self.finished && self.permit == Permit::Probe {
+            self.breakers.abandon_probe(self.partner);
+        }
     }
 }
 
@@ -162,6 +200,19 @@ mod tests {
         let probe = breakers.admit_at("p", much_later).expect("probe");
         breakers.record_at("p", probe, false, much_later);
         assert_eq!(breakers.admit_at("p", much_later).expect("closed"), Permit::Normal);
+    }
+
+    #[test]
+    fn a_cancelled_probe_lets_the_next_call_probe() {
+        let breakers = CircuitBreakers::new(1, Duration::ZERO);
+        breakers.admit("p").expect("closed").finish(true);
+        let probe = breakers.admit("p").expect("probe");
+        assert_eq!(probe.permit, Permit::Probe);
+        drop(probe);
+        let next = breakers.admit("p").expect("the circuit is not stuck half-open");
+        assert_eq!(next.permit, Permit::Probe);
+        next.finish(false);
+        assert_eq!(breakers.admit("p").expect("closed").permit, Permit::Normal);
     }
 
     #[test]

@@ -263,10 +263,9 @@ impl PartnerCenterClient {
         request: &UpstreamRequest,
         stream: bool,
     ) -> Result<Received> {
-        let permit = self.breakers.admit(partner)?;
+        let call = self.breakers.admit(partner)?;
         let outcome = self.send_with_retries(ctx, partner, request, stream).await;
-        let failed = outcome.as_ref().err().is_some_and(Error::is_upstream_outage);
-        self.breakers.record(partner, permit, failed);
+        call.finish(outcome.as_ref().err().is_some_and(Error::is_upstream_outage));
         outcome
     }
 
@@ -298,14 +297,13 @@ impl PartnerCenterClient {
             attempt += 1;
             let remaining = ctx.remaining();
             if remaining.is_some_and(|r| r < MIN_ATTEMPT_BUDGET) {
-                return Err(Error::new(
-                    ErrorKind::UpstreamTimeout,
-                    "the request's deadline passed while waiting for Partner Center",
-                ));
+                return Err(caller_deadline());
             }
             self.spend_budget(partner, request.operation).await?;
             let token = self.tokens.get(partner, request.flow).await?;
             let timeout = remaining.map_or(self.attempt_timeout, |r| r.min(self.attempt_timeout));
+            // The caller's deadline, not Partner Center's slowness, limits this attempt.
+            let caller_bound = timeout < self.attempt_timeout;
             let started = Instant::now();
             let bearer = token.bearer();
             let spec = AttemptSpec { url: &url, request_id, bearer: &bearer, timeout, stream };
@@ -344,6 +342,9 @@ impl PartnerCenterClient {
                         );
                     }
                     (error, is_retryable_status(response.status), retry_after(&response.headers))
+                }
+                Attempt::Transport { error, .. } if caller_bound && error.kind() == ErrorKind::UpstreamTimeout => {
+                    return Err(caller_deadline());
                 }
                 Attempt::Transport { error, retryable } => (error, retryable, None),
             };
@@ -446,6 +447,13 @@ impl PartnerCenterClient {
         let response = UpstreamResponse { status, headers, body };
         if status.is_success() { Attempt::Done(Received::Full(response)) } else { Attempt::Rejected(response) }
     }
+}
+
+/// The caller's own deadline ran out: not a failure of Partner Center (it never counts towards
+/// the circuit breaker, whatever the caller's deadline).
+fn caller_deadline() -> Error {
+    Error::new(ErrorKind::UpstreamTimeout, "the request's deadline passed while waiting for Partner Center")
+        .with_reason(Reason::DeadlineExceeded)
 }
 
 /// The attempt counter (by HTTP status, or `transport_error` for 0) and duration histogram.

@@ -13,11 +13,15 @@ use crate::{
     error::{Error, ErrorKind},
 };
 
+/// The caller the `request_context` middleware admitted (or, on a bare router, admitted now).
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        state.authenticate(&parts.headers).await
+        match parts.extensions.get::<Caller>() {
+            Some(caller) => Ok(caller.clone()),
+            None => state.authenticate(&parts.headers).await,
+        }
     }
 }
 
@@ -65,8 +69,23 @@ fn json_rejection(rejection: &JsonRejection) -> Error {
         JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
             Error::new(ErrorKind::PayloadTooLarge, "the request body is larger than the gateway accepts")
         }
+        JsonRejection::BytesRejection(e) if caused_by_timeout(e) => {
+            Error::new(ErrorKind::RequestTimeout, "the request body did not arrive in time")
+        }
         other => Error::invalid_field("body", other.body_text()),
     }
+}
+
+/// The body read ran into the request-body deadline.
+fn caused_by_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if cause.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
 }
 
 /// Query string into a struct of optional strings (with `deny_unknown_fields`): the only

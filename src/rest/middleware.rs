@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::{
+    body::Body,
     extract::{MatchedPath, Request, State},
     http::{HeaderName, HeaderValue, Method, Uri},
     middleware::Next,
@@ -13,8 +14,9 @@ use tracing::Instrument;
 
 use super::problem::{ErrorExtension, ProblemContext, render};
 use crate::{
-    edge::{self, AppState, Transport},
+    edge::{self, AppState, CallerSlot, ConnectionControl, HoldWhileStreaming, StreamProgress, Transport},
     error::{Error, ErrorKind, Reason},
+    limits::Admitted,
 };
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -29,12 +31,20 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     request.extensions_mut().insert(inbound.ctx.clone());
     let path = request.uri().path().to_owned();
 
-    // Only API calls are admitted or shed: probes and metrics must answer even at capacity.
-    let admitted = if path.starts_with("/v1/") { Some(state.admit(Transport::Rest)) } else { None };
-    let mut response = match admitted {
-        Some(Err(shed)) => shed.into_response(),
-        Some(Ok(_admitted)) => run_bounded(&state, next, request).instrument(inbound.span.clone()).await,
-        None => run_bounded(&state, next, request).instrument(inbound.span.clone()).await,
+    // Only API calls are authenticated, admitted or shed: probes, metrics and documents must
+    // answer even at capacity.
+    let is_api = path.starts_with("/v1/") && request.method() != Method::OPTIONS;
+    let mut response = if is_api {
+        match admit(&state, &mut request).instrument(inbound.span.clone()).await {
+            Err(refused) => refused.into_response(),
+            Ok(held) => {
+                let connection = request.extensions().get::<ConnectionControl>().cloned();
+                let response = run_bounded(&state, next, request).instrument(inbound.span.clone()).await;
+                hold_while_streaming(response, held, connection, &state)
+            }
+        }
+    } else {
+        run_bounded(&state, next, request).instrument(inbound.span.clone()).await
     };
 
     let error = response.extensions_mut().remove::<ErrorExtension>().map(|ErrorExtension(error)| error);
@@ -51,6 +61,37 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     }
     inbound.finish(edge::http_status_label(response.status().as_u16()), error.as_ref());
     response
+}
+
+/// What an API request holds for as long as its answer is being sent.
+type Held = (CallerSlot, Admitted);
+
+/// Authenticates the caller (its budget charged, one of its slots taken) and admits the request,
+/// before the handler reads anything of the body.
+async fn admit(state: &AppState, request: &mut Request) -> crate::error::Result<Held> {
+    let (caller, slot) = state.admit_caller(request.headers()).await?;
+    let admitted = state.admit(Transport::Rest)?;
+    request.extensions_mut().insert(caller);
+    Ok((slot, admitted))
+}
+
+/// The answer keeps what the request held until its body is sent; a streamed body (no known
+/// length) is also watched, so a reader that stops reading loses it and its connection.
+fn hold_while_streaming(
+    response: Response,
+    held: Held,
+    connection: Option<ConnectionControl>,
+    state: &AppState,
+) -> Response {
+    let streamed = http_body::Body::size_hint(response.body()).exact().is_none();
+    response.map(|body| {
+        if streamed {
+            let progress = StreamProgress::watch(state.streams, connection, Transport::Rest);
+            Body::new(HoldWhileStreaming::watched(body, held, progress))
+        } else {
+            Body::new(HoldWhileStreaming::new(body, held))
+        }
+    })
 }
 
 /// Runs the request, a little past the deadline the upstream calls already honour: this only

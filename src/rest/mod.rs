@@ -35,7 +35,10 @@ use utoipa::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{config::CorsSettings, edge::AppState};
+use crate::{
+    config::{CorsSettings, LimitSettings},
+    edge::AppState,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -130,7 +133,7 @@ fn cors(settings: &CorsSettings) -> Option<CorsLayer> {
 }
 
 /// The complete REST application.
-pub fn router(state: AppState, body_limit: usize, cors_settings: &CorsSettings) -> Router {
+pub fn router(state: AppState, body_limit: usize, cors_settings: &CorsSettings, limits: &LimitSettings) -> Router {
     let (api, openapi) = api().split_for_parts();
     let swagger = SwaggerUi::new("/swagger-ui")
         .url("/openapi.json", openapi)
@@ -139,6 +142,8 @@ pub fn router(state: AppState, body_limit: usize, cors_settings: &CorsSettings) 
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        // A body trickled in slowly must not hold its slots: it has this long, in all.
+        .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(limits.request_body_timeout))
         // A panic becomes a 500 problem, not a dropped connection.
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Outermost: ids, deadline and the final problem+json for every error, the layers' own included.

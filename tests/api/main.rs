@@ -8,6 +8,7 @@ mod commerce;
 mod customers;
 mod errors;
 mod helpers;
+mod hostile;
 mod observability;
 mod openapi;
 mod process;

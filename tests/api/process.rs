@@ -152,6 +152,8 @@ async fn sigterm_under_load_flips_readiness_first_and_fails_no_request() {
         "limits.caller_requests_per_minute=0",
         "--set",
         "partner_center.budget_per_minute=0",
+        "--set",
+        "limits.max_in_flight_per_caller=200",
     ])
     .await;
     let token = gateway.token();
@@ -182,11 +184,16 @@ async fn sigterm_under_load_flips_readiness_first_and_fails_no_request() {
 
 #[tokio::test]
 async fn a_thousand_connections_keep_the_gateway_responsive_and_its_memory_bounded() {
+    // One caller holds all of them: its share is raised to the whole gateway for this test.
     let gateway = GatewayProcess::start(&[
         "--set",
         "limits.caller_requests_per_minute=0",
         "--set",
         "partner_center.budget_per_minute=0",
+        "--set",
+        "limits.max_in_flight_per_caller=1024",
+        "--set",
+        "limits.max_connections=1100",
     ])
     .await;
     let token = gateway.token();

@@ -35,6 +35,8 @@ async fn ten_thousand_reads_survive_thirty_percent_upstream_failures() {
     let app = TestApp::spawn_with(|settings| {
         settings.partner_center.budget_per_minute = 0;
         settings.limits.caller_requests_per_minute = 0;
+        // 200 at a time from one caller: its share of the gateway is raised for this test.
+        settings.limits.max_in_flight_per_caller = 200;
         settings.rest.request_timeout = Duration::from_secs(60);
     })
     .await;
@@ -231,12 +233,25 @@ async fn each_caller_has_its_own_limit() {
 
 #[tokio::test]
 async fn beyond_capacity_requests_are_shed_at_once_and_probes_still_answer() {
-    let app = TestApp::spawn_with(|settings| settings.limits.max_in_flight = 4).await;
-    let token = app.token(&["*"], &[Permission::CustomersRead]);
+    let app = TestApp::spawn_with(|settings| {
+        settings.limits.max_in_flight = 4;
+        settings.limits.max_in_flight_per_caller = 2;
+    })
+    .await;
+    // Two callers fill the gateway, each with its share; a third caller is shed.
+    let callers: Vec<String> = ["first-service", "second-service", "third-service"]
+        .into_iter()
+        .map(|subject| {
+            let mut request = partner_center_gateway::auth::dev::DevTokenRequest::all_access(subject);
+            request.partner = Some(seed::CONTOSO_PARTNER_ID.to_owned());
+            app.token_with(request)
+        })
+        .collect();
     app.sim.inject(FaultRule::new(FaultKind::Delay { delay_ms: 800 }).on("GET", "/v1/customers/"));
     let url = app.url(&format!("/v1/customers/{FABRIKAM}"));
-    let slow: Vec<_> = (0..4).map(|_| tokio::spawn(app.http.get(&url).bearer_auth(&token).send())).collect();
+    let slow: Vec<_> = (0..4).map(|i| tokio::spawn(app.http.get(&url).bearer_auth(&callers[i % 2]).send())).collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let token = callers[2].clone();
 
     let started = Instant::now();
     let shed = app.get(&format!("/v1/customers/{FABRIKAM}"), &token).await;

@@ -10,7 +10,11 @@ use crate::helpers::{FABRIKAM, TestApp};
 #[tokio::test]
 async fn a_hundred_concurrent_requests_on_a_cold_cache_make_one_token_request() {
     // The partner budget would (rightly) throttle a burst of 100 customer reads.
-    let app = TestApp::spawn_with(|settings| settings.partner_center.budget_per_minute = 0).await;
+    let app = TestApp::spawn_with(|settings| {
+        settings.partner_center.budget_per_minute = 0;
+        settings.limits.max_in_flight_per_caller = 100;
+    })
+    .await;
     let token = app.token(&["*"], &[Permission::CustomersRead]);
     let requests = (0..100).map(|_| {
         let request = app.http.get(app.url(&format!("/v1/customers/{FABRIKAM}"))).bearer_auth(&token).send();

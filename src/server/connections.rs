@@ -1,0 +1,217 @@
+//! Accepting and serving connections with limits a hostile client cannot outlast:
+//!
+//! - at most `max_connections` open per listener; one more is closed as soon as it is accepted;
+//! - a new connection must complete its first request within `header_read_timeout` (HTTP/1
+//!   headers are bounded by the same timeout on every request);
+//! - a connection with no request in flight for `idle_timeout` is closed gracefully;
+//! - HTTP/2: `max_streams_per_connection` advertised, keep-alive pings answered within
+//!   `keepalive_timeout` or the connection is closed;
+//! - a request may ask for its whole connection to be dropped ([`ConnectionControl`]): a streamed
+//!   answer whose reader stalls does so, which frees everything the connection held.
+
+use std::{
+    convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use axum::{Router, body::Body, extract::Request, response::Response};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto,
+    service::TowerToHyperService,
+};
+use parking_lot::Mutex;
+use tokio::{net::TcpListener, sync::Semaphore, time::Instant};
+use tokio_util::sync::CancellationToken;
+use tower::Service;
+
+use crate::edge::{ConnectionControl, HoldWhileStreaming};
+
+/// How long a connection being shut down gracefully (idle, or the server stopping) may take to
+/// finish its requests before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// The limits of one listener.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_streams_per_connection: u32,
+    pub keepalive_interval: Duration,
+    pub keepalive_timeout: Duration,
+    /// gRPC speaks only HTTP/2; REST both.
+    pub http2_only: bool,
+}
+
+/// Requests in flight on one connection, and since when none has been.
+struct Activity {
+    open: AtomicUsize,
+    served_any: AtomicBool,
+    quiet_since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn begin(self: &Arc<Self>) -> RequestInFlight {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        self.served_any.store(true, Ordering::Release);
+        RequestInFlight(self.clone())
+    }
+
+    /// How long the connection may still stay without a request before it is closed; `None`
+    /// while a request is in flight.
+    fn quiet_left(&self, limits: &ConnectionLimits) -> Option<Duration> {
+        if self.open.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let allowed =
+            if self.served_any.load(Ordering::Acquire) { limits.idle_timeout } else { limits.header_read_timeout };
+        Some(allowed.saturating_sub(self.quiet_since.lock().elapsed()))
+    }
+}
+
+/// Held from a request's arrival until its response body is done (or dropped).
+struct RequestInFlight(Arc<Activity>);
+
+impl Drop for RequestInFlight {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *self.0.quiet_since.lock() = Instant::now();
+        }
+    }
+}
+
+/// The router, seen once per connection: marks requests in flight and hands each its
+/// [`ConnectionControl`].
+#[derive(Clone)]
+struct Tracked {
+    router: Router,
+    activity: Arc<Activity>,
+    control: ConnectionControl,
+}
+
+impl Service<Request<hyper::body::Incoming>> for Tracked {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<hyper::body::Incoming>) -> Self::Future {
+        let in_flight = self.activity.begin();
+        let mut request = request.map(Body::new);
+        request.extensions_mut().insert(self.control.clone());
+        let mut router = self.router.clone();
+        Box::pin(async move {
+            let response = router.call(request).await?;
+            Ok(response.map(|body| Body::new(HoldWhileStreaming::new(body, in_flight))))
+        })
+    }
+}
+
+/// Serves `router` on `listener` until `stop` is cancelled, then lets in-flight requests finish
+/// (each connection for up to [`CLOSE_GRACE`]).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    transport: &'static str,
+    stop: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        .keep_alive_interval(limits.keepalive_interval)
+        .keep_alive_timeout(limits.keepalive_timeout)
+        .max_header_list_size(64 * 1024);
+    if limits.http2_only {
+        builder = builder.http2_only();
+    }
+    let builder = Arc::new(builder);
+    let open = metrics::gauge!("gateway_connections_open", "transport" => transport);
+    let refused = metrics::counter!("gateway_connections_refused_total", "transport" => transport);
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(transport, %error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            refused.increment(1);
+            drop(stream);
+            continue;
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+        let activity = Arc::new(Activity {
+            open: AtomicUsize::new(0),
+            served_any: AtomicBool::new(false),
+            quiet_since: Mutex::new(Instant::now()),
+        });
+        let control = ConnectionControl::new();
+        let service = Tracked { router: router.clone(), activity: activity.clone(), control: control.clone() };
+        let (builder, limits, stop, open) = (builder.clone(), limits.clone(), stop.clone(), open.clone());
+        connections.spawn(async move {
+            open.increment(1.0);
+            let connection =
+                builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+            tokio::pin!(connection);
+            let mut closing: Option<Instant> = None;
+            loop {
+                let check = match (closing, activity.quiet_left(&limits)) {
+                    (Some(since), _) => since + CLOSE_GRACE,
+                    (None, Some(left)) => Instant::now() + left,
+                    (None, None) => Instant::now() + limits.idle_timeout.min(limits.header_read_timeout),
+                };
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(transport, %error, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = control.aborted() => break,
+                    () = stop.cancelled(), if closing.is_none() => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = Some(Instant::now());
+                    }
+                    () = tokio::time::sleep_until(check) => {
+                        match closing {
+                            Some(_) => break,
+                            None if activity.quiet_left(&limits).is_some_and(|left| left.is_zero()) => {
+                                connection.as_mut().graceful_shutdown();
+                                closing = Some(Instant::now());
+                            }
+                            None => {}
+                        }
+                    }
+                }
+            }
+            open.decrement(1.0);
+            drop(slot);
+        });
+    }
+    connections.close();
+    connections.wait().await;
+}
