@@ -11,6 +11,8 @@
 //! - `facade/`: one function per operation, shared by both transports; checks the caller first.
 //! - `partner_center/`: the only code that knows Partner Center's wire format: client, tokens,
 //!   paging, error classification, one typed method per upstream call.
+//! - `graph/`: Microsoft Graph's partner billing exports (client, wire shapes, blob streaming).
+//! - `sealed`: AEAD-sealed values for opaque caller handles (billing export ids).
 //! - `model/`: the types the facade speaks (REST JSON is their serde form).
 //! - `rest/`: axum handlers, problem+json, OpenAPI, Swagger UI. `grpc/`: tonic services.
 //!
@@ -24,10 +26,12 @@ pub mod context;
 pub mod edge;
 pub mod error;
 pub mod facade;
+pub mod graph;
 pub mod grpc;
 pub mod limits;
 pub mod model;
 pub mod partner_center;
 pub mod rest;
+pub mod sealed;
 pub mod server;
 pub mod telemetry;
