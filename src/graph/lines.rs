@@ -85,7 +85,7 @@ impl GzipLines {
     pub fn next_range(&mut self) -> Result<Option<std::ops::Range<usize>>, Malformed> {
         loop {
             let output = self.decoder.get_ref();
-            if let Some(offset) = memchr(b'\n', &output[self.read_at..]) {
+            if let Some(offset) = memchr::memchr(b'\n', &output[self.read_at..]) {
                 let start = self.read_at;
                 let mut end = start + offset;
                 self.read_at = end + 1;
@@ -131,10 +131,6 @@ impl GzipLines {
     pub fn line(&self, range: std::ops::Range<usize>) -> &[u8] {
         &self.decoder.get_ref()[range]
     }
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,26 +314,38 @@ pub fn normalize(line: &[u8], out: &mut Vec<u8>) -> Result<bool, Malformed> {
     out.push(b'{');
     let mut first = true;
     for (Key(key), value) in &entries {
-        let key = match known_key(key) {
+        let known = known_key(key);
+        let other = match known {
             Some(index) if seen & (1 << index) != 0 => continue,
             Some(index) => {
                 seen |= 1 << index;
-                Cow::Borrowed(CANONICAL_KEYS[index])
+                None
             }
             None => {
                 let key = unknown_key(key);
                 if seen_other.contains(&key) {
                     continue;
                 }
-                seen_other.push(key.clone());
-                key
+                Some(key)
             }
         };
         if !first {
             out.push(b',');
         }
+        match (known, other) {
+            (Some(index), _) => {
+                // Our own ASCII identifiers: nothing to escape.
+                out.push(b'"');
+                out.extend_from_slice(CANONICAL_KEYS[index].as_bytes());
+                out.push(b'"');
+            }
+            (None, Some(key)) => {
+                serde_json::to_writer(&mut *out, key.as_ref()).map_err(|e| Malformed(e.to_string()))?;
+                seen_other.push(key);
+            }
+            (None, None) => {}
+        }
         first = false;
-        serde_json::to_writer(&mut *out, key.as_ref()).map_err(|e| Malformed(e.to_string()))?;
         out.push(b':');
         let raw = value.get().as_bytes();
         if raw.first().is_some_and(|b| *b == b'-' || b.is_ascii_digit()) {

@@ -162,12 +162,15 @@ async fn every_provider_and_type_combination_reads_its_line_item_kind() {
                 .to_owned(),
             "OneTimeInvoiceLineItem",
         ),
-        (
-            "/v1/invoices/unbilled/line-items?provider=onetime&type=usage_line_items&currencyCode=USD&period=previous"
-                .to_owned(),
-            "DailyRatedUsageLineItem",
-        ),
     ];
+    // Unbilled new-commerce usage moved to the billing exports (tests/api/exports.rs).
+    let (status, problem) = app
+        .get_json(
+            "/v1/invoices/unbilled/line-items?provider=onetime&type=usage_line_items&currencyCode=USD&period=previous",
+            &token,
+        )
+        .await;
+    assert_eq!((status, problem["reason"].as_str()), (409, Some("MOVED_TO_BILLING_EXPORTS")), "{problem}");
     for (path, kind) in cases {
         let (status, page) = app.get_json(&format!("{path}&pageSize=25"), &token).await;
         assert_eq!(status, 200, "{path}: {page}");
@@ -218,7 +221,7 @@ async fn every_provider_and_type_combination_reads_its_line_item_kind() {
         .list_unbilled_line_items(authed(
             pb::ListUnbilledLineItemsRequest {
                 provider: "onetime".into(),
-                r#type: "usage_line_items".into(),
+                r#type: "billing_line_items".into(),
                 currency_code: "USD".into(),
                 period: "current".into(),
                 page_size: 3,
@@ -229,7 +232,22 @@ async fn every_provider_and_type_combination_reads_its_line_item_kind() {
         .await
         .expect("unbilled")
         .into_inner();
-    assert_eq!(unbilled.line_items[0].kind, "DailyRatedUsageLineItem");
+    assert_eq!(unbilled.line_items[0].kind, "OneTimeInvoiceLineItem");
+    let moved = grpc
+        .list_unbilled_line_items(authed(
+            pb::ListUnbilledLineItemsRequest {
+                provider: "onetime".into(),
+                r#type: "usage_line_items".into(),
+                currency_code: "USD".into(),
+                period: "current".into(),
+                page_size: 3,
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect_err("unbilled usage moved to the exports");
+    assert_eq!(moved.code(), Code::FailedPrecondition);
     let status = grpc
         .list_unbilled_line_items(authed(
             pb::ListUnbilledLineItemsRequest {

@@ -589,14 +589,14 @@ async fn a_million_line_items_come_out_exactly_once_as_ndjson() {
     let mut seen: HashSet<u64> = HashSet::with_capacity(1_000_000);
     let mut partial: Vec<u8> = Vec::new();
     let mut lines = 0u64;
-    let marker = b"\"referenceId\":\"";
+    let marker = memchr::memmem::Finder::new(b"\"referenceId\":\"");
     while let Some(chunk) = response.chunk().await.expect("chunk") {
         partial.extend_from_slice(&chunk);
         let mut start = 0;
-        while let Some(end) = partial[start..].iter().position(|b| *b == b'\n') {
+        while let Some(end) = memchr::memchr(b'\n', &partial[start..]) {
             let line = &partial[start..start + end];
-            let at = line.windows(marker.len()).position(|w| w == marker).expect("referenceId") + marker.len();
-            let value_end = line[at..].iter().position(|b| *b == b'"').expect("closing quote");
+            let at = marker.find(line).expect("referenceId") + marker.needle().len();
+            let value_end = memchr::memchr(b'"', &line[at..]).expect("closing quote");
             assert!(seen.insert(fnv(&line[at..at + value_end])), "a duplicate at line {lines}");
             lines += 1;
             start += end + 1;
