@@ -187,12 +187,11 @@ impl Exports {
     }
 
     /// The caller's export: the id opens, it is this partner's, and the caller may read its kind.
-    fn authorize(&self, caller: &Caller, id: &Parsed<ExportId>) -> Result<(Authorized<PartnerWide>, Handle)> {
+    fn authorize(&self, caller: &Caller, id: &ExportId) -> Result<(Authorized<PartnerWide>, Handle)> {
         // Partner-wide scope first: a caller without it learns nothing about any id.
         caller
             .ensure_partner_wide(Permission::InvoicesRead)
             .or_else(|first| caller.ensure_partner_wide(Permission::UsageRead).map_err(|_| first))?;
-        let id = id.as_ref().map_err(Clone::clone)?;
         let handle: Handle = self.ids.open(id.as_str()).map_err(|_| not_found())?;
         if handle.p != caller.partner() {
             return Err(not_found());
@@ -536,13 +535,13 @@ impl Facade {
 
     /// The export's status (polling Graph when its `Retry-After` has passed).
     #[instrument(skip_all, fields(partner = caller.partner()))]
-    pub async fn get_export(&self, ctx: &RequestContext, caller: &Caller, id: Parsed<ExportId>) -> Result<BillingExport> {
+    pub async fn get_export(&self, ctx: &RequestContext, caller: &Caller, id: &ExportId) -> Result<BillingExport> {
         let exports = self.exports()?;
-        let (partner, handle) = exports.authorize(caller, &id)?;
+        let (partner, handle) = exports.authorize(caller, id)?;
         let slot = exports.slot(&handle);
         let mut tracked = slot.lock().await;
         exports.refresh(ctx, &partner, &handle, &mut tracked).await?;
-        Ok(exports.snapshot(id?.as_str().to_owned(), &handle, &tracked))
+        Ok(exports.snapshot(id.as_str().to_owned(), &handle, &tracked))
     }
 
     /// A page of line items; the token records where the next page starts.
@@ -551,11 +550,11 @@ impl Facade {
         &self,
         ctx: &RequestContext,
         caller: &Caller,
-        id: Parsed<ExportId>,
+        id: &ExportId,
         page: &PageRequest,
     ) -> Result<Page<ExportLineItem>> {
         let exports = self.exports()?;
-        let (partner, handle) = exports.authorize(caller, &id)?;
+        let (partner, handle) = exports.authorize(caller, id)?;
         let size = page.size(exports.options.default_page_size, exports.options.max_page_size) as usize;
         let binding = PageBinding::new("exports.line_items", partner.partner()).with(&handle.o);
         let start: Cursor = match &page.page_token {
@@ -605,7 +604,7 @@ impl Facade {
         &self,
         ctx: &RequestContext,
         caller: &Caller,
-        id: Parsed<ExportId>,
+        id: &ExportId,
     ) -> Result<impl Stream<Item = Result<ExportLineItem>> + Send + use<>> {
         let mut reader = self.open_reader(ctx, caller, id).await?;
         Ok(async_stream::try_stream! {
@@ -625,7 +624,7 @@ impl Facade {
         &self,
         ctx: &RequestContext,
         caller: &Caller,
-        id: Parsed<ExportId>,
+        id: &ExportId,
     ) -> Result<impl Stream<Item = Result<Bytes>> + Send + use<>> {
         let mut reader = self.open_reader(ctx, caller, id).await?;
         Ok(async_stream::try_stream! {
@@ -645,9 +644,9 @@ impl Facade {
         })
     }
 
-    async fn open_reader(&self, ctx: &RequestContext, caller: &Caller, id: Parsed<ExportId>) -> Result<ExportReader> {
+    async fn open_reader(&self, ctx: &RequestContext, caller: &Caller, id: &ExportId) -> Result<ExportReader> {
         let exports = self.exports()?;
-        let (partner, handle) = exports.authorize(caller, &id)?;
+        let (partner, handle) = exports.authorize(caller, id)?;
         let manifest = exports.ready(ctx, &partner, &handle).await?;
         let mut reader = ExportReader::new(exports.clone(), ctx, partner, handle, manifest, Cursor { b: 0, l: 0 });
         // Opens the first file now: a refused or broken download fails the call, not the stream.

@@ -46,7 +46,7 @@ pub async fn get(
     caller: Caller,
     req: pb::GetBillingExportRequest,
 ) -> Result<pb::BillingExport> {
-    Ok(billing_export(state.facade.get_export(&ctx, &caller, export_id(&req.export_id)).await?))
+    Ok(billing_export(state.facade.get_export(&ctx, &caller, &export_id(&req.export_id)?).await?))
 }
 
 pub async fn list(
@@ -55,9 +55,9 @@ pub async fn list(
     caller: Caller,
     req: pb::ListBillingExportLineItemsRequest,
 ) -> Result<pb::ListBillingExportLineItemsResponse> {
-    let id = export_id(&req.export_id);
+    let id = export_id(&req.export_id)?;
     let page = input::page(req.page_size, req.page_token)?;
-    let page = state.facade.export_line_items(&ctx, &caller, id, &page).await?;
+    let page = state.facade.export_line_items(&ctx, &caller, &id, &page).await?;
     Ok(pb::ListBillingExportLineItemsResponse {
         line_items: page.items.into_iter().map(line_item).collect::<Result<_>>()?,
         next_page_token: page.next_page_token.unwrap_or_default(),
@@ -70,7 +70,7 @@ pub async fn stream(
     caller: Caller,
     req: pb::StreamBillingExportLineItemsRequest,
 ) -> Result<impl Stream<Item = Result<pb::BillingExportLineItem>> + Send + use<>> {
-    let items = state.facade.stream_export_line_items(&ctx, &caller, export_id(&req.export_id)).await?;
+    let items = state.facade.stream_export_line_items(&ctx, &caller, &export_id(&req.export_id)?).await?;
     Ok(items.map(|item| item.and_then(line_item)))
 }
 

@@ -4,12 +4,19 @@
 use axum::{
     Json,
     body::Body,
-    extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    extract::{FromRequestParts, RawPathParams, State},
+    http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::{
+        Required,
+        path::{Parameter, ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+    },
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
@@ -21,7 +28,7 @@ use crate::{
     auth::Caller,
     context::RequestContext,
     edge::AppState,
-    error::Result,
+    error::{Error, Result},
     model::{
         Page,
         exports::{BillingExport, ExportArgs, ExportFields, ExportId, ExportLineItem, ExportRequest},
@@ -61,10 +68,6 @@ pub struct StartExportBody {
     attribute_set: Option<String>,
 }
 
-/// The `exportId` path segment, checked for shape.
-fn export_id(raw: &str) -> Result<ExportId> {
-    ExportId::parse("exportId", raw)
-}
 
 fn retry_after(export: &BillingExport) -> Option<HeaderValue> {
     export.retry_after_seconds.map(HeaderValue::from)
@@ -105,14 +108,38 @@ async fn start_export(
     Ok(response)
 }
 
-/// Documents the path parameter; handlers take it as `Path<String>` and check it themselves.
-#[allow(dead_code)]
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Path)]
-struct ExportPath {
-    /// The export id `POST /v1/billing/exports` returned (opaque).
-    #[param(rename = "exportId", pattern = r"^[A-Za-z0-9_-]{1,1024}$")]
-    export_id: String,
+/// `{exportId}`, checked for shape before anything else (a bad one is 400 naming `exportId`).
+struct ExportPath(ExportId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ExportPath {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let params =
+            RawPathParams::from_request_parts(parts, state).await.map_err(|e| Error::invalid_field("path", e.body_text()))?;
+        let raw = params
+            .iter()
+            .find_map(|(key, value)| (key == "exportId").then_some(value))
+            .ok_or_else(|| Error::internal("route without the path parameter exportId"))?;
+        ExportId::parse("exportId", raw).map(Self)
+    }
+}
+
+impl IntoParams for ExportPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^[A-Za-z0-9_-]{{1,{}}}$", ExportId::MAX_LEN)));
+        vec![
+            ParameterBuilder::new()
+                .name("exportId")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("The export id `POST /v1/billing/exports` returned (opaque)."))
+                .schema(Some(schema))
+                .build(),
+        ]
+    }
 }
 
 /// A billing export's status.
@@ -129,9 +156,9 @@ async fn get_export(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(id): Path<String>,
+    ExportPath(id): ExportPath,
 ) -> Result<Response> {
-    let export = state.facade.get_export(&ctx, &caller, export_id(&id)).await?;
+    let export = state.facade.get_export(&ctx, &caller, &id).await?;
     let mut response = Json(&export).into_response();
     if let Some(wait) = retry_after(&export) {
         response.headers_mut().insert(header::RETRY_AFTER, wait);
@@ -151,12 +178,11 @@ async fn line_items(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(id): Path<String>,
+    ExportPath(id): ExportPath,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<Json<Page<ExportLineItem>>> {
-    let id = export_id(&id);
     let page = page_request(query.page_size.as_deref(), query.page_token.clone())?;
-    Ok(Json(state.facade.export_line_items(&ctx, &caller, id, &page).await?))
+    Ok(Json(state.facade.export_line_items(&ctx, &caller, &id, &page).await?))
 }
 
 /// Every line item of a billing export, streamed as NDJSON.
@@ -172,9 +198,9 @@ async fn line_items_ndjson(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
-    Path(id): Path<String>,
+    ExportPath(id): ExportPath,
 ) -> Result<Response> {
-    let stream = state.facade.export_ndjson(&ctx, &caller, export_id(&id)).await?;
+    let stream = state.facade.export_ndjson(&ctx, &caller, &id).await?;
     let mut response = Body::from_stream(stream).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     Ok(response)
