@@ -154,9 +154,8 @@ impl Measured {
     fn row(&self, baseline: Option<&Measured>) -> String {
         let per_second = self.items as f64 / self.wall.as_secs_f64();
         let per_10k = |cpu: Duration| cpu.as_secs_f64() * 1e3 * 10_000.0 / self.items.max(1) as f64;
-        let vs = baseline.map_or("baseline".to_owned(), |b| {
-            format!("{:.2}×", per_second / (b.items as f64 / b.wall.as_secs_f64()))
-        });
+        let vs = baseline
+            .map_or("baseline".to_owned(), |b| format!("{:.2}×", per_second / (b.items as f64 / b.wall.as_secs_f64())));
         format!(
             "| {} | {} | {:.1} s | {:.0} | {vs} | {} | {:.0} ms | {} |",
             self.path,
@@ -229,7 +228,9 @@ async fn run() {
         println!("{}", measured.row(rows.first()));
         rows.push(measured);
     }
-    println!("\n| path | items | wall | items/s | vs direct | gateway CPU / 10k items | client CPU / 10k items | gateway peak RSS |");
+    println!(
+        "\n| path | items | wall | items/s | vs direct | gateway CPU / 10k items | client CPU / 10k items | gateway peak RSS |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (index, row) in rows.iter().enumerate() {
         println!("{}", row.row(if index == 0 { None } else { rows.first() }));
@@ -303,8 +304,8 @@ fn logged(output: &str, key: &str) -> Option<String> {
 }
 
 fn caller_token() -> String {
-    let pem = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa-private.pem"))
-        .expect("rsa key");
+    let pem =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa-private.pem")).expect("rsa key");
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("rsa key");
     let claims = json!({
         "sub": "bench", "partner": seed::CONTOSO_PARTNER_ID, "customers": ["*"], "scp": "invoices.read usage.read",
@@ -342,7 +343,8 @@ async fn ndjson(http: &reqwest::Client, rest: &str, token: &str, id: &str) -> u6
 }
 
 async fn grpc_stream(grpc: &str, token: &str, id: &str) -> u64 {
-    let channel = tonic::transport::Channel::from_shared(format!("http://{grpc}")).expect("uri").connect().await.expect("grpc");
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{grpc}")).expect("uri").connect().await.expect("grpc");
     let mut request = tonic::Request::new(pb::StreamBillingExportLineItemsRequest { export_id: id.to_owned() });
     request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("metadata"));
     let mut stream = BillingServiceClient::new(channel)
@@ -409,7 +411,8 @@ async fn direct(http: &reqwest::Client, sim: &str, graph: &str) -> Measured {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let link = operation["resourceLocation@odata.navigationLink"].as_str().expect("link").to_owned();
-    let manifest: Value = http.get(&link).bearer_auth(&token).send().await.expect("manifest").json().await.expect("json");
+    let manifest: Value =
+        http.get(&link).bearer_auth(&token).send().await.expect("manifest").json().await.expect("json");
     let root = manifest["rootDirectory"].as_str().expect("root").to_owned();
     let sas = manifest["sasToken"].as_str().expect("sas").trim_start_matches('?').to_owned();
     let mut items = 0;

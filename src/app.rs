@@ -22,8 +22,8 @@ use crate::{
         paging::PageTokens,
         state::{InMemoryIdempotency, InMemoryRecentOrders},
     },
-    limits::{Admission, InMemoryRateBudget, RateBudget},
     graph::{GraphClient, GraphOptions, urls::UrlPolicy},
+    limits::{Admission, InMemoryRateBudget, RateBudget},
     model::{Country, catalog::Segment},
     partner_center::{
         PartnerCenter, PartnerCenterClient, TokenCache,
@@ -124,7 +124,14 @@ impl Application {
             base_delay: settings.partner_center.retry.base_delay,
             max_delay: settings.partner_center.retry.max_delay,
         };
-        let graph = graph_client(&settings, &upstream.graph_base_url, &upstream.graph_http_origins, http.clone(), tokens.clone(), retry.clone())?;
+        let graph = graph_client(
+            &settings,
+            &upstream.graph_base_url,
+            &upstream.graph_http_origins,
+            http.clone(),
+            tokens.clone(),
+            retry.clone(),
+        )?;
         let mut client = PartnerCenterClient::new(
             http.clone(),
             upstream.base_url,
@@ -149,7 +156,8 @@ impl Application {
         if settings.paging.token_secret.is_none() && settings.environment == crate::config::Environment::Production {
             tracing::warn!("paging.token_secret is not set: page tokens only work on the replica that issued them");
         }
-        let token_secret = settings.paging.token_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).as_bytes());
+        let token_secret =
+            settings.paging.token_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).as_bytes());
         let exports = Exports::new(Arc::new(graph), token_secret, export_options(&settings))
             .map_err(|e| StartError::Setup(e.detail().to_owned()))?;
         let facade = Facade::new(
@@ -259,19 +267,27 @@ fn graph_client(
     tokens: Arc<TokenCache>,
     retry: RetryPolicy,
 ) -> Result<GraphClient, StartError> {
-    let mut urls = UrlPolicy::new(&settings.graph.allowed_hosts)
-        .map_err(|pattern| StartError::Config(ConfigError::new("graph.allowed_hosts", format!("bad pattern {pattern:?}"))))?;
+    let mut urls = UrlPolicy::new(&settings.graph.allowed_hosts).map_err(|pattern| {
+        StartError::Config(ConfigError::new("graph.allowed_hosts", format!("bad pattern {pattern:?}")))
+    })?;
     for origin in settings.graph.allowed_http_origins.iter().chain(http_origins) {
         urls.allow_http_origin(origin).map_err(|origin| {
-            StartError::Config(ConfigError::new("graph.allowed_http_origins", format!("{origin} is not an http origin")))
+            StartError::Config(ConfigError::new(
+                "graph.allowed_http_origins",
+                format!("{origin} is not an http origin"),
+            ))
         })?;
     }
     // The Graph host itself, also when it is plain http (the simulator in development).
     if base_url.scheme() == "http" {
         urls.allow_http_origin(base_url).map_err(|origin| StartError::Setup(format!("graph base url {origin}")))?;
     }
-    let options =
-        GraphOptions { base_url: base_url.clone(), retry, attempt_timeout: settings.partner_center.attempt_timeout, urls };
+    let options = GraphOptions {
+        base_url: base_url.clone(),
+        retry,
+        attempt_timeout: settings.partner_center.attempt_timeout,
+        urls,
+    };
     Ok(GraphClient::new(http, tokens, options))
 }
 
@@ -339,7 +355,8 @@ fn upstream(settings: &Settings, simulator: Option<SimulatorUrls>) -> Result<Ups
         (None, Some(sim)) => sim.graph.join("v1.0/").map_err(|e| StartError::Setup(e.to_string()))?,
         (None, None) => default_graph()?,
     };
-    let graph_http_origins = simulator.as_ref().map(|sim| vec![sim.graph.clone(), sim.blob.clone()]).unwrap_or_default();
+    let graph_http_origins =
+        simulator.as_ref().map(|sim| vec![sim.graph.clone(), sim.blob.clone()]).unwrap_or_default();
     let configured = || -> Result<Vec<PartnerCredentials>, StartError> {
         Ok(settings
             .partner_center
@@ -381,7 +398,7 @@ fn upstream(settings: &Settings, simulator: Option<SimulatorUrls>) -> Result<Ups
                 if settings.partner_center.partners.is_empty() { simulator_partners() } else { configured()? };
             Ok(Upstream {
                 base_url: simulator.base.clone(),
-                authority: simulator.base.clone(),
+                authority: simulator.base,
                 partners,
                 graph_base_url,
                 graph_http_origins,

@@ -755,7 +755,10 @@ impl Settings {
         if let Some(base) = &self.graph.base_url
             && ((base.scheme() != "https" && production) || base.host().is_none())
         {
-            return Err(ConfigError::new("graph.base_url", "must be an https URL like https://graph.microsoft.com/v1.0/"));
+            return Err(ConfigError::new(
+                "graph.base_url",
+                "must be an https URL like https://graph.microsoft.com/v1.0/",
+            ));
         }
         if self.graph.poll_interval.is_zero() {
             return Err(ConfigError::new("graph.poll_interval", "must be greater than 0"));

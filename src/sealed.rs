@@ -79,7 +79,11 @@ impl Sealer {
         self.random.fill(&mut nonce).map_err(|_| Error::internal("no randomness for a nonce"))?;
         let mut in_out = serde_json::to_vec(value).map_err(Error::internal)?;
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(self.purpose.as_bytes()), &mut in_out)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(self.purpose.as_bytes()),
+                &mut in_out,
+            )
             .map_err(|_| Error::internal("sealing failed"))?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + in_out.len());
         out.push(VERSION);

@@ -12,14 +12,14 @@ use super::{
     stream_pages,
 };
 use crate::{
-    auth::{Authorized, Caller, Permission, PartnerWide},
+    auth::{Authorized, Caller, PartnerWide, Permission},
     context::RequestContext,
     error::{Error, ErrorKind, Reason, Result},
     model::{
         CurrencyCode, InvoiceId, Page, PageRequest,
         billing::{
-            Invoice, InvoiceEstimateLink, InvoiceLineItem, InvoiceRef, InvoiceSummary, LineItemQuery, Period,
-            Provider, Statement,
+            Invoice, InvoiceEstimateLink, InvoiceLineItem, InvoiceRef, InvoiceSummary, LineItemQuery, Period, Provider,
+            Statement,
         },
         exports::{V1LineItems, unbilled_period_start, v1_line_items},
     },

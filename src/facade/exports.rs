@@ -38,7 +38,7 @@ use super::{
     paging::{PageBinding, PageTokens},
 };
 use crate::{
-    auth::{Authorized, Caller, Permission, PartnerWide},
+    auth::{Authorized, Caller, PartnerWide, Permission},
     context::RequestContext,
     error::{Error, ErrorKind, Reason, Result},
     graph::{
@@ -212,7 +212,10 @@ impl Exports {
         match tracked.status {
             Status::Failed(_) => return Ok(()),
             Status::Succeeded => {
-                let fresh = tracked.manifest.as_ref().is_some_and(|(_, at)| now.duration_since(*at) < self.options.manifest_ttl);
+                let fresh = tracked
+                    .manifest
+                    .as_ref()
+                    .is_some_and(|(_, at)| now.duration_since(*at) < self.options.manifest_ttl);
                 if fresh {
                     return Ok(());
                 }
@@ -438,9 +441,12 @@ impl ExportReader {
             match current.next_line().await {
                 Ok(Some(line)) => {
                     if normalize(line, out).map_err(|e| {
-                        Error::new(ErrorKind::UpstreamUnavailable, "an export file holds a line the gateway cannot read")
-                            .with_reason(Reason::UpstreamMalformedResponse)
-                            .with_source(e.0)
+                        Error::new(
+                            ErrorKind::UpstreamUnavailable,
+                            "an export file holds a line the gateway cannot read",
+                        )
+                        .with_reason(Reason::UpstreamMalformedResponse)
+                        .with_source(e.0)
                     })? {
                         self.line += 1;
                         if let Some(rows) = &mut self.read_from_start {
@@ -497,9 +503,9 @@ impl ExportReader {
 
 impl Facade {
     fn exports(&self) -> Result<&Arc<Exports>> {
-        self.exports.as_ref().ok_or_else(|| {
-            Error::new(ErrorKind::NotConfigured, "billing exports are not configured on this gateway")
-        })
+        self.exports
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::NotConfigured, "billing exports are not configured on this gateway"))
     }
 
     /// Starts an export (partner-wide: `customers: "*"` and `invoices.read` for reconciliation,
@@ -522,8 +528,15 @@ impl Facade {
             ExportScope::Invoice(invoice) => (Some(invoice.as_str().to_owned()), None, None),
             ExportScope::Unbilled { period, currency } => (None, Some(*period), Some(currency.as_str().to_owned())),
         };
-        let handle =
-            Handle { p: partner.partner().to_owned(), k: request.kind, o: operation, a: request.attribute_set, i, b, c };
+        let handle = Handle {
+            p: partner.partner().to_owned(),
+            k: request.kind,
+            o: operation,
+            a: request.attribute_set,
+            i,
+            b,
+            c,
+        };
         let id = exports.ids.seal(&handle)?;
         tracing::info!(kind = request.kind.as_str(), "billing export started");
         let slot = exports.slot(&handle);

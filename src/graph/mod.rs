@@ -124,7 +124,11 @@ impl Manifest {
         if let Some(count) = wire.blob_count
             && count as usize != blobs.len()
         {
-            tracing::warn!(blob_count = count, listed = blobs.len(), "manifest blobCount differs from its blob list; using the list");
+            tracing::warn!(
+                blob_count = count,
+                listed = blobs.len(),
+                "manifest blobCount differs from its blob list; using the list"
+            );
         }
         Ok(Self { root: wire.root_directory, sas: wire.sas_token, blobs })
     }
@@ -239,7 +243,8 @@ impl GraphClient {
             ExportScope::Invoice(invoice) => (Some(invoice.as_str()), None, None),
             ExportScope::Unbilled { period, currency } => (None, Some(period.as_str()), Some(currency.as_str())),
         };
-        let body = ExportBody { invoice_id, billing_period, currency_code, attribute_set: request.attribute_set.as_str() };
+        let body =
+            ExportBody { invoice_id, billing_period, currency_code, attribute_set: request.attribute_set.as_str() };
         let body = Bytes::from(serde_json::to_vec(&body).map_err(Error::internal)?);
         let url = self.graph_url(export_path(request.kind))?;
         let answer = self.call(ctx, partner.partner(), "graph.export", Method::POST, url, Some(body)).await?;
@@ -297,12 +302,14 @@ impl GraphClient {
         let wire = match source {
             ManifestSource::Inline(wire) => *wire,
             ManifestSource::Link(link) => {
-                let url = self.base.join(&link).map_err(|_| {
-                    refused("manifest", &loggable_text(&link), "not a URL")
-                })?;
+                let url = self.base.join(&link).map_err(|_| refused("manifest", &loggable_text(&link), "not a URL"))?;
                 self.urls.check(&url).map_err(|r| refused("manifest", &loggable(&url), r.why))?;
                 if !self.same_origin(&url) {
-                    return Err(refused("manifest", &loggable(&url), "not the Graph host, and the manifest call carries the Graph token"));
+                    return Err(refused(
+                        "manifest",
+                        &loggable(&url),
+                        "not the Graph host, and the manifest call carries the Graph token",
+                    ));
                 }
                 let answer = self.call(ctx, partner.partner(), "graph.manifest", Method::GET, url, None).await?;
                 serde_json::from_slice(&answer.body).map_err(|e| malformed(&format!("manifest: {e}")))?
@@ -334,11 +341,7 @@ impl GraphClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let sent = self
-                .http
-                .get(url.clone())
-                .header("x-ms-version", "2021-08-06")
-                .send();
+            let sent = self.http.get(url.clone()).header("x-ms-version", "2021-08-06").send();
             // The whole-request timeout would cut the body; only the headers are bounded here.
             let outcome = tokio::time::timeout(self.attempt_timeout, sent).await;
             let (error, wait) = match outcome {
@@ -463,9 +466,11 @@ impl GraphClient {
                     attempt -= 1;
                     continue;
                 }
-                Ok((status, headers, body)) => {
-                    (classify(operation, partner, status, &headers, &body), is_retryable_status(status), retry_after(&headers))
-                }
+                Ok((status, headers, body)) => (
+                    classify(operation, partner, status, &headers, &body),
+                    is_retryable_status(status),
+                    retry_after(&headers),
+                ),
                 Err(error) if error.is_timeout() => (
                     Error::new(ErrorKind::UpstreamTimeout, "Microsoft Graph did not answer in time")
                         .with_source(format!("{operation}: {}", error.describe())),
@@ -501,8 +506,7 @@ impl GraphClient {
 fn classify(operation: &str, partner: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let wire = serde_json::from_slice::<WireErrorBody>(body).ok().map(|b| b.error);
     let code = wire.as_ref().and_then(|e| e.code.clone()).unwrap_or_default();
-    let message: String =
-        wire.as_ref().and_then(|e| e.message.clone()).unwrap_or_default().chars().take(300).collect();
+    let message: String = wire.as_ref().and_then(|e| e.message.clone()).unwrap_or_default().chars().take(300).collect();
     let error = match status {
         StatusCode::UNAUTHORIZED => {
             tracing::error!(operation, partner, code = %code, "microsoft graph rejected a freshly issued token: check the partner's app registration");

@@ -23,9 +23,9 @@ impl HostPattern {
         let pattern = pattern.trim().to_ascii_lowercase();
         let valid = |name: &str| {
             !name.is_empty()
-                && name.split('.').all(|label| {
-                    !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                })
+                && name
+                    .split('.')
+                    .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         };
         match pattern.strip_prefix("*.") {
             Some(suffix) if valid(suffix) && suffix.contains('.') => Some(Self::Suffix(format!(".{suffix}"))),
@@ -60,10 +60,8 @@ pub struct Refused {
 impl UrlPolicy {
     /// `hosts`: DNS names or `*.` wildcards followed over HTTPS. A bad pattern is returned as `Err`.
     pub fn new(hosts: &[String]) -> Result<Self, String> {
-        let https_hosts = hosts
-            .iter()
-            .map(|h| HostPattern::parse(h).ok_or_else(|| h.clone()))
-            .collect::<Result<Vec<_>, String>>()?;
+        let https_hosts =
+            hosts.iter().map(|h| HostPattern::parse(h).ok_or_else(|| h.clone())).collect::<Result<Vec<_>, String>>()?;
         Ok(Self { https_hosts, http_origins: Vec::new() })
     }
 
@@ -151,7 +149,10 @@ mod tests {
 
     #[test]
     fn storage_and_graph_over_https_pass() {
-        assert!(check("https://adlsreconbuprodeastus201.blob.core.windows.net/billedusagefastpath/v1/x.json.gz?sv=1").is_ok());
+        assert!(
+            check("https://adlsreconbuprodeastus201.blob.core.windows.net/billedusagefastpath/v1/x.json.gz?sv=1")
+                .is_ok()
+        );
         assert!(check("https://ACCOUNT.Blob.Core.Windows.Net:443/c/x").is_ok());
         assert!(check("https://graph.microsoft.com/v1.0/reports/partners/billing/manifests/1").is_ok());
         assert!(check("http://127.0.0.1:4100/account/container/x.json.gz").is_ok(), "the allowed dev origin");

@@ -167,7 +167,9 @@ mod tests {
         }
         let failed = json!({"@odata.type": "#microsoft.graph.partners.billing.failedOperation", "status": "failed", "error": {"code": "5000", "message": "No data available"}});
         match state(failed) {
-            Ok(OperationState::Failed(error)) => assert_eq!((error.code.as_str(), error.message.as_str()), ("5000", "No data available")),
+            Ok(OperationState::Failed(error)) => {
+                assert_eq!((error.code.as_str(), error.message.as_str()), ("5000", "No data available"))
+            }
             other => panic!("{other:?}"),
         }
         assert!(state(json!({"status": "succeeded"})).is_err(), "no manifest");

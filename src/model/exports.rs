@@ -178,10 +178,14 @@ impl ExportRequest {
             .transpose()?
             .unwrap_or(AttributeSet::Full);
         let scope = if kind.is_billed() {
-            for (value, field) in [(args.billing_period, fields.billing_period), (args.currency_code, fields.currency_code)]
+            for (value, field) in
+                [(args.billing_period, fields.billing_period), (args.currency_code, fields.currency_code)]
             {
                 if present(value).is_some() {
-                    return Err(Error::invalid_field(field, "applies only to unbilled exports; billed ones name an invoice"));
+                    return Err(Error::invalid_field(
+                        field,
+                        "applies only to unbilled exports; billed ones name an invoice",
+                    ));
                 }
             }
             let invoice = present(args.invoice_id)
@@ -392,9 +396,10 @@ mod tests {
         let billed = ExportRequest::parse(&args("billedUsage", "G000024135", "", ""), &REST).expect("valid");
         assert_eq!(billed.kind, ExportKind::BilledUsage);
         assert_eq!(billed.attribute_set, AttributeSet::Full, "Graph's default");
-        let unbilled =
-            ExportRequest::parse(&args("unbilled_reconciliation", "", "last", "usd"), &REST).expect("valid");
-        assert!(matches!(unbilled.scope, ExportScope::Unbilled { period: BillingPeriod::Last, ref currency } if currency.as_str() == "USD"));
+        let unbilled = ExportRequest::parse(&args("unbilled_reconciliation", "", "last", "usd"), &REST).expect("valid");
+        assert!(
+            matches!(unbilled.scope, ExportScope::Unbilled { period: BillingPeriod::Last, ref currency } if currency.as_str() == "USD")
+        );
         assert_eq!(field(args("", "G1", "", "")), "kind");
         assert_eq!(field(args("billedStuff", "G1", "", "")), "kind");
         assert_eq!(field(args("billedReconciliation", "", "", "")), "invoiceId");
@@ -409,8 +414,12 @@ mod tests {
         assert_eq!(field(with_set), "attributeSet");
     }
 
-    const V1: LineItemFields =
-        LineItemFields { provider: "provider", line_item_type: "type", currency_code: "currencyCode", period: "period" };
+    const V1: LineItemFields = LineItemFields {
+        provider: "provider",
+        line_item_type: "type",
+        currency_code: "currencyCode",
+        period: "period",
+    };
 
     fn query(provider: &str, kind: &str, unbilled: bool) -> LineItemQuery {
         let args = LineItemArgs {

@@ -68,7 +68,6 @@ pub struct StartExportBody {
     attribute_set: Option<String>,
 }
 
-
 fn retry_after(export: &BillingExport) -> Option<HeaderValue> {
     export.retry_after_seconds.map(HeaderValue::from)
 }
@@ -115,8 +114,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ExportPath {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let params =
-            RawPathParams::from_request_parts(parts, state).await.map_err(|e| Error::invalid_field("path", e.body_text()))?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::invalid_field("path", e.body_text()))?;
         let raw = params
             .iter()
             .find_map(|(key, value)| (key == "exportId").then_some(value))

@@ -105,7 +105,10 @@ async fn ndjson(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
 async fn streamed(app: &TestApp, token: &str, id: &str) -> Result<Vec<Value>, tonic::Status> {
     let mut stream = grpc(app)
         .await
-        .stream_billing_export_line_items(authed(pb::StreamBillingExportLineItemsRequest { export_id: id.into() }, token))
+        .stream_billing_export_line_items(authed(
+            pb::StreamBillingExportLineItemsRequest { export_id: id.into() },
+            token,
+        ))
         .await?
         .into_inner();
     let mut items = Vec::new();
@@ -132,7 +135,8 @@ fn struct_json(fields: prost_types::Struct) -> Value {
 }
 
 fn reference_ids(items: &[Value]) -> BTreeSet<String> {
-    let ids: BTreeSet<String> = items.iter().map(|i| i["referenceId"].as_str().expect("referenceId").to_owned()).collect();
+    let ids: BTreeSet<String> =
+        items.iter().map(|i| i["referenceId"].as_str().expect("referenceId").to_owned()).collect();
     assert_eq!(ids.len(), items.len(), "every item exactly once");
     ids
 }
@@ -175,7 +179,9 @@ async fn a_billed_reconciliation_export_starts_polls_and_reads_over_rest() {
     assert_eq!(paged, streamed, "same items, same order, same shape");
     let item = &paged[0];
     assert_eq!(item["invoiceNumber"], ONETIME);
-    for key in ["customerId", "productId", "skuId", "chargeType", "unitPrice", "quantity", "subtotal", "total", "currency"] {
+    for key in
+        ["customerId", "productId", "skuId", "chargeType", "unitPrice", "quantity", "subtotal", "total", "currency"]
+    {
         assert!(item.get(key).is_some(), "{key} in {item}");
     }
     assert!(item["unitPrice"].is_string(), "numbers are decimal strings: {item}");
@@ -347,7 +353,11 @@ async fn exports_need_the_star_scope_and_the_kinds_permission_on_both_transports
     let mut client = grpc(&app).await;
     let status = client
         .start_billing_export(authed(
-            pb::StartBillingExportRequest { kind: "billedUsage".into(), invoice_id: ONETIME.into(), ..Default::default() },
+            pb::StartBillingExportRequest {
+                kind: "billedUsage".into(),
+                invoice_id: ONETIME.into(),
+                ..Default::default()
+            },
             &invoices_only,
         ))
         .await
@@ -387,12 +397,20 @@ async fn bad_input_names_the_field_in_each_transports_spelling() {
         let (status, problem, _) = start(&app, &token, body.clone()).await;
         assert_eq!(status, 400, "{body}: {problem}");
         let named = problem["errors"][0]["field"].as_str().unwrap_or_default().to_owned();
-        assert!(named == field || (field == "body" && problem["detail"].as_str().is_some_and(|d| d.contains("extra"))), "{body}: {problem}");
+        assert!(
+            named == field || (field == "body" && problem["detail"].as_str().is_some_and(|d| d.contains("extra"))),
+            "{body}: {problem}"
+        );
     }
     let status = grpc(&app)
         .await
         .start_billing_export(authed(
-            pb::StartBillingExportRequest { kind: "unbilledReconciliation".into(), billing_period: "current".into(), currency_code: "US".into(), ..Default::default() },
+            pb::StartBillingExportRequest {
+                kind: "unbilledReconciliation".into(),
+                billing_period: "current".into(),
+                currency_code: "US".into(),
+                ..Default::default()
+            },
             &token,
         ))
         .await
@@ -448,7 +466,16 @@ async fn an_expired_access_signature_is_renewed_and_a_dead_one_is_a_clear_502() 
     assert_eq!(status, 502, "{problem}");
     assert_eq!(problem["reason"], "EXPORT_DATA_ACCESS_DENIED");
     assert!(app.graph.counters().blob_sas_expired >= 2, "tried, renewed, tried again");
-    assert_eq!(grpc(&app).await.get_billing_export(authed(pb::GetBillingExportRequest { export_id: id.clone() }, &token)).await.map(|r| r.into_inner().status).ok().as_deref(), Some("succeeded"));
+    assert_eq!(
+        grpc(&app)
+            .await
+            .get_billing_export(authed(pb::GetBillingExportRequest { export_id: id.clone() }, &token))
+            .await
+            .map(|r| r.into_inner().status)
+            .ok()
+            .as_deref(),
+        Some("succeeded")
+    );
 
     // A SAS that expires while the gateway still holds the manifest is renewed transparently.
     set(&app, |s| s.sas_lifetime_seconds = 60);
@@ -471,7 +498,13 @@ async fn every_documented_variant_reads_the_same() {
     let baseline = ndjson(&app, &token, &start_ok(&app, &token, request.clone()).await).await;
     assert_eq!(baseline.len() as u64, billing_data::ONETIME_USAGE_ITEMS);
     let keys: BTreeSet<&str> = baseline[0].as_object().expect("object").keys().map(String::as_str).collect();
-    assert!(keys.contains("benefitOrderId") && keys.contains("mpnId") && keys.contains("resourceUri") && keys.contains("pcToBcExchangeRate"), "{keys:?}");
+    assert!(
+        keys.contains("benefitOrderId")
+            && keys.contains("mpnId")
+            && keys.contains("resourceUri")
+            && keys.contains("pcToBcExchangeRate"),
+        "{keys:?}"
+    );
     let variants = [
         json!({"successStatus": "completed"}),
         json!({"manifestDelivery": "inline"}),
@@ -508,7 +541,10 @@ async fn v1_line_items_that_moved_to_exports_are_409_naming_the_export() {
     let app = TestApp::spawn().await;
     let token = token(&app);
     let (status, problem) = app
-        .get_json("/v1/invoices/unbilled/line-items?provider=onetime&type=usage_line_items&currencyCode=USD&period=current", &token)
+        .get_json(
+            "/v1/invoices/unbilled/line-items?provider=onetime&type=usage_line_items&currencyCode=USD&period=current",
+            &token,
+        )
         .await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["reason"], "MOVED_TO_BILLING_EXPORTS");
@@ -532,7 +568,8 @@ async fn v1_line_items_that_moved_to_exports_are_409_naming_the_export() {
     assert!(status.message().contains("StartBillingExport"));
     // Still on v1: unbilled reconciliation, legacy providers, and periods before April 2025.
     for path in [
-        "/v1/invoices/unbilled/line-items?provider=onetime&type=billing_line_items&currencyCode=USD&period=current".to_owned(),
+        "/v1/invoices/unbilled/line-items?provider=onetime&type=billing_line_items&currencyCode=USD&period=current"
+            .to_owned(),
         format!("/v1/invoices/{}/line-items?provider=azure&type=usage_line_items", billing_data::INVOICE_RECURRING),
         format!("/v1/invoices/{ONETIME}/line-items?provider=onetime&type=usage_line_items&currencyCode=USD"),
         format!("/v1/invoices/{ONETIME}/line-items?provider=onetime&type=billing_line_items&currencyCode=USD"),
@@ -546,9 +583,8 @@ async fn v1_line_items_that_moved_to_exports_are_409_naming_the_export() {
 async fn an_export_id_survives_a_gateway_restart() {
     const ISSUER: &str = "https://issuer.example.test/";
     const AUDIENCE: &str = "api://partner-center-gateway-tests";
-    let fixture = |name: &str| {
-        std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
-    };
+    let fixture =
+        |name: &str| std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture");
     let public = String::from_utf8(fixture("ec-public.pem")).expect("pem");
     let app = TestApp::spawn_external(|settings| {
         settings.auth.mode = Some(AuthMode::Jwt);
