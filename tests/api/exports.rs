@@ -649,3 +649,31 @@ async fn a_million_line_items_come_out_exactly_once_as_ndjson() {
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
+
+/// A client that stops reading stops the download: the gateway holds no blob, it pulls from
+/// storage only as fast as the stream is read (HTTP/2 and TCP flow control push back).
+#[tokio::test]
+async fn a_stalled_stream_reader_stalls_the_download() {
+    let app = TestApp::spawn().await;
+    let token = token(&app);
+    app.graph.set_settings(quick(&GraphSettings::default()));
+    let id = start_ok(&app, &token, json!({"kind": "billedReconciliation", "invoiceId": MILLION_ITEM_INVOICE})).await;
+    let mut stream = grpc(&app)
+        .await
+        .stream_billing_export_line_items(authed(pb::StreamBillingExportLineItemsRequest { export_id: id }, &token))
+        .await
+        .expect("stream")
+        .into_inner();
+    stream.next().await.expect("first item").expect("ok");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stalled = app.graph.counters();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let later = app.graph.counters();
+    // The first file holds about 200,000 items (tens of MB inflated): had the gateway read it
+    // whole, it would have completed.
+    assert_eq!((stalled.blobs_started, stalled.blobs_completed), (1, 0), "{stalled:?}");
+    assert_eq!((later.blobs_started, later.blobs_completed), (1, 0), "nothing more while the reader waits");
+    for _ in 0..5_000 {
+        stream.next().await.expect("item").expect("ok");
+    }
+}
