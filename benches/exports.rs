@@ -277,7 +277,7 @@ caller_requests_per_minute = 0
 
 [log]
 format = "json"
-filter = "warn"
+filter = "info"
 "#,
             key = key.display(),
             id = partner.id,
