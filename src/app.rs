@@ -18,9 +18,11 @@ use crate::{
     edge::{AppState, CallerSlots, Readiness, StreamLimits},
     facade::{
         CatalogCache, Facade, FacadeOptions, FacadeParts,
+        exports::{ExportOptions, Exports},
         paging::PageTokens,
         state::{InMemoryIdempotency, InMemoryRecentOrders},
     },
+    graph::{GraphClient, GraphOptions, urls::UrlPolicy},
     limits::{Admission, InMemoryRateBudget, RateBudget},
     model::catalog::Segment,
     partner_center::{
@@ -58,6 +60,9 @@ struct Upstream {
     base_url: Url,
     authority: Url,
     partners: Vec<PartnerCredentials>,
+    /// Microsoft Graph's root, and the http origins (the simulator's) its answers may point to.
+    graph_base_url: Url,
+    graph_http_origins: Vec<Url>,
 }
 
 impl Application {
@@ -77,8 +82,14 @@ impl Application {
             None
         };
         #[cfg(feature = "simulator")]
-        let upstream =
-            upstream(&settings, simulator.as_ref().map(partner_center_simulator::SimulatorHandle::base_url))?;
+        let upstream = upstream(
+            &settings,
+            simulator.as_ref().map(|sim| SimulatorUrls {
+                base: sim.base_url(),
+                graph: sim.graph_base_url(),
+                blob: sim.blob_base_url(),
+            }),
+        )?;
         #[cfg(not(feature = "simulator"))]
         let upstream = upstream(&settings, None)?;
 
@@ -98,22 +109,34 @@ impl Application {
             .iter()
             .map(|p| PartnerName { id: p.id.clone(), tenant_id: p.tenant_id.clone() })
             .collect();
-        let tokens = Arc::new(TokenCache::new(
+        let tokens = Arc::new(
+            TokenCache::new(
+                http.clone(),
+                upstream.authority,
+                settings.partner_center.resource.clone(),
+                settings.partner_center.token_refresh_skew,
+                upstream.partners,
+            )
+            .with_graph_resource(settings.graph.resource.clone()),
+        );
+        let retry = RetryPolicy {
+            max_attempts: settings.partner_center.retry.max_attempts,
+            base_delay: settings.partner_center.retry.base_delay,
+            max_delay: settings.partner_center.retry.max_delay,
+        };
+        let graph = graph_client(
+            &settings,
+            &upstream.graph_base_url,
+            &upstream.graph_http_origins,
             http.clone(),
-            upstream.authority,
-            settings.partner_center.resource.clone(),
-            settings.partner_center.token_refresh_skew,
-            upstream.partners,
-        ));
+            tokens.clone(),
+            retry.clone(),
+        )?;
         let mut client = PartnerCenterClient::new(
             http.clone(),
             upstream.base_url,
             tokens,
-            RetryPolicy {
-                max_attempts: settings.partner_center.retry.max_attempts,
-                base_delay: settings.partner_center.retry.base_delay,
-                max_delay: settings.partner_center.retry.max_delay,
-            },
+            retry,
             settings.partner_center.attempt_timeout,
         )
         .with_circuit_breaker(
@@ -133,6 +156,10 @@ impl Application {
         if settings.paging.token_secret.is_none() && settings.environment == crate::config::Environment::Production {
             tracing::warn!("paging.token_secret is not set: page tokens only work on the replica that issued them");
         }
+        let token_secret =
+            settings.paging.token_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).as_bytes());
+        let exports = Exports::new(Arc::new(graph), token_secret, export_options(&settings))
+            .map_err(|e| StartError::Setup(e.detail().to_owned()))?;
         let facade = Facade::new(
             FacadeParts {
                 pc: Arc::new(
@@ -147,7 +174,8 @@ impl Application {
                 recent_orders: Arc::new(InMemoryRecentOrders::new(settings.commerce.recent_orders_window)),
             },
             facade_options(&settings)?,
-        );
+        )
+        .with_exports(exports);
         let authenticator = authenticator(&settings, http, partner_names).await?;
         let rest_listener = TcpListener::bind(settings.rest.listen).await.map_err(|source| StartError::Bind {
             key: "rest.listen",
@@ -239,6 +267,51 @@ impl Application {
     }
 }
 
+/// The Graph client: base URL, retries and which hosts manifests may send it to.
+fn graph_client(
+    settings: &Settings,
+    base_url: &Url,
+    http_origins: &[Url],
+    http: reqwest::Client,
+    tokens: Arc<TokenCache>,
+    retry: RetryPolicy,
+) -> Result<GraphClient, StartError> {
+    let mut urls = UrlPolicy::new(&settings.graph.allowed_hosts).map_err(|pattern| {
+        StartError::Config(ConfigError::new("graph.allowed_hosts", format!("bad pattern {pattern:?}")))
+    })?;
+    for origin in settings.graph.allowed_http_origins.iter().chain(http_origins) {
+        urls.allow_http_origin(origin).map_err(|origin| {
+            StartError::Config(ConfigError::new(
+                "graph.allowed_http_origins",
+                format!("{origin} is not an http origin"),
+            ))
+        })?;
+    }
+    // The Graph host itself, also when it is plain http (the simulator in development).
+    if base_url.scheme() == "http" {
+        urls.allow_http_origin(base_url).map_err(|origin| StartError::Setup(format!("graph base url {origin}")))?;
+    }
+    let options = GraphOptions {
+        base_url: base_url.clone(),
+        retry,
+        attempt_timeout: settings.partner_center.attempt_timeout,
+        urls,
+    };
+    Ok(GraphClient::new(http, tokens, options))
+}
+
+fn export_options(settings: &Settings) -> ExportOptions {
+    ExportOptions {
+        poll_interval: settings.graph.poll_interval,
+        read_wait: settings.graph.read_wait,
+        manifest_ttl: settings.graph.manifest_ttl,
+        resume_capacity: settings.graph.resume_capacity,
+        resume_ttl: settings.graph.resume_ttl,
+        default_page_size: settings.paging.default_page_size,
+        max_page_size: settings.paging.max_page_size,
+    }
+}
+
 /// The facade's options from the settings (validated already, so a failure names the key).
 fn facade_options(settings: &Settings) -> Result<FacadeOptions, StartError> {
     let invalid = |key: &'static str| {
@@ -276,7 +349,22 @@ pub fn mint_dev_token(settings: &Settings, request: &DevTokenRequest) -> Result<
         .map_err(|e| StartError::Setup(format!("minting a dev token: {e}")))
 }
 
-fn upstream(settings: &Settings, simulator: Option<Url>) -> Result<Upstream, StartError> {
+/// Where the built-in simulator's listeners are.
+struct SimulatorUrls {
+    base: Url,
+    graph: Url,
+    blob: Url,
+}
+
+fn upstream(settings: &Settings, simulator: Option<SimulatorUrls>) -> Result<Upstream, StartError> {
+    let default_graph = || Url::parse(crate::graph::DEFAULT_BASE_URL).map_err(|e| StartError::Setup(e.to_string()));
+    let graph_base_url = match (&settings.graph.base_url, &simulator) {
+        (Some(url), _) => with_trailing_slash(url.clone()),
+        (None, Some(sim)) => sim.graph.join("v1.0/").map_err(|e| StartError::Setup(e.to_string()))?,
+        (None, None) => default_graph()?,
+    };
+    let graph_http_origins =
+        simulator.as_ref().map(|sim| vec![sim.graph.clone(), sim.blob.clone()]).unwrap_or_default();
     let configured = || -> Result<Vec<PartnerCredentials>, StartError> {
         Ok(settings
             .partner_center
@@ -301,6 +389,8 @@ fn upstream(settings: &Settings, simulator: Option<Url>) -> Result<Upstream, Sta
     };
     match (simulator, &settings.partner_center.base_url) {
         (_, Some(base_url)) => Ok(Upstream {
+            graph_base_url,
+            graph_http_origins,
             base_url: with_trailing_slash(base_url.clone()),
             authority: with_trailing_slash(
                 settings
@@ -314,7 +404,13 @@ fn upstream(settings: &Settings, simulator: Option<Url>) -> Result<Upstream, Sta
         (Some(simulator), None) => {
             let partners =
                 if settings.partner_center.partners.is_empty() { simulator_partners() } else { configured()? };
-            Ok(Upstream { base_url: simulator.clone(), authority: simulator, partners })
+            Ok(Upstream {
+                base_url: simulator.base.clone(),
+                authority: simulator.base,
+                partners,
+                graph_base_url,
+                graph_http_origins,
+            })
         }
         (None, None) => Err(StartError::Config(ConfigError::new(
             "partner_center.base_url",

@@ -56,6 +56,8 @@ pub struct Settings {
     pub grpc: GrpcSettings,
     pub auth: AuthSettings,
     pub partner_center: PartnerCenterSettings,
+    /// Microsoft Graph (billing exports).
+    pub graph: GraphSettings,
     pub catalog: CatalogSettings,
     pub paging: PagingSettings,
     pub commerce: CommerceSettings,
@@ -236,6 +238,55 @@ impl Default for PartnerCenterSettings {
             budget_per_minute: 500,
             budget_burst: 50,
             token_refresh_skew: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GraphSettings {
+    /// Microsoft Graph root with its version. Unset: `https://graph.microsoft.com/v1.0/`, or the
+    /// built-in simulator's Graph when the gateway runs against it.
+    pub base_url: Option<Url>,
+    /// Resource (audience) requested for Graph tokens (client credentials, from the partner's
+    /// app, which needs the application permission `PartnerBilling.Read.All`).
+    pub resource: String,
+    /// Hosts export manifests and data files may be downloaded from, over HTTPS only: DNS names
+    /// or `*.` wildcards. The Graph host is always allowed.
+    pub allowed_hosts: Vec<String>,
+    /// Exact `http://host:port` origins also allowed (development only, e.g. a simulator started
+    /// with `partner-center-gateway simulate`; the built-in simulator's are added by themselves).
+    pub allowed_http_origins: Vec<Url>,
+    /// Wait between polls of a running export when Graph sends no `Retry-After`.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Longest a read of a running export waits for it to finish when the caller set no deadline.
+    #[serde(with = "humantime_serde")]
+    pub read_wait: Duration,
+    /// How long an export's manifest (and its access signature) is reused.
+    #[serde(with = "humantime_serde")]
+    pub manifest_ttl: Duration,
+    /// Export readers kept open between two page requests (each holds one download).
+    pub resume_capacity: u64,
+    /// How long such a reader waits for the next page request.
+    #[serde(with = "humantime_serde")]
+    pub resume_ttl: Duration,
+}
+
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+
+impl Default for GraphSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            resource: GRAPH_RESOURCE.to_owned(),
+            allowed_hosts: vec!["*.blob.core.windows.net".to_owned()],
+            allowed_http_origins: Vec::new(),
+            poll_interval: Duration::from_secs(10),
+            read_wait: Duration::from_secs(120),
+            manifest_ttl: Duration::from_secs(600),
+            resume_capacity: 64,
+            resume_ttl: Duration::from_secs(120),
         }
     }
 }
@@ -537,6 +588,7 @@ impl Default for Settings {
             grpc: GrpcSettings::default(),
             auth: AuthSettings::default(),
             partner_center: PartnerCenterSettings::default(),
+            graph: GraphSettings::default(),
             catalog: CatalogSettings::default(),
             paging: PagingSettings::default(),
             commerce: CommerceSettings::default(),
@@ -764,6 +816,35 @@ impl Settings {
             && self.limits.caller_burst >= self.limits.caller_requests_per_minute
         {
             return Err(ConfigError::new("limits.caller_burst", "must be below limits.caller_requests_per_minute"));
+        }
+        if let Err(pattern) = crate::graph::urls::UrlPolicy::new(&self.graph.allowed_hosts) {
+            return Err(ConfigError::new(
+                "graph.allowed_hosts",
+                format!("{pattern:?} is not a DNS name or a `*.` wildcard of one (e.g. *.blob.core.windows.net)"),
+            ));
+        }
+        if !self.graph.allowed_http_origins.is_empty() && production {
+            return Err(ConfigError::new("graph.allowed_http_origins", "is for development only"));
+        }
+        let mut http_origins = crate::graph::urls::UrlPolicy::default();
+        for (index, origin) in self.graph.allowed_http_origins.iter().enumerate() {
+            if http_origins.allow_http_origin(origin).is_err() || origin.path() != "/" {
+                return Err(ConfigError::new(
+                    format!("graph.allowed_http_origins[{index}]"),
+                    "must be an http origin like http://127.0.0.1:10000",
+                ));
+            }
+        }
+        if let Some(base) = &self.graph.base_url
+            && ((base.scheme() != "https" && production) || base.host().is_none())
+        {
+            return Err(ConfigError::new(
+                "graph.base_url",
+                "must be an https URL like https://graph.microsoft.com/v1.0/",
+            ));
+        }
+        if self.graph.poll_interval.is_zero() {
+            return Err(ConfigError::new("graph.poll_interval", "must be greater than 0"));
         }
         if self.partner_center.retry.max_attempts == 0 {
             return Err(ConfigError::new("partner_center.retry.max_attempts", "must be at least 1"));

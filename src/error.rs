@@ -287,6 +287,22 @@ reasons! {
     IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE",
     /// The idempotency key was used before for a purchase with other parameters.
     IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED",
+    /// No such billing export: the id is unknown, belongs to another partner, or Microsoft no
+    /// longer keeps the export (start a new one).
+    ExportNotFound = "EXPORT_NOT_FOUND",
+    /// The billing export is still running; read it after the retry delay.
+    ExportNotReady = "EXPORT_NOT_READY",
+    /// Microsoft could not produce the billing export (`upstreamCode` `5000`: no data for the
+    /// request); start a new export to try again.
+    ExportFailed = "EXPORT_FAILED",
+    /// Azure Storage refused the export's access signature even after the gateway renewed it.
+    ExportDataAccessDenied = "EXPORT_DATA_ACCESS_DENIED",
+    /// Microsoft pointed the gateway at a download location it does not follow (not HTTPS, or a
+    /// host outside `graph.allowed_hosts`); the gateway refused and logged it.
+    UpstreamUrlNotAllowed = "UPSTREAM_URL_NOT_ALLOWED",
+    /// Partner Center's v1 routes no longer serve these new-commerce line items (billing periods
+    /// from April 2025 on): read them with a billing export of the kind the violation names.
+    MovedToBillingExports = "MOVED_TO_BILLING_EXPORTS",
 }
 
 impl fmt::Display for Reason {

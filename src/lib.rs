@@ -17,6 +17,8 @@
 //! - `partner_center/`: the only code that knows Partner Center's wire format: `PartnerCenterApi`
 //!   and its implementation, the HTTP client (retries, deadlines, circuit breaker, budget), Azure
 //!   AD tokens, paging, error classification.
+//! - `graph/`: Microsoft Graph's partner billing exports (client, wire shapes, blob streaming).
+//! - `sealed`: AEAD-sealed values for opaque caller handles (billing export ids).
 //! - `auth/`: JWT verification ([`auth::Authenticator`]) → [`auth::Caller`]; `policy` rules that
 //!   hand out [`auth::Authorized`] scopes.
 //! - `model/`: transport-neutral types the facade takes and returns (REST JSON is their serde form).
@@ -34,10 +36,12 @@ pub mod context;
 pub mod edge;
 pub mod error;
 pub mod facade;
+pub mod graph;
 pub mod grpc;
 pub mod limits;
 pub mod model;
 pub mod partner_center;
 pub mod rest;
+pub mod sealed;
 pub mod server;
 pub mod telemetry;

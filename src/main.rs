@@ -193,6 +193,7 @@ async fn simulate(args: SimulateArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         println!("Partner Center simulator on {}", handle.base_url());
         println!("  API root and Azure AD authority: {}", handle.base_url());
+        println!("  Microsoft Graph {}v1.0/  blob host {}", handle.graph_base_url(), handle.blob_base_url());
         for partner in seed::PARTNERS {
             println!(
                 "  partner {:<10} tenant {}  client_id {}  client_secret {}",

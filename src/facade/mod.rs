@@ -7,6 +7,7 @@ pub mod billing;
 pub mod catalog;
 pub mod commerce;
 pub mod customers;
+pub mod exports;
 pub mod paging;
 pub mod purchase_checks;
 pub mod state;
@@ -53,6 +54,10 @@ pub struct Facade {
     recent_orders: Arc<dyn RecentOrders>,
     checks: purchase_checks::PurchaseChecks,
     options: FacadeOptions,
+    /// Billing exports (Microsoft Graph); `None` answers 501.
+    exports: Option<Arc<exports::Exports>>,
+    /// Billing period starts of invoices, for the v1/v2 line-item split (they never change).
+    invoice_periods: moka::sync::Cache<(Arc<str>, String), time::Date>,
 }
 
 /// The facade's collaborators.
@@ -68,7 +73,23 @@ impl Facade {
     pub fn new(parts: FacadeParts, options: FacadeOptions) -> Self {
         let FacadeParts { pc, catalog, pages, idempotency, recent_orders } = parts;
         let checks = purchase_checks::PurchaseChecks::new(options.purchase_checks_ttl);
-        Self { pc, catalog, pages, idempotency, recent_orders, checks, options }
+        Self {
+            pc,
+            catalog,
+            pages,
+            idempotency,
+            recent_orders,
+            checks,
+            options,
+            exports: None,
+            invoice_periods: moka::sync::Cache::new(10_000),
+        }
+    }
+
+    /// Serves billing exports through `exports`.
+    pub fn with_exports(mut self, exports: exports::Exports) -> Self {
+        self.exports = Some(Arc::new(exports));
+        self
     }
 
     fn page_size(&self, page: &PageRequest) -> usize {

@@ -4,7 +4,7 @@ use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::{
-    RpcStream, convert, input,
+    RpcStream, convert, exports, input,
     pb::{self, billing_service_server::BillingService},
     server_stream, unary,
 };
@@ -146,7 +146,7 @@ impl BillingService for BillingRpc {
         server_stream(&self.state, "BillingService/StreamInvoiceLineItems", request, async |ctx, caller, req| {
             let invoice = InvoiceRef::Billed(InvoiceId::parse("invoice_id", &req.invoice_id)?);
             let query = query(&req.provider, &req.r#type, &req.currency_code, &req.period, false)?;
-            let stream = self.state.facade.stream_invoice_line_items(ctx, &caller, invoice, query)?;
+            let stream = self.state.facade.stream_invoice_line_items(ctx, &caller, invoice, query).await?;
             Ok(stream.map(|item| item.and_then(convert::line_item)))
         })
         .await
@@ -175,8 +175,48 @@ impl BillingService for BillingRpc {
     ) -> Result<Response<RpcStream<pb::InvoiceLineItem>>, Status> {
         server_stream(&self.state, "BillingService/StreamUnbilledLineItems", request, async |ctx, caller, req| {
             let query = query(&req.provider, &req.r#type, &req.currency_code, &req.period, true)?;
-            let stream = self.state.facade.stream_invoice_line_items(ctx, &caller, InvoiceRef::Unbilled, query)?;
+            let stream = self.state.facade.stream_invoice_line_items(ctx, &caller, InvoiceRef::Unbilled, query).await?;
             Ok(stream.map(|item| item.and_then(convert::line_item)))
+        })
+        .await
+    }
+
+    async fn start_billing_export(
+        &self,
+        request: Request<pb::StartBillingExportRequest>,
+    ) -> Result<Response<pb::BillingExport>, Status> {
+        unary(&self.state, "BillingService/StartBillingExport", request, async |ctx, caller, req| {
+            exports::start(&self.state, ctx, caller, req).await
+        })
+        .await
+    }
+
+    async fn get_billing_export(
+        &self,
+        request: Request<pb::GetBillingExportRequest>,
+    ) -> Result<Response<pb::BillingExport>, Status> {
+        unary(&self.state, "BillingService/GetBillingExport", request, async |ctx, caller, req| {
+            exports::get(&self.state, ctx, caller, req).await
+        })
+        .await
+    }
+
+    async fn list_billing_export_line_items(
+        &self,
+        request: Request<pb::ListBillingExportLineItemsRequest>,
+    ) -> Result<Response<pb::ListBillingExportLineItemsResponse>, Status> {
+        unary(&self.state, "BillingService/ListBillingExportLineItems", request, async |ctx, caller, req| {
+            exports::list(&self.state, ctx, caller, req).await
+        })
+        .await
+    }
+
+    async fn stream_billing_export_line_items(
+        &self,
+        request: Request<pb::StreamBillingExportLineItemsRequest>,
+    ) -> Result<Response<RpcStream<pb::BillingExportLineItem>>, Status> {
+        server_stream(&self.state, "BillingService/StreamBillingExportLineItems", request, async |ctx, caller, req| {
+            exports::stream(&self.state, ctx, caller, req).await
         })
         .await
     }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod commerce;
 pub mod convert;
 pub mod customers;
+pub mod exports;
 pub mod input;
 pub mod subscriptions;
 pub mod upgrades;

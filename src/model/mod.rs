@@ -8,6 +8,7 @@ pub mod billing;
 pub mod catalog;
 pub mod commerce;
 pub mod customer;
+pub mod exports;
 pub mod ids;
 pub mod page;
 pub mod subscription;

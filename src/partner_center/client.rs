@@ -140,7 +140,7 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     /// Full jitter: uniform in [0, min(max, base·2^(attempt-1))].
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub fn backoff(&self, attempt: u32) -> Duration {
         let exp = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let cap = exp.min(self.max_delay);
         cap.mul_f64(rand::rng().random_range(0.0..=1.0))

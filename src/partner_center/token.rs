@@ -1,4 +1,4 @@
-//! Azure AD tokens towards Partner Center, cached per (partner, flow).
+//! Azure AD tokens towards Partner Center (and Microsoft Graph), cached per (partner, flow).
 //!
 //! - Single-flight per key: N concurrent requests on a cold key cause one token request, and one
 //!   partner's slow token endpoint never blocks another partner.
@@ -28,6 +28,9 @@ use url::Url;
 
 use crate::error::{Error, ErrorKind, Reason, Result};
 
+/// The resource (audience) of Microsoft Graph tokens.
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+
 /// Tries of one token request before Azure AD is reported unavailable.
 const TOKEN_ATTEMPTS: u32 = 3;
 
@@ -38,6 +41,9 @@ pub enum TokenFlow {
     AppOnly,
     /// Refresh-token grant of the secure application model.
     AppUser,
+    /// Client credentials for Microsoft Graph (billing exports): the same app, resource
+    /// `https://graph.microsoft.com`, application permission `PartnerBilling.Read.All`.
+    Graph,
 }
 
 impl TokenFlow {
@@ -45,6 +51,7 @@ impl TokenFlow {
         match self {
             Self::AppOnly => "app_only",
             Self::AppUser => "app_user",
+            Self::Graph => "graph",
         }
     }
 }
@@ -181,6 +188,8 @@ pub struct TokenCache {
     http: reqwest::Client,
     authority: Url,
     resource: String,
+    /// Resource of [`TokenFlow::Graph`] tokens.
+    graph_resource: String,
     skew: Duration,
     partners: HashMap<Arc<str>, Arc<PartnerCredentials>>,
     slots: RwLock<HashMap<SlotKey, Arc<Slot>>>,
@@ -227,11 +236,18 @@ impl TokenCache {
             http,
             authority,
             resource,
+            graph_resource: GRAPH_RESOURCE.to_owned(),
             skew,
             partners: partners.into_iter().map(|p| (p.id.clone(), Arc::new(p))).collect(),
             slots: RwLock::new(HashMap::new()),
             generations: AtomicU64::new(1),
         }
+    }
+
+    /// Asks Azure AD for Graph tokens with this resource (default `https://graph.microsoft.com`).
+    pub fn with_graph_resource(mut self, resource: String) -> Self {
+        self.graph_resource = resource;
+        self
     }
 
     /// A valid token for `partner` and `flow`, from the cache when possible.
@@ -342,10 +358,10 @@ impl TokenCache {
         let mut form: Vec<(&str, String)> = vec![
             ("client_id", credentials.client_id.clone()),
             ("client_secret", client_secret.expose_secret().to_owned()),
-            ("resource", self.resource.clone()),
+            ("resource", if flow == TokenFlow::Graph { self.graph_resource.clone() } else { self.resource.clone() }),
         ];
         let refresh = match (flow, &credentials.refresh_token) {
-            (TokenFlow::AppOnly, _) => {
+            (TokenFlow::AppOnly | TokenFlow::Graph, _) => {
                 form.push(("grant_type", "client_credentials".to_owned()));
                 None
             }
@@ -359,8 +375,9 @@ impl TokenCache {
                 return Err(Error::internal("app+user flow without a refresh token"));
             }
         };
+        let audience = if flow == TokenFlow::Graph { "Microsoft Graph" } else { "Partner Center" };
         let unavailable = |what: String| {
-            Error::new(ErrorKind::UpstreamUnavailable, "Azure AD did not issue a token for Partner Center")
+            Error::new(ErrorKind::UpstreamUnavailable, format!("Azure AD did not issue a token for {audience}"))
                 .with_reason(Reason::UpstreamTokenFailed)
                 .with_source(what)
         };

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod commerce;
 pub mod customers;
 pub mod dto;
+pub mod exports;
 pub mod extract;
 pub mod middleware;
 pub mod paths;
@@ -67,6 +68,7 @@ use crate::{
         (name = "product-upgrades", description = "Transition from MS-AZR-0145P to an Azure plan"),
         (name = "usage", description = "Azure usage estimates and spending budgets"),
         (name = "invoices", description = "Invoices, statements and reconciliation line items (partner-wide)"),
+        (name = "billing-exports", description = "New-commerce reconciliation and daily usage as Microsoft Graph billing exports (API v2; partner-wide)"),
         (name = "service", description = "Health and metrics")
     )
 )]
@@ -100,6 +102,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(upgrades::router())
         .merge(usage::router())
         .merge(billing::router())
+        .merge(exports::router())
         .merge(service::router())
 }
 

@@ -84,7 +84,12 @@ async fn invoices_summaries_estimates_and_one_invoice_over_both_transports() {
         // Each estimate link is this gateway's own query, ready to follow.
         let href = link["href"].as_str().expect("href");
         let (status, page) = app.get_json(&format!("{href}&pageSize=5"), &token).await;
-        assert_eq!(status, 200, "{href}: {page}");
+        if link["provider"] == "onetime" && link["lineItemType"] == "usage_line_items" {
+            // New-commerce unbilled usage moved to the billing exports: the 409 names the kind.
+            assert_eq!((status, page["reason"].as_str()), (409, Some("MOVED_TO_BILLING_EXPORTS")), "{href}: {page}");
+        } else {
+            assert_eq!(status, 200, "{href}: {page}");
+        }
     }
     let grpc_links = grpc
         .list_invoice_estimate_links(authed(
@@ -162,12 +167,15 @@ async fn every_provider_and_type_combination_reads_its_line_item_kind() {
                 .to_owned(),
             "OneTimeInvoiceLineItem",
         ),
-        (
-            "/v1/invoices/unbilled/line-items?provider=onetime&type=usage_line_items&currencyCode=USD&period=previous"
-                .to_owned(),
-            "DailyRatedUsageLineItem",
-        ),
     ];
+    // Unbilled new-commerce usage moved to the billing exports (tests/api/exports.rs).
+    let (status, problem) = app
+        .get_json(
+            "/v1/invoices/unbilled/line-items?provider=onetime&type=usage_line_items&currencyCode=USD&period=previous",
+            &token,
+        )
+        .await;
+    assert_eq!((status, problem["reason"].as_str()), (409, Some("MOVED_TO_BILLING_EXPORTS")), "{problem}");
     for (path, kind) in cases {
         let (status, page) = app.get_json(&format!("{path}&pageSize=25"), &token).await;
         assert_eq!(status, 200, "{path}: {page}");
@@ -220,7 +228,7 @@ async fn every_provider_and_type_combination_reads_its_line_item_kind() {
         .list_unbilled_line_items(authed(
             pb::ListUnbilledLineItemsRequest {
                 provider: "onetime".into(),
-                r#type: "usage_line_items".into(),
+                r#type: "billing_line_items".into(),
                 currency_code: "USD".into(),
                 period: "current".into(),
                 page_size: 3,
@@ -231,7 +239,22 @@ async fn every_provider_and_type_combination_reads_its_line_item_kind() {
         .await
         .expect("unbilled")
         .into_inner();
-    assert_eq!(unbilled.line_items[0].kind, "DailyRatedUsageLineItem");
+    assert_eq!(unbilled.line_items[0].kind, "OneTimeInvoiceLineItem");
+    let moved = grpc
+        .list_unbilled_line_items(authed(
+            pb::ListUnbilledLineItemsRequest {
+                provider: "onetime".into(),
+                r#type: "usage_line_items".into(),
+                currency_code: "USD".into(),
+                period: "current".into(),
+                page_size: 3,
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect_err("unbilled usage moved to the exports");
+    assert_eq!(moved.code(), Code::FailedPrecondition);
     let status = grpc
         .list_unbilled_line_items(authed(
             pb::ListUnbilledLineItemsRequest {

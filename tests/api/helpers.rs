@@ -33,6 +33,8 @@ pub struct TestApp {
     _external_sim: Option<SimulatorHandle>,
     pub grpc_addr: SocketAddr,
     pub sim: Arc<SimState>,
+    /// The simulated Microsoft Graph and blob host (settings, counters, operations).
+    pub graph: Arc<simulator::graph::GraphService>,
     pub http: reqwest::Client,
     pub settings: Settings,
     shutdown: Option<oneshot::Sender<()>>,
@@ -72,6 +74,8 @@ impl TestApp {
         settings.partner_center.authority = Some(sim.base_url());
         settings.partner_center.partners =
             seed::PARTNERS.iter().map(|p| partner_settings(p.id, p.tenant_id, p.client_id, p.client_secret)).collect();
+        settings.graph.base_url = Some(sim.graph_base_url().join("v1.0/").expect("graph url"));
+        settings.graph.allowed_http_origins = vec![sim.blob_base_url()];
         customize(&mut settings);
         Self::start(settings, Some(sim)).await
     }
@@ -80,9 +84,12 @@ impl TestApp {
         let application = Application::build(settings.clone()).await.expect("the gateway starts");
         let rest = format!("http://{}", application.rest_addr());
         let grpc_addr = application.grpc_addr();
-        let sim = match &external_sim {
-            Some(handle) => handle.state().clone(),
-            None => application.simulator().expect("tests run against the simulator").state().clone(),
+        let (sim, graph) = match &external_sim {
+            Some(handle) => (handle.state().clone(), handle.graph().clone()),
+            None => {
+                let handle = application.simulator().expect("tests run against the simulator");
+                (handle.state().clone(), handle.graph().clone())
+            }
         };
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(application.run_until_stopped(async move {
@@ -93,6 +100,7 @@ impl TestApp {
             _external_sim: external_sim,
             grpc_addr,
             sim,
+            graph,
             http: reqwest::Client::new(),
             settings,
             shutdown: Some(tx),
@@ -111,6 +119,16 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the gateway did not become ready");
+    }
+
+    /// Stops this gateway and starts a new one with the same settings against the same external
+    /// simulator (whose state survives): a gateway restart.
+    pub async fn restart(mut self) -> Self {
+        let sim = self._external_sim.take().expect("restart needs spawn_external");
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        Self::start(self.settings.clone(), Some(sim)).await
     }
 
     pub fn shutdown_handle(&mut self) -> oneshot::Sender<()> {

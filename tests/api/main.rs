@@ -7,6 +7,7 @@ mod catalog;
 mod commerce;
 mod customers;
 mod errors;
+mod exports;
 mod helpers;
 mod hostile;
 mod observability;
