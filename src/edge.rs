@@ -37,6 +37,8 @@ pub struct AppState {
     pub admission: Admission,
     /// Per-caller request budget; `None` when off.
     pub caller_budget: Option<Arc<dyn RateBudget>>,
+    /// Whether the store replicas share (Redis) answers; `None` without one.
+    pub shared_state: Option<Arc<crate::shared_state::SharedStateHealth>>,
 }
 
 /// Ready once both listeners serve; not ready again as soon as shutdown starts.

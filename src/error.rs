@@ -273,6 +273,9 @@ reasons! {
     IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE",
     /// The idempotency key was used before for a purchase with other parameters.
     IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED",
+    /// The store replicas share (Redis) is unreachable, and the operation must not run without it
+    /// (a purchase could otherwise be made twice); retry after the delay. Reads keep working.
+    SharedStateUnavailable = "SHARED_STATE_UNAVAILABLE",
 }
 
 impl fmt::Display for Reason {

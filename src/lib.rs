@@ -13,6 +13,8 @@
 //!   paging, error classification, one typed method per upstream call.
 //! - `model/`: the types the facade speaks (REST JSON is their serde form).
 //! - `rest/`: axum handlers, problem+json, OpenAPI, Swagger UI. `grpc/`: tonic services.
+//! - `shared_state/`: what replicas share through Redis (idempotency records, recent orders, the
+//!   Partner Center budget, rotated refresh tokens), behind the traits the in-memory stores implement.
 //!
 //! The simulator (a stand-in Partner Center for `cargo run` and the tests) is the workspace crate
 //! `partner-center-simulator` in `simulator/`, linked with the `simulator` feature.
@@ -30,4 +32,5 @@ pub mod model;
 pub mod partner_center;
 pub mod rest;
 pub mod server;
+pub mod shared_state;
 pub mod telemetry;
