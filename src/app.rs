@@ -14,7 +14,9 @@ use crate::{
         jwt::PartnerName,
         keys::{JwksCache, KeySource},
     },
-    config::{AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, RedisSettings, Settings},
+    config::{
+        AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, RedisSettings, Settings,
+    },
     edge::{AppState, Readiness},
     facade::{
         CatalogCache, Facade, FacadeOptions, FacadeParts,
@@ -165,7 +167,11 @@ impl Application {
         }
         let (idempotency, recent_orders): (Arc<dyn IdempotencyStore>, Arc<dyn RecentOrders>) = match &redis {
             Some((store, _)) => (
-                Arc::new(RedisIdempotency::new(store.clone(), IDEMPOTENCY_LEASE, settings.commerce.idempotency_retention)),
+                Arc::new(RedisIdempotency::new(
+                    store.clone(),
+                    IDEMPOTENCY_LEASE,
+                    settings.commerce.idempotency_retention,
+                )),
                 Arc::new(RedisRecentOrders::new(store.clone(), settings.commerce.recent_orders_window)),
             ),
             None => (
@@ -301,8 +307,8 @@ fn redis_store(settings: &Settings) -> Result<Option<(RedisStore, Option<Arc<Sea
     let sealing = match &redis.encryption_key_file {
         Some(file) => {
             let invalid = |problem: String| StartError::Config(ConfigError::new("redis.encryption_key_file", problem));
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| invalid(format!("cannot read {}: {e}", file.display())))?;
+            let text =
+                std::fs::read_to_string(file).map_err(|e| invalid(format!("cannot read {}: {e}", file.display())))?;
             Some(Arc::new(SealingKey::parse(&text).map_err(|problem| invalid(problem.to_owned()))?))
         }
         None => None,

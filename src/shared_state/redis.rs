@@ -28,7 +28,9 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{MAX_SUPERSEDED, RefreshTokenStore, SharedStateHealth, StoredRefreshToken, crypto::SealingKey, unavailable};
+use super::{
+    MAX_SUPERSEDED, RefreshTokenStore, SharedStateHealth, StoredRefreshToken, crypto::SealingKey, unavailable,
+};
 use crate::{
     error::Result,
     facade::state::{Claim, IdempotencyScope, IdempotencyStore, PurchaseRecord, RecentOrders},
@@ -570,12 +572,10 @@ return redis.call('HMGET', KEYS[1], 'lineage', 'superseded', 'token')
 impl RefreshTokenStore for RedisRefreshTokens {
     async fn load(&self, partner: &str) -> Result<Option<StoredRefreshToken>> {
         let key = self.redis_key(partner);
-        let fields: Vec<Option<String>> = self
-            .store
-            .eval("refresh_token", &self.load, &[&key], &[])
-            .await
-            .map_err(unavailable)?;
-        let (Some(Some(lineage)), Some(superseded), Some(Some(sealed))) = (fields.first(), fields.get(1), fields.get(2))
+        let fields: Vec<Option<String>> =
+            self.store.eval("refresh_token", &self.load, &[&key], &[]).await.map_err(unavailable)?;
+        let (Some(Some(lineage)), Some(superseded), Some(Some(sealed))) =
+            (fields.first(), fields.get(1), fields.get(2))
         else {
             return Ok(None);
         };
@@ -596,8 +596,11 @@ impl RefreshTokenStore for RedisRefreshTokens {
         let key = self.redis_key(partner);
         let sealed = self.key.seal(&key, token).map_err(crate::error::Error::internal)?;
         let max = MAX_SUPERSEDED.to_string();
-        let stored: i64 =
-            self.store.eval("refresh_token", &self.script, &[&key], &[lineage, &sealed, &max]).await.map_err(unavailable)?;
+        let stored: i64 = self
+            .store
+            .eval("refresh_token", &self.script, &[&key], &[lineage, &sealed, &max])
+            .await
+            .map_err(unavailable)?;
         Ok(stored == 1)
     }
 }

@@ -186,8 +186,8 @@ encryption_key_file = "{key_file}"
             "partner": partner.id, "customers": "*",
             "roles": Permission::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>()
         });
-        let private_key = std::fs::read(format!("{}/tests/fixtures/rsa-private.pem", env!("CARGO_MANIFEST_DIR")))
-            .expect("fixture");
+        let private_key =
+            std::fs::read(format!("{}/tests/fixtures/rsa-private.pem", env!("CARGO_MANIFEST_DIR"))).expect("fixture");
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::RS256),
             &claims,

@@ -212,7 +212,8 @@ async fn idempotency_contract_in_memory() {
 #[tokio::test]
 async fn idempotency_contract_redis() {
     let redis = RedisServer::start();
-    let replica = || Arc::new(RedisIdempotency::new(store_on(&redis.url()), LEASE, RETENTION)) as Arc<dyn IdempotencyStore>;
+    let replica =
+        || Arc::new(RedisIdempotency::new(store_on(&redis.url()), LEASE, RETENTION)) as Arc<dyn IdempotencyStore>;
     idempotency_contract(replica(), replica()).await;
     // Every key is namespaced and carries the partner as a Cluster hash tag.
     let keys = redis_keys(&redis).await;
@@ -256,7 +257,8 @@ async fn refresh_token_contract_redis_and_sealed_at_rest() {
     let redis = RedisServer::start();
     let key = Arc::new(SealingKey::parse(KEY).expect("key"));
     refresh_token_contract(Arc::new(RedisRefreshTokens::new(store_on(&redis.url()), key))).await;
-    let mut connection = redis::Client::open(redis.url()).expect("client").get_multiplexed_async_connection().await.expect("connect");
+    let mut connection =
+        redis::Client::open(redis.url()).expect("client").get_multiplexed_async_connection().await.expect("connect");
     let raw: Vec<String> =
         redis::cmd("HVALS").arg("test:{contoso}:refresh-token").query_async(&mut connection).await.expect("hvals");
     assert!(!raw.is_empty());
