@@ -281,9 +281,12 @@ impl Application {
     }
 }
 
+/// The Redis connection and the key sealing refresh tokens (when configured).
+type RedisSetup = (RedisStore, Option<Arc<SealingKey>>);
+
 /// Redis, when configured: the connection (opened lazily, so a Redis outage does not stop the
 /// start) and the key sealing refresh tokens. Errors name the setting, never the URL.
-fn redis_store(settings: &Settings) -> Result<Option<(RedisStore, Option<Arc<SealingKey>>)>, StartError> {
+fn redis_store(settings: &Settings) -> Result<Option<RedisSetup>, StartError> {
     let redis = &settings.redis;
     let (key, url) = match (&redis.url, &redis.url_file) {
         (Some(url), _) => ("redis.url", url.expose_secret().trim().to_owned()),

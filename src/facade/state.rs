@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(renewed.checkout_attempt, 1);
         assert_ne!(renewed.checkout_request_id, record.checkout_request_id, "an answered failure renews the id");
         assert_eq!(renewed.cart_request_id, record.cart_request_id);
-        let mut twice = again.clone();
+        let mut twice = again;
         twice.renew_checkout(&scope("k"));
         assert_eq!(twice.checkout_request_id, renewed.checkout_request_id, "and the renewal is deterministic too");
     }

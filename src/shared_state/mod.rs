@@ -19,10 +19,7 @@ pub mod crypto;
 pub mod redis;
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+    sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
@@ -51,9 +48,6 @@ pub fn unavailable(source: impl Into<String>) -> Error {
 /// instead of waiting for a timeout each time; the ping brings it back.
 pub struct SharedStateHealth {
     up: AtomicBool,
-    /// When the store last failed, as milliseconds since `started` (0: never).
-    failed_at_ms: AtomicU64,
-    started: Instant,
     last_warning: Mutex<Option<Instant>>,
     gauge: metrics::Gauge,
 }
@@ -68,13 +62,7 @@ impl SharedStateHealth {
     pub fn new() -> Self {
         let gauge = metrics::gauge!("gateway_shared_state_up");
         gauge.set(1.0);
-        Self {
-            up: AtomicBool::new(true),
-            failed_at_ms: AtomicU64::new(0),
-            started: Instant::now(),
-            last_warning: Mutex::new(None),
-            gauge,
-        }
+        Self { up: AtomicBool::new(true), last_warning: Mutex::new(None), gauge }
     }
 
     pub fn is_up(&self) -> bool {
@@ -91,8 +79,6 @@ impl SharedStateHealth {
 
     /// A command failed; `what` names the store, `detail` the failure (no URL, no secret).
     pub fn failed(&self, what: &'static str, detail: &str) {
-        let since_start = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX).max(1);
-        self.failed_at_ms.store(since_start, Ordering::Release);
         metrics::counter!("gateway_shared_state_errors_total", "store" => what).increment(1);
         if self.up.swap(false, Ordering::AcqRel) {
             self.gauge.set(0.0);
@@ -119,6 +105,7 @@ impl SharedStateHealth {
 }
 
 /// A refresh token as the shared store holds it.
+#[derive(Clone)]
 pub struct StoredRefreshToken {
     /// Fingerprint of the configured token (file or inline) this one descends from by rotation.
     pub lineage: String,
@@ -149,43 +136,36 @@ pub const MAX_SUPERSEDED: usize = 16;
 /// The in-memory [`RefreshTokenStore`] (one process; tests and the contract suite).
 #[derive(Default)]
 pub struct InMemoryRefreshTokens {
-    entries: Mutex<std::collections::HashMap<String, (String, Vec<String>, SecretString)>>,
+    entries: Mutex<std::collections::HashMap<String, StoredRefreshToken>>,
 }
 
 #[async_trait]
 impl RefreshTokenStore for InMemoryRefreshTokens {
     async fn load(&self, partner: &str) -> Result<Option<StoredRefreshToken>> {
-        Ok(self.entries.lock().get(partner).map(|(lineage, superseded, token)| StoredRefreshToken {
-            lineage: lineage.clone(),
-            superseded: superseded.clone(),
-            token: token.clone(),
-        }))
+        Ok(self.entries.lock().get(partner).cloned())
     }
 
     async fn store(&self, partner: &str, lineage: &str, token: &SecretString) -> Result<bool> {
         let mut entries = self.entries.lock();
         match entries.get_mut(partner) {
             None => {
-                entries.insert(partner.to_owned(), (lineage.to_owned(), Vec::new(), token.clone()));
+                let entry =
+                    StoredRefreshToken { lineage: lineage.to_owned(), superseded: Vec::new(), token: token.clone() };
+                entries.insert(partner.to_owned(), entry);
                 Ok(true)
             }
-            Some((current, _, stored)) if current == lineage => {
-                *stored = token.clone();
+            Some(entry) if entry.lineage == lineage => {
+                entry.token = token.clone();
                 Ok(true)
             }
-            Some((_, superseded, _)) if superseded.iter().any(|s| s == lineage) => Ok(false),
-            Some((current, superseded, stored)) => {
-                superseded.insert(0, std::mem::replace(current, lineage.to_owned()));
-                superseded.truncate(MAX_SUPERSEDED);
-                *stored = token.clone();
+            Some(entry) if entry.superseded.iter().any(|s| s == lineage) => Ok(false),
+            Some(entry) => {
+                let replaced = std::mem::replace(&mut entry.lineage, lineage.to_owned());
+                entry.superseded.insert(0, replaced);
+                entry.superseded.truncate(MAX_SUPERSEDED);
+                entry.token = token.clone();
                 Ok(true)
             }
         }
     }
-}
-
-/// The shared stores built from the settings, and their health.
-pub struct SharedStores {
-    pub health: Arc<SharedStateHealth>,
-    pub redis: redis::RedisStore,
 }
