@@ -1,5 +1,5 @@
-//! A `redis-server` of the test's own (from PATH, loopback, a free port, no persistence), killed
-//! when dropped. No test uses a Redis the machine happens to run.
+//! A `redis-server` of the test's own (from PATH, loopback, a free port, no persistence, a
+//! password), killed when dropped. No test uses a Redis the machine happens to run.
 
 use std::{
     io::{Read, Write},
@@ -7,6 +7,9 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+/// The password of every test Redis: tests check it never shows in logs or answers.
+pub const PASSWORD: &str = "test-redis-pa55word";
 
 pub struct RedisServer {
     child: Option<Child>,
@@ -21,11 +24,12 @@ fn free_port() -> u16 {
 fn pong(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    if stream.write_all(b"PING\r\n").is_err() {
+    let command = format!("AUTH {PASSWORD}\r\nPING\r\n");
+    if stream.write_all(command.as_bytes()).is_err() {
         return false;
     }
-    let mut answer = [0u8; 7];
-    stream.read_exact(&mut answer).is_ok() && &answer == b"+PONG\r\n"
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).is_ok() && &answer == b"+OK\r\n+PONG\r\n"
 }
 
 impl RedisServer {
@@ -44,7 +48,7 @@ impl RedisServer {
     fn spawn(&mut self) -> bool {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", &std::env::temp_dir().to_string_lossy(), "--protected-mode", "yes"])
+            .args(["--dir", &std::env::temp_dir().to_string_lossy(), "--requirepass", PASSWORD])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -69,7 +73,7 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        format!("redis://:{PASSWORD}@127.0.0.1:{}", self.port)
     }
 
     /// Kills the server (an outage); its data is gone.

@@ -15,7 +15,7 @@ use partner_center_gateway::auth::Permission;
 use partner_center_simulator::{FaultKind, FaultRule, seed};
 use serde_json::{Value, json};
 
-use crate::redis_server::RedisServer;
+use crate::redis_server::{PASSWORD, RedisServer};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_partner-center-gateway");
 const ISSUER: &str = "https://issuer.replicas.test/";
@@ -209,15 +209,20 @@ encryption_key_file = "{key_file}"
         cluster
     }
 
-    /// Waits until `/readyz` answers 200 with exactly `body`.
+    /// Waits until `/readyz` answers 200 with exactly `body` (or starting with it, when it ends
+    /// with `…`).
     async fn wait_ready(&self, gateway: usize, body: &str) {
+        let wanted = |text: &str| match body.strip_suffix('…') {
+            Some(prefix) => text.starts_with(prefix),
+            None => text == body,
+        };
         let mut last = String::new();
         for _ in 0..250 {
             if let Ok(response) = self.http.get(format!("{}/readyz", self.gateways[gateway].rest)).send().await
                 && response.status() == 200
             {
                 last = response.text().await.unwrap_or_default();
-                if last == body {
+                if wanted(&last) {
                     return;
                 }
             }
@@ -377,6 +382,7 @@ async fn three_replicas_buy_once_list_at_once_and_fail_closed_without_redis() {
     cluster.redis.stop();
     let (status, body, retry_after) = cluster.purchase(0, &y, "outage-y").await;
     assert_eq!((status, body["reason"].as_str()), (503, Some("SHARED_STATE_UNAVAILABLE")), "{body}");
+    assert!(!body.to_string().contains(PASSWORD) && !body.to_string().contains("127.0.0.1"), "{body}");
     assert!(retry_after.is_some(), "503 with Retry-After");
     let (status, body, _) = cluster.purchase(1, &x, "outage-x").await;
     assert_eq!((status, body["reason"].as_str()), (503, Some("SHARED_STATE_UNAVAILABLE")), "{body}");
@@ -388,6 +394,9 @@ async fn three_replicas_buy_once_list_at_once_and_fail_closed_without_redis() {
     let (status, body) = cluster.readyz(1).await;
     assert_eq!(status, 200, "still in rotation");
     assert!(body.starts_with("ready (degraded"), "{body}");
+    for gateway in 0..3 {
+        cluster.wait_ready(gateway, "ready (degraded: shared state unreachable…").await;
+    }
 
     cluster.redis.restart();
     for gateway in 0..3 {
@@ -403,6 +412,11 @@ async fn three_replicas_buy_once_list_at_once_and_fail_closed_without_redis() {
     for (c, before) in all.iter().zip(before) {
         let after = cluster.order_ids(1, c).await.len();
         assert_eq!(after, before + 1, "exactly one new order for {c}");
+    }
+    for gateway in &cluster.gateways {
+        let logs = gateway.process.output();
+        assert!(logs.contains("shared state (redis) unreachable"), "the outage was logged");
+        assert!(!logs.contains(PASSWORD), "without the Redis password: {logs}");
     }
 }
 
@@ -468,6 +482,8 @@ async fn three_replicas_share_one_partner_budget_and_the_rotated_refresh_token()
     assert!(!stored.is_empty(), "the rotated token is in Redis");
     assert!(stored.iter().all(|v| !v.contains("sim-refresh-")), "sealed at rest");
     for gateway in &cluster.gateways {
-        assert!(!gateway.process.output().contains("sim-refresh-"), "never logged");
+        let logs = gateway.process.output();
+        assert!(!logs.contains("sim-refresh-"), "refresh tokens are never logged");
+        assert!(!logs.contains(PASSWORD), "nor the Redis password");
     }
 }
