@@ -311,3 +311,57 @@ async fn redis_keys(redis: &RedisServer) -> Vec<String> {
         redis::Client::open(redis.url()).expect("client").get_multiplexed_async_connection().await.expect("connect");
     redis::cmd("KEYS").arg("*").query_async(&mut connection).await.expect("keys")
 }
+
+/// Start-up: bad Redis settings stop the gateway naming the key (never the URL); a Redis that is
+/// down does not: the gateway starts degraded, serves reads and refuses purchases.
+#[tokio::test]
+async fn redis_settings_are_checked_at_start_and_a_down_redis_only_degrades() {
+    use partner_center_gateway::app::Application;
+
+    use crate::helpers::{FABRIKAM, TestApp, test_settings};
+
+    let dir = std::env::temp_dir().join(format!("pcg-redis-start-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let url_file = dir.join("url");
+    std::fs::write(&url_file, "https://:secret-in-file@example.com\n").expect("write");
+    let bad_key = dir.join("key");
+    std::fs::write(&bad_key, "too-short").expect("write");
+    let cases: [(&str, Box<dyn Fn(&mut partner_center_gateway::config::Settings)>); 3] = [
+        ("redis.url_file", Box::new(|s| s.redis.url_file = Some(dir.join("missing")))),
+        ("redis.url_file", Box::new(|s| s.redis.url_file = Some(url_file.clone()))),
+        (
+            "redis.encryption_key_file",
+            Box::new(|s| {
+                s.redis.url = Some(SecretString::from("redis://127.0.0.1:1".to_owned()));
+                s.redis.encryption_key_file = Some(bad_key.clone());
+            }),
+        ),
+    ];
+    for (key, customize) in cases {
+        let mut settings = test_settings();
+        customize(&mut settings);
+        let error = Application::build(settings).await.err().expect("refused").to_string();
+        assert!(error.contains(key), "{error}");
+        assert!(!error.contains("secret-in-file") && !error.contains("too-short"), "{error}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Nothing listens on the port: the gateway starts anyway.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let app = TestApp::spawn_with(|s| {
+        s.redis.url = Some(SecretString::from(format!("redis://127.0.0.1:{port}")));
+        s.redis.command_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let ready = app.http.get(app.url("/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), 200);
+    assert!(ready.text().await.unwrap_or_default().starts_with("ready (degraded"));
+    let token = app.admin_token();
+    let (status, _) = app.get_json(&format!("/v1/customers/{FABRIKAM}"), &token).await;
+    assert_eq!(status, 200, "reads work");
+    let (status, body) = app.get_json(&format!("/v1/customers/{FABRIKAM}/orders"), &token).await;
+    assert_eq!(status, 200, "order lists too: {body}");
+    let (status, body) = app.create_azure_plan(FABRIKAM, "degraded-1", &token).await;
+    assert_eq!((status, body["reason"].as_str()), (503, Some("SHARED_STATE_UNAVAILABLE")), "{body}");
+    assert_eq!(app.counters().calls_mentioning("/carts"), 0, "nothing was bought");
+}
