@@ -326,7 +326,8 @@ async fn redis_settings_are_checked_at_start_and_a_down_redis_only_degrades() {
     std::fs::write(&url_file, "https://:secret-in-file@example.com\n").expect("write");
     let bad_key = dir.join("key");
     std::fs::write(&bad_key, "too-short").expect("write");
-    let cases: [(&str, Box<dyn Fn(&mut partner_center_gateway::config::Settings)>); 3] = [
+    type Customize<'a> = Box<dyn Fn(&mut partner_center_gateway::config::Settings) + 'a>;
+    let cases: [(&str, Customize); 3] = [
         ("redis.url_file", Box::new(|s| s.redis.url_file = Some(dir.join("missing")))),
         ("redis.url_file", Box::new(|s| s.redis.url_file = Some(url_file.clone()))),
         (
