@@ -397,7 +397,11 @@ def check_objects(
     redis_values = values.get("redis") or {}
     fails.check("url" not in redis, f"{label}: the Redis URL is in the ConfigMap")
     if redis_values.get("existingSecret"):
-        for field, key in (("url_file", redis_values.get("urlKey")), ("encryption_key_file", redis_values.get("encryptionKeyKey"))):
+        for field, key in (
+            ("url_file", redis_values.get("urlKey")),
+            ("encryption_key_file", redis_values.get("encryptionKeyKey")),
+            ("tls_ca_file", redis_values.get("tlsCaKey")),
+        ):
             if not key:
                 fails.check(field not in redis, f"{label}: redis.{field} without a Secret key")
                 continue

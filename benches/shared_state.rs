@@ -158,6 +158,7 @@ async fn run() {
         key_prefix: "bench:".to_owned(),
         connect_timeout: Duration::from_secs(2),
         command_timeout: Duration::from_secs(2),
+        tls_ca: None,
     };
     let store = RedisStore::new(&url, options, Arc::new(SharedStateHealth::new())).expect("store");
     let lease = Duration::from_secs(120);

@@ -300,10 +300,25 @@ fn redis_store(settings: &Settings) -> Result<Option<RedisSetup>, StartError> {
         }
         (None, None) => return Ok(None),
     };
+    let tls_ca = match &redis.tls_ca_file {
+        Some(file) => {
+            if !url.starts_with("rediss://") {
+                return Err(StartError::Config(ConfigError::new("redis.tls_ca_file", "needs a rediss:// URL")));
+            }
+            Some(std::fs::read(file).map_err(|e| {
+                StartError::Config(ConfigError::new(
+                    "redis.tls_ca_file",
+                    format!("cannot read {}: {e}", file.display()),
+                ))
+            })?)
+        }
+        None => None,
+    };
     let options = RedisOptions {
         key_prefix: redis.key_prefix.clone(),
         connect_timeout: redis.connect_timeout,
         command_timeout: redis.command_timeout,
+        tls_ca,
     };
     let store = RedisStore::new(&url, options, Arc::new(SharedStateHealth::new()))
         .map_err(|problem| StartError::Config(ConfigError::new(key, problem)))?;

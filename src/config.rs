@@ -491,6 +491,8 @@ pub struct RedisSettings {
     /// File holding the AES-256-GCM key (32 bytes, base64 or hex) that seals rotated refresh
     /// tokens in Redis; unset: rotated refresh tokens stay in each replica.
     pub encryption_key_file: Option<PathBuf>,
+    /// PEM file of the CA certificate(s) trusted for `rediss://` instead of the system's roots.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for RedisSettings {
@@ -503,6 +505,7 @@ impl Default for RedisSettings {
             command_timeout: Duration::from_millis(500),
             expected_replicas: 1,
             encryption_key_file: None,
+            tls_ca_file: None,
         }
     }
 }
@@ -548,6 +551,15 @@ impl RedisSettings {
         }
         if self.encryption_key_file.is_some() && !self.enabled() {
             return Err(ConfigError::new("redis.encryption_key_file", "needs redis.url or redis.url_file"));
+        }
+        if let Some(url) = &self.url
+            && self.tls_ca_file.is_some()
+            && !url.expose_secret().trim().starts_with("rediss://")
+        {
+            return Err(ConfigError::new("redis.tls_ca_file", "needs a rediss:// URL"));
+        }
+        if self.tls_ca_file.is_some() && !self.enabled() {
+            return Err(ConfigError::new("redis.tls_ca_file", "needs redis.url or redis.url_file"));
         }
         Ok(())
     }

@@ -50,6 +50,8 @@ pub struct RedisOptions {
     pub connect_timeout: Duration,
     /// One command (or script), round trip included.
     pub command_timeout: Duration,
+    /// PEM certificates trusted for `rediss://` instead of the system's roots (a private CA).
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 /// A connection to Redis shared by the stores, with the health they report to.
@@ -74,7 +76,14 @@ impl RedisStore {
     /// (degraded) and catches up when it answers. `url` is `redis://` or `rediss://` (TLS with the
     /// system's roots); errors never repeat it.
     pub fn new(url: &str, options: RedisOptions, health: Arc<SharedStateHealth>) -> std::result::Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("is not a usable Redis URL ({})", describe(&e)))?;
+        let client = match options.tls_ca {
+            Some(root_cert) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) },
+            ),
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| format!("is not a usable Redis URL ({})", describe(&e)))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.command_timeout))

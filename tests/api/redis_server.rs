@@ -14,6 +14,8 @@ pub const PASSWORD: &str = "test-redis-pa55word";
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// With TLS: the directory of the test CA and server certificate.
+    tls: Option<std::path::PathBuf>,
 }
 
 fn free_port() -> u16 {
@@ -36,7 +38,7 @@ impl RedisServer {
     pub fn start() -> Self {
         for _ in 0..5 {
             let port = free_port();
-            let mut server = Self { child: None, port };
+            let mut server = Self { child: None, port, tls: None };
             if server.spawn() {
                 return server;
             }
@@ -44,10 +46,74 @@ impl RedisServer {
         panic!("redis-server did not start (is it on PATH? `apt-get install -y redis-server`)");
     }
 
+    /// A server that speaks only TLS (`rediss://`), with a certificate for 127.0.0.1 from a CA
+    /// made for the test with the `openssl` command; returns it and the CA's PEM file.
+    pub fn start_tls() -> (Self, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("pcg-redis-tls-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("ext");
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let steps: [Vec<String>; 3] = [
+            [&["req", "-x509"][..], &ec, &["-keyout", &path("ca.key"), "-out", &path("ca.pem"), "-days", "1"]]
+                .concat()
+                .into_iter()
+                .chain(["-subj", "/CN=pcg-test-ca", "-addext", "basicConstraints=critical,CA:TRUE"])
+                .chain(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+                .map(str::to_owned)
+                .collect(),
+            [
+                &["req"][..],
+                &ec,
+                &["-keyout", &path("server.key"), "-out", &path("server.csr"), "-subj", "/CN=127.0.0.1"],
+            ]
+            .concat()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+            ["x509", "-req", "-in", &path("server.csr"), "-CA", &path("ca.pem"), "-CAkey", &path("ca.key")]
+                .into_iter()
+                .chain(["-CAcreateserial", "-out", &path("server.pem"), "-days", "1", "-extfile", &path("server.ext")])
+                .map(str::to_owned)
+                .collect(),
+        ];
+        for step in steps {
+            let status = Command::new("openssl").args(&step).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            assert!(status.is_ok_and(|s| s.success()), "openssl {step:?} (is openssl on PATH?)");
+        }
+        for _ in 0..5 {
+            let mut server = Self { child: None, port: free_port(), tls: Some(dir.clone()) };
+            if server.spawn() {
+                return (server, dir.join("ca.pem"));
+            }
+        }
+        panic!("redis-server with TLS did not start");
+    }
+
     /// Starts the process on `self.port`; true once it answers.
     fn spawn(&mut self) -> bool {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let port = self.port.to_string();
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            None => command.args(["--port", &port]),
+            Some(dir) => {
+                let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+                command.args(["--port", "0", "--tls-port", &port, "--tls-auth-clients", "no"]).args([
+                    "--tls-cert-file",
+                    &file("server.pem"),
+                    "--tls-key-file",
+                    &file("server.key"),
+                    "--tls-ca-cert-file",
+                    &file("ca.pem"),
+                ])
+            }
+        };
+        let child = command
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", &std::env::temp_dir().to_string_lossy(), "--requirepass", PASSWORD])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -56,7 +122,11 @@ impl RedisServer {
         self.child = Some(child);
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(5) {
-            if pong(self.port) {
+            let up = match self.tls {
+                None => pong(self.port),
+                Some(_) => TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+            };
+            if up {
                 return true;
             }
             if let Some(child) = self.child.as_mut()
@@ -73,7 +143,8 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://:{PASSWORD}@127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "rediss" } else { "redis" };
+        format!("{scheme}://:{PASSWORD}@127.0.0.1:{}", self.port)
     }
 
     /// Kills the server (an outage); its data is gone.
@@ -94,5 +165,8 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        if let Some(dir) = &self.tls {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

@@ -36,6 +36,7 @@ fn store_on(url: &str) -> RedisStore {
         key_prefix: "test:".to_owned(),
         connect_timeout: Duration::from_millis(500),
         command_timeout: Duration::from_millis(500),
+        tls_ca: None,
     };
     let store = RedisStore::new(url, options, Arc::new(SharedStateHealth::new())).expect("store");
     store.spawn_health_check(Duration::from_millis(100));
@@ -365,4 +366,26 @@ async fn redis_settings_are_checked_at_start_and_a_down_redis_only_degrades() {
     let (status, body) = app.create_azure_plan(FABRIKAM, "degraded-1", &token).await;
     assert_eq!((status, body["reason"].as_str()), (503, Some("SHARED_STATE_UNAVAILABLE")), "{body}");
     assert_eq!(app.counters().calls_mentioning("/carts"), 0, "nothing was bought");
+}
+
+/// `rediss://`: the server's certificate is verified, against `redis.tls_ca_file` when given.
+#[tokio::test]
+async fn rediss_verifies_the_server_against_the_configured_ca() {
+    let (redis, ca_file) = RedisServer::start_tls();
+    let options = |tls_ca: Option<Vec<u8>>| RedisOptions {
+        key_prefix: "tls:".to_owned(),
+        connect_timeout: Duration::from_secs(2),
+        command_timeout: Duration::from_secs(2),
+        tls_ca,
+    };
+    let ca = std::fs::read(&ca_file).expect("ca");
+    let trusted = RedisStore::new(&redis.url(), options(Some(ca)), Arc::new(SharedStateHealth::new())).expect("store");
+    let records = RedisIdempotency::new(trusted, LEASE, RETENTION);
+    assert!(matches!(records.claim(&scope("tls-1"), "US|").await.expect("over TLS"), Claim::Run(_)));
+    assert!(matches!(records.claim(&scope("tls-1"), "US|").await.expect("over TLS"), Claim::Busy));
+
+    // The system's roots do not know the test CA: refused, as any unknown certificate must be.
+    let untrusted = RedisStore::new(&redis.url(), options(None), Arc::new(SharedStateHealth::new())).expect("store");
+    let error = RedisIdempotency::new(untrusted, LEASE, RETENTION).claim(&scope("tls-2"), "US|").await.err();
+    assert_eq!(error.expect("refused").reason(), Reason::SharedStateUnavailable);
 }

@@ -161,11 +161,11 @@ Checks on values that would otherwise give a pod that cannot start, or settings 
 {{- fail "config.paging.token_secret must not be in the ConfigMap; use pagingTokenSecret.existingSecret or pagingTokenSecret.value" }}
 {{- end }}
 {{- $redis := get $config "redis" | default dict }}
-{{- if or (hasKey $redis "url") (hasKey $redis "url_file") (hasKey $redis "encryption_key_file") }}
-{{- fail "config.redis.url, url_file and encryption_key_file are set by the chart from redis.existingSecret (the URL holds a password and must not be in the ConfigMap); set that instead" }}
+{{- if or (hasKey $redis "url") (hasKey $redis "url_file") (hasKey $redis "encryption_key_file") (hasKey $redis "tls_ca_file") }}
+{{- fail "config.redis.url, url_file, encryption_key_file and tls_ca_file are set by the chart from redis.existingSecret (the URL holds a password and must not be in the ConfigMap); set that instead" }}
 {{- end }}
-{{- if and .Values.redis.encryptionKeyKey (not .Values.redis.existingSecret) }}
-{{- fail "redis.encryptionKeyKey needs redis.existingSecret" }}
+{{- if and (or .Values.redis.encryptionKeyKey .Values.redis.tlsCaKey) (not .Values.redis.existingSecret) }}
+{{- fail "redis.encryptionKeyKey and redis.tlsCaKey need redis.existingSecret" }}
 {{- end }}
 {{- if hasKey (get $config "partner_center" | default dict) "partners" }}
 {{- fail "config.partner_center.partners is rendered from the top-level `partners` list (credentials come from Secrets); move the entries there" }}
@@ -241,6 +241,9 @@ shutdown grace, partners with file-backed credentials). Rendered to TOML by "pcg
 {{- $_ := set $redis "url_file" (printf "%s/url" .Values.redis.mountPath) }}
 {{- if .Values.redis.encryptionKeyKey }}
 {{- $_ := set $redis "encryption_key_file" (printf "%s/encryption-key" .Values.redis.mountPath) }}
+{{- end }}
+{{- if .Values.redis.tlsCaKey }}
+{{- $_ := set $redis "tls_ca_file" (printf "%s/ca.crt" .Values.redis.mountPath) }}
 {{- end }}
 {{- if not (hasKey $redis "expected_replicas") }}
 {{- $_ := set $redis "expected_replicas" (include "pcg.expectedReplicas" . | int) }}
