@@ -392,6 +392,28 @@ def check_objects(
                 fails.check(found[1] in (secrets[found[0]].get("data") or {}), f"{label}: chart Secret lacks {found[1]}")
         fails.check("client_secret" not in partner and "refresh_token" not in partner, f"{label}: inline partner secret in the ConfigMap")
 
+    # Redis: the URL (with its password) and the sealing key are read-only projected Secret files.
+    redis = settings.get("redis", {})
+    redis_values = values.get("redis") or {}
+    fails.check("url" not in redis, f"{label}: the Redis URL is in the ConfigMap")
+    if redis_values.get("existingSecret"):
+        for field, key in (
+            ("url_file", redis_values.get("urlKey")),
+            ("encryption_key_file", redis_values.get("encryptionKeyKey")),
+            ("tls_ca_file", redis_values.get("tlsCaKey")),
+        ):
+            if not key:
+                fails.check(field not in redis, f"{label}: redis.{field} without a Secret key")
+                continue
+            found = projected_files.get(redis.get(field, ""))
+            fails.check(found is not None and found[2] is True and found[:2] == (redis_values["existingSecret"], key),
+                        f"{label}: redis.{field} {redis.get(field)} is not the read-only projected Secret item {key}")
+        hpa_on = (values.get("autoscaling") or {}).get("enabled")
+        fails.check(isinstance(redis.get("expected_replicas"), int) and redis["expected_replicas"] >= 1,
+                    f"{label}: redis.expected_replicas {redis.get('expected_replicas')!r} (HPA on: {hpa_on})")
+    else:
+        fails.check(not redis.get("url_file"), f"{label}: redis.url_file without redis.existingSecret")
+
     # Optional objects point at the right things.
     hpa, pdb, monitor, policy = one("HorizontalPodAutoscaler"), one("PodDisruptionBudget"), one("ServiceMonitor"), one("NetworkPolicy")
     if hpa:
@@ -468,6 +490,8 @@ def refusals(production: dict[str, Any], fails: Failures) -> None:
                    "set by the chart", fails, "config.rest.listen set by hand")
     expect_refusal(variant(lambda v: v["config"].setdefault("paging", {}).update(token_secret="x" * 40)),
                    "must not be in the ConfigMap", fails, "page-token secret in the ConfigMap")
+    expect_refusal(variant(lambda v: v["config"].setdefault("redis", {}).update(url="redis://:pw@redis:6379")),
+                   "set by the chart from redis.existingSecret", fails, "Redis URL in the ConfigMap")
     expect_refusal(variant(lambda v: v.update(credentials={"existingSecret": ""})),
                    "give clientSecret", fails, "partner without any credential source")
     expect_refusal(variant(lambda v: v.update(terminationGracePeriodSeconds=20)),

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -14,13 +14,15 @@ use crate::{
         jwt::{PartnerName, TokenRules},
         keys::{JwksCache, KeySource},
     },
-    config::{AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, Settings},
+    config::{
+        AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, RedisSettings, Settings,
+    },
     edge::{AppState, CallerSlots, Readiness, StreamLimits},
     facade::{
         CatalogCache, Facade, FacadeOptions, FacadeParts,
         exports::{ExportOptions, Exports},
         paging::PageTokens,
-        state::{InMemoryIdempotency, InMemoryRecentOrders},
+        state::{IdempotencyStore, InMemoryIdempotency, InMemoryRecentOrders, RecentOrders},
     },
     graph::{GraphClient, GraphOptions, urls::UrlPolicy},
     limits::{Admission, InMemoryRateBudget, RateBudget},
@@ -30,11 +32,19 @@ use crate::{
         client::RetryPolicy,
         token::{PartnerCredentials, RefreshToken, SecretSource},
     },
-    server, telemetry,
+    server,
+    shared_state::{
+        RefreshTokenStore, SharedStateHealth,
+        crypto::SealingKey,
+        redis::{RedisIdempotency, RedisOptions, RedisRateBudget, RedisRecentOrders, RedisRefreshTokens, RedisStore},
+    },
+    telemetry,
 };
 
 /// How long one Azure plan purchase may hold its idempotency key before another call may resume it.
 const IDEMPOTENCY_LEASE: Duration = Duration::from_secs(120);
+/// How often a replica pings Redis, so it notices an outage's end (and start) on its own.
+const REDIS_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -82,7 +92,7 @@ impl Application {
             None
         };
         #[cfg(feature = "simulator")]
-        let upstream = upstream(
+        let mut upstream = upstream(
             &settings,
             simulator.as_ref().map(|sim| SimulatorUrls {
                 base: sim.base_url(),
@@ -91,7 +101,29 @@ impl Application {
             }),
         )?;
         #[cfg(not(feature = "simulator"))]
-        let upstream = upstream(&settings, None)?;
+        let mut upstream = upstream(&settings, None)?;
+        let redis = redis_store(&settings)?;
+        if let Some((store, sealing)) = &redis {
+            match sealing {
+                Some(sealing) => {
+                    let shared: Arc<dyn RefreshTokenStore> =
+                        Arc::new(RedisRefreshTokens::new(store.clone(), sealing.clone()));
+                    for partner in &mut upstream.partners {
+                        if let Some(refresh) = partner.refresh_token.take() {
+                            partner.refresh_token = Some(refresh.with_shared_store(partner.id.clone(), shared.clone()));
+                        }
+                    }
+                }
+                None if upstream.partners.iter().any(|p| p.refresh_token.is_some()) => tracing::warn!(
+                    "redis.encryption_key_file is not set: refresh tokens Azure AD rotates stay in each replica"
+                ),
+                None => {}
+            }
+            if !store.ping().await {
+                tracing::warn!("redis is unreachable at start: serving degraded until it answers");
+            }
+            store.spawn_health_check(REDIS_HEALTH_CHECK_INTERVAL);
+        }
 
         let http = reqwest::Client::builder()
             .connect_timeout(settings.partner_center.connect_timeout)
@@ -143,12 +175,33 @@ impl Application {
             settings.partner_center.circuit_breaker.failure_threshold,
             settings.partner_center.circuit_breaker.open_for,
         );
-        if settings.partner_center.budget_per_minute > 0 {
-            client = client.with_budget(Arc::new(InMemoryRateBudget::per_minute(
-                settings.partner_center.budget_per_minute,
-                settings.partner_center.budget_burst,
-            )));
+        let (per_minute, burst) = (settings.partner_center.budget_per_minute, settings.partner_center.budget_burst);
+        if per_minute > 0 {
+            let budget: Arc<dyn RateBudget> = match &redis {
+                Some((store, _)) => Arc::new(RedisRateBudget::per_minute(
+                    store.clone(),
+                    per_minute,
+                    burst,
+                    settings.redis.expected_replicas,
+                )),
+                None => Arc::new(InMemoryRateBudget::per_minute(per_minute, burst)),
+            };
+            client = client.with_budget(budget);
         }
+        let (idempotency, recent_orders): (Arc<dyn IdempotencyStore>, Arc<dyn RecentOrders>) = match &redis {
+            Some((store, _)) => (
+                Arc::new(RedisIdempotency::new(
+                    store.clone(),
+                    IDEMPOTENCY_LEASE,
+                    settings.commerce.idempotency_retention,
+                )),
+                Arc::new(RedisRecentOrders::new(store.clone(), settings.commerce.recent_orders_window)),
+            ),
+            None => (
+                Arc::new(InMemoryIdempotency::new(IDEMPOTENCY_LEASE, settings.commerce.idempotency_retention)),
+                Arc::new(InMemoryRecentOrders::new(settings.commerce.recent_orders_window)),
+            ),
+        };
         let pages = PageTokens::new(
             settings.paging.token_secret.as_ref().map(|s| secrecy::ExposeSecret::expose_secret(s).as_bytes()),
         )
@@ -167,11 +220,8 @@ impl Application {
                 ),
                 catalog: CatalogCache::new(settings.catalog.cache_ttl, settings.catalog.cache_capacity),
                 pages,
-                idempotency: Arc::new(InMemoryIdempotency::new(
-                    IDEMPOTENCY_LEASE,
-                    settings.commerce.idempotency_retention,
-                )),
-                recent_orders: Arc::new(InMemoryRecentOrders::new(settings.commerce.recent_orders_window)),
+                idempotency,
+                recent_orders,
             },
             facade_options(&settings)?,
         )
@@ -202,6 +252,7 @@ impl Application {
                 idle_timeout: settings.limits.stream_idle_timeout,
                 max_duration: settings.limits.stream_max_duration,
             },
+            shared_state: redis.as_ref().map(|(store, _)| store.health().clone()),
             caller_budget: (settings.limits.caller_requests_per_minute > 0).then(|| {
                 Arc::new(InMemoryRateBudget::per_minute(
                     settings.limits.caller_requests_per_minute,
@@ -310,6 +361,59 @@ fn export_options(settings: &Settings) -> ExportOptions {
         default_page_size: settings.paging.default_page_size,
         max_page_size: settings.paging.max_page_size,
     }
+}
+
+/// The Redis connection and the key sealing refresh tokens (when configured).
+type RedisSetup = (RedisStore, Option<Arc<SealingKey>>);
+
+/// Redis, when configured: the connection (opened lazily, so a Redis outage does not stop the
+/// start) and the key sealing refresh tokens. Errors name the setting, never the URL.
+fn redis_store(settings: &Settings) -> Result<Option<RedisSetup>, StartError> {
+    let redis = &settings.redis;
+    let (key, url) = match (&redis.url, &redis.url_file) {
+        (Some(url), _) => ("redis.url", url.expose_secret().trim().to_owned()),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                StartError::Config(ConfigError::new("redis.url_file", format!("cannot read {}: {e}", file.display())))
+            })?;
+            let url = text.trim().to_owned();
+            RedisSettings::check_url("redis.url_file", &url)?;
+            ("redis.url_file", url)
+        }
+        (None, None) => return Ok(None),
+    };
+    let tls_ca = match &redis.tls_ca_file {
+        Some(file) => {
+            if !url.starts_with("rediss://") {
+                return Err(StartError::Config(ConfigError::new("redis.tls_ca_file", "needs a rediss:// URL")));
+            }
+            Some(std::fs::read(file).map_err(|e| {
+                StartError::Config(ConfigError::new(
+                    "redis.tls_ca_file",
+                    format!("cannot read {}: {e}", file.display()),
+                ))
+            })?)
+        }
+        None => None,
+    };
+    let options = RedisOptions {
+        key_prefix: redis.key_prefix.clone(),
+        connect_timeout: redis.connect_timeout,
+        command_timeout: redis.command_timeout,
+        tls_ca,
+    };
+    let store = RedisStore::new(&url, options, Arc::new(SharedStateHealth::new()))
+        .map_err(|problem| StartError::Config(ConfigError::new(key, problem)))?;
+    let sealing = match &redis.encryption_key_file {
+        Some(file) => {
+            let invalid = |problem: String| StartError::Config(ConfigError::new("redis.encryption_key_file", problem));
+            let text =
+                std::fs::read_to_string(file).map_err(|e| invalid(format!("cannot read {}: {e}", file.display())))?;
+            Some(Arc::new(SealingKey::parse(&text).map_err(|problem| invalid(problem.to_owned()))?))
+        }
+        None => None,
+    };
+    Ok(Some((store, sealing)))
 }
 
 /// The facade's options from the settings (validated already, so a failure names the key).

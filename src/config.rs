@@ -66,6 +66,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub tracing: TracingSettings,
     pub simulator: SimulatorSettings,
+    pub redis: RedisSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -580,6 +581,102 @@ impl Default for SimulatorSettings {
     }
 }
 
+/// The store replicas share. Unset `url`: everything stays in this process, as for one replica.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS (system roots).
+    pub url: Option<SecretString>,
+    /// File holding the URL (with its password), e.g. a mounted Kubernetes Secret; read at start.
+    pub url_file: Option<PathBuf>,
+    /// Prepended to every key, so several gateways can share one Redis.
+    pub key_prefix: String,
+    /// Timeout of opening a connection to Redis.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Timeout of one Redis command (round trip); beyond it Redis counts as unreachable.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+    /// Replicas the budget is split between while Redis is unreachable: each replica then lets
+    /// `partner_center.budget_per_minute / expected_replicas` through.
+    pub expected_replicas: u32,
+    /// File holding the AES-256-GCM key (32 bytes, base64 or hex) that seals rotated refresh
+    /// tokens in Redis; unset: rotated refresh tokens stay in each replica.
+    pub encryption_key_file: Option<PathBuf>,
+    /// PEM file of the CA certificate(s) trusted for `rediss://` instead of the system's roots.
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            url_file: None,
+            key_prefix: "pcg:".to_owned(),
+            connect_timeout: Duration::from_secs(2),
+            command_timeout: Duration::from_millis(500),
+            expected_replicas: 1,
+            encryption_key_file: None,
+            tls_ca_file: None,
+        }
+    }
+}
+
+impl RedisSettings {
+    pub fn enabled(&self) -> bool {
+        self.url.is_some() || self.url_file.is_some()
+    }
+
+    /// Checks a Redis URL (from `key`) without ever repeating it: it may hold a password.
+    pub fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
+        match Url::parse(url.trim()) {
+            Ok(parsed) if matches!(parsed.scheme(), "redis" | "rediss") && parsed.host().is_some() => Ok(()),
+            Ok(_) => Err(ConfigError::new(key, "must be a redis:// or rediss:// URL with a host")),
+            Err(e) => Err(ConfigError::new(key, format!("is not a URL ({e})"))),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.url.is_some() && self.url_file.is_some() {
+            return Err(ConfigError::new("redis.url", "give at most one of url, url_file"));
+        }
+        if let Some(url) = &self.url {
+            Self::check_url("redis.url", url.expose_secret())?;
+        }
+        let prefix_ok = !self.key_prefix.is_empty()
+            && self.key_prefix.len() <= 64
+            && self.key_prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}');
+        if !prefix_ok {
+            return Err(ConfigError::new(
+                "redis.key_prefix",
+                "must be 1-64 visible ASCII characters without '{' or '}' (those mark Redis Cluster hash tags)",
+            ));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(ConfigError::new("redis.connect_timeout", "must be greater than 0"));
+        }
+        if self.command_timeout.is_zero() {
+            return Err(ConfigError::new("redis.command_timeout", "must be greater than 0"));
+        }
+        if self.expected_replicas == 0 {
+            return Err(ConfigError::new("redis.expected_replicas", "must be at least 1"));
+        }
+        if self.encryption_key_file.is_some() && !self.enabled() {
+            return Err(ConfigError::new("redis.encryption_key_file", "needs redis.url or redis.url_file"));
+        }
+        if let Some(url) = &self.url
+            && self.tls_ca_file.is_some()
+            && !url.expose_secret().trim().starts_with("rediss://")
+        {
+            return Err(ConfigError::new("redis.tls_ca_file", "needs a rediss:// URL"));
+        }
+        if self.tls_ca_file.is_some() && !self.enabled() {
+            return Err(ConfigError::new("redis.tls_ca_file", "needs redis.url or redis.url_file"));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -597,6 +694,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             tracing: TracingSettings::default(),
             simulator: SimulatorSettings::default(),
+            redis: RedisSettings::default(),
         }
     }
 }
@@ -853,6 +951,7 @@ impl Settings {
             .map_err(|e| ConfigError::new("catalog.azure_plan_segment", e.detail().to_owned()))?;
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| ConfigError::new("log.filter", e.to_string()))?;
+        self.redis.validate()?;
         Ok(())
     }
 }
@@ -1019,6 +1118,34 @@ mod tests {
     fn trace_sampling_is_a_ratio() {
         let error = load(&[], &[("tracing.sample_ratio", "1.5")]).expect_err("out of range");
         assert_eq!(error.key, "tracing.sample_ratio");
+    }
+
+    #[test]
+    fn redis_settings_are_checked_and_never_repeat_the_url() {
+        let settings = load(&[], &[("redis.url", "rediss://:pa55word@redis.example.com:6380/0")]).expect("valid");
+        assert!(settings.redis.enabled());
+        assert!(!format!("{settings:?}").contains("pa55word"), "the password is redacted");
+        for (key, value, named) in [
+            ("redis.url", "http://:pa55word@redis.example.com", "redis.url"),
+            ("redis.url", "not a url pa55word", "redis.url"),
+            ("redis.key_prefix", "a{b}", "redis.key_prefix"),
+            ("redis.key_prefix", "", "redis.key_prefix"),
+            ("redis.command_timeout", "0s", "redis.command_timeout"),
+            ("redis.expected_replicas", "0", "redis.expected_replicas"),
+        ] {
+            let mut overrides = vec![(key, value)];
+            if key != "redis.url" {
+                overrides.push(("redis.url", "redis://127.0.0.1:6379"));
+            }
+            let error = load(&[], &overrides).expect_err(value);
+            assert_eq!(error.key, named, "{value}");
+            assert!(!error.message.contains("pa55word"), "{error}");
+        }
+        let both = load(&[], &[("redis.url", "redis://h"), ("redis.url_file", "/run/redis-url")]).expect_err("both");
+        assert_eq!(both.key, "redis.url");
+        let orphan = load(&[], &[("redis.encryption_key_file", "/run/key")]).expect_err("no redis");
+        assert_eq!(orphan.key, "redis.encryption_key_file");
+        assert!(!load(&[], &[]).expect("defaults").redis.enabled(), "cargo run needs no Redis");
     }
 
     #[test]

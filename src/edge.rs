@@ -42,6 +42,8 @@ pub struct AppState {
     pub caller_slots: Arc<CallerSlots>,
     /// How long a streamed answer may go without progress, and last at most.
     pub streams: StreamLimits,
+    /// Whether the store replicas share (Redis) answers; `None` without one.
+    pub shared_state: Option<Arc<crate::shared_state::SharedStateHealth>>,
 }
 
 /// Put in every request's extensions: lets the request end its whole connection.

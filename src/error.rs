@@ -303,6 +303,9 @@ reasons! {
     /// Partner Center's v1 routes no longer serve these new-commerce line items (billing periods
     /// from April 2025 on): read them with a billing export of the kind the violation names.
     MovedToBillingExports = "MOVED_TO_BILLING_EXPORTS",
+    /// The store replicas share (Redis) is unreachable, and the operation must not run without it
+    /// (a purchase could otherwise be made twice); retry after the delay. Reads keep working.
+    SharedStateUnavailable = "SHARED_STATE_UNAVAILABLE",
 }
 
 impl fmt::Display for Reason {

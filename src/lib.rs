@@ -19,6 +19,8 @@
 //!   AD tokens, paging, error classification.
 //! - `graph/`: Microsoft Graph's partner billing exports (client, wire shapes, blob streaming).
 //! - `sealed`: AEAD-sealed values for opaque caller handles (billing export ids).
+//! - `shared_state/`: what replicas share through Redis (idempotency records, recent orders, the
+//!   Partner Center budget, rotated refresh tokens), behind the traits the in-memory stores implement.
 //! - `auth/`: JWT verification ([`auth::Authenticator`]) → [`auth::Caller`]; `policy` rules that
 //!   hand out [`auth::Authorized`] scopes.
 //! - `model/`: transport-neutral types the facade takes and returns (REST JSON is their serde form).
@@ -44,4 +46,5 @@ pub mod partner_center;
 pub mod rest;
 pub mod sealed;
 pub mod server;
+pub mod shared_state;
 pub mod telemetry;

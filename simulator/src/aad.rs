@@ -80,10 +80,18 @@ struct PartnerApp {
     client_id: String,
     client_secret: String,
     /// Azure AD rotates refresh tokens; only the newest is accepted here (stricter than AAD, so a
-    /// client that forgets to keep the rotated one fails at once).
+    /// client that forgets to keep the rotated one fails at once)...
     refresh_token: String,
     refresh_generation: u32,
+    /// ...except the one it replaced, for a moment after: several replicas redeeming the same
+    /// token at once (which Azure AD allows) all get the newest, instead of all but one failing.
+    replaced: Option<(String, std::time::Instant)>,
 }
+
+/// How long a just-rotated refresh token is still honoured (answered with the newest): long
+/// enough for replicas racing on one redemption, short enough that a client which keeps using
+/// an old token is still caught.
+const ROTATION_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct AadState {
     apps: Vec<PartnerApp>,
@@ -101,6 +109,7 @@ impl AadState {
                     client_secret: p.client_secret.to_owned(),
                     refresh_token: p.refresh_token.to_owned(),
                     refresh_generation: 0,
+                    replaced: None,
                 })
                 .collect(),
             tokens: HashMap::new(),
@@ -266,16 +275,24 @@ fn issue(state: &SimState, tenant: &str, form: TokenForm, endpoint: Endpoint) ->
     let (flow, new_refresh) = match form.grant_type.as_deref() {
         Some("client_credentials") => (Flow::AppOnly, None),
         Some("refresh_token") => {
-            if form.refresh_token.as_deref() != Some(app.refresh_token.as_str()) {
+            let presented = form.refresh_token.as_deref();
+            let just_replaced = app.replaced.as_ref().is_some_and(|(token, at)| {
+                presented == Some(token.as_str()) && at.elapsed() < ROTATION_GRACE
+            });
+            if just_replaced {
+                (Flow::AppUser, Some(app.refresh_token.clone()))
+            } else if presented == Some(app.refresh_token.as_str()) {
+                app.refresh_generation += 1;
+                let newest = format!("sim-refresh-{}-{}", app.refresh_generation, Uuid::new_v4().simple());
+                app.replaced = Some((std::mem::replace(&mut app.refresh_token, newest), std::time::Instant::now()));
+                (Flow::AppUser, Some(app.refresh_token.clone()))
+            } else {
                 return aad_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "AADSTS70008: The refresh token has expired or is invalid.",
                 );
             }
-            app.refresh_generation += 1;
-            app.refresh_token = format!("sim-refresh-{}-{}", app.refresh_generation, Uuid::new_v4().simple());
-            (Flow::AppUser, Some(app.refresh_token.clone()))
         }
         _ => {
             return aad_error(

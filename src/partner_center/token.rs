@@ -6,7 +6,8 @@
 //!   request triggers a background refresh, so callers rarely wait.
 //! - An upstream 401 drops exactly the token that was rejected (`invalidate`), never a newer one.
 //! - App+user tokens come from the refresh-token grant; Azure AD may rotate the refresh token and
-//!   the newest one is kept.
+//!   the newest one is kept, and shared with the other replicas when a
+//!   [`RefreshTokenStore`] is attached (see its doc for which token wins).
 //! - Tokens and secrets live in `SecretString`s and are never logged or shown in errors.
 
 use std::{
@@ -26,7 +27,10 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::error::{Error, ErrorKind, Reason, Result};
+use crate::{
+    error::{Error, ErrorKind, Reason, Result},
+    shared_state::RefreshTokenStore,
+};
 
 /// The resource (audience) of Microsoft Graph tokens.
 pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
@@ -91,32 +95,91 @@ pub struct PartnerCredentials {
 /// The newest refresh token; a changed file (operator rotation) wins over the one we hold.
 pub struct RefreshToken {
     source: SecretSource,
+    /// The token in use and the fingerprint of the configured token it descends from (its lineage).
     current: Mutex<Option<(SecretString, Option<String>)>>,
+    shared: Option<SharedRefreshToken>,
+}
+
+/// Where replicas share this partner's rotations.
+struct SharedRefreshToken {
+    partner: Arc<str>,
+    store: Arc<dyn RefreshTokenStore>,
+    /// A rotation that could not be stored (the store was down): ours is newer than the store's.
+    unsynced: std::sync::atomic::AtomicBool,
 }
 
 impl RefreshToken {
     pub fn new(source: SecretSource) -> Self {
-        Self { source, current: Mutex::new(None) }
+        Self { source, current: Mutex::new(None), shared: None }
     }
 
-    async fn get(&self) -> Result<SecretString> {
+    /// Shares rotations with other replicas (and restarts) through `store`.
+    pub fn with_shared_store(mut self, partner: Arc<str>, store: Arc<dyn RefreshTokenStore>) -> Self {
+        self.shared = Some(SharedRefreshToken { partner, store, unsynced: std::sync::atomic::AtomicBool::new(false) });
+        self
+    }
+
+    /// The token to redeem and its lineage. With a shared store: the stored token when it descends
+    /// from the configured one (or the configured one was superseded elsewhere), else the
+    /// configured token, which then becomes the stored lineage (an operator rotation wins). When
+    /// the store cannot be read, the local rule alone.
+    async fn get(&self) -> Result<(SecretString, String)> {
         let from_source = self.source.read("refresh token").await?;
-        let fingerprint = Some(fingerprint(from_source.expose_secret()));
-        let mut current = self.current.lock();
-        match &*current {
-            Some((rotated, seen)) if *seen == fingerprint => Ok(rotated.clone()),
-            _ => {
-                *current = Some((from_source.clone(), fingerprint));
-                Ok(from_source)
+        let fingerprint = fingerprint(from_source.expose_secret());
+        let mut adopt = false;
+        if let Some(shared) = &self.shared {
+            let unsynced = shared.unsynced.load(std::sync::atomic::Ordering::Acquire);
+            match shared.store.load(&shared.partner).await {
+                Ok(Some(stored))
+                    if (stored.lineage == fingerprint && !unsynced) || stored.superseded.contains(&fingerprint) =>
+                {
+                    *self.current.lock() = Some((stored.token.clone(), Some(stored.lineage.clone())));
+                    return Ok((stored.token, stored.lineage));
+                }
+                Ok(_) => adopt = true,
+                Err(error) => {
+                    tracing::warn!(partner = %shared.partner, error = %error.chain(), "shared refresh token unavailable; using this replica's");
+                }
             }
+        }
+        let token = {
+            let mut current = self.current.lock();
+            match &*current {
+                Some((rotated, Some(seen))) if *seen == fingerprint => rotated.clone(),
+                _ => {
+                    *current = Some((from_source.clone(), Some(fingerprint.clone())));
+                    from_source
+                }
+            }
+        };
+        if adopt && let Some(shared) = &self.shared {
+            self.share(shared, &fingerprint, &token).await;
+        }
+        Ok((token, fingerprint))
+    }
+
+    /// Azure AD returned a new refresh token for one of `lineage`: keep it (the source still shows
+    /// the old one) and share it.
+    async fn rotate(&self, newest: SecretString, lineage: String) {
+        *self.current.lock() = Some((newest.clone(), Some(lineage.clone())));
+        if let Some(shared) = &self.shared {
+            self.share(shared, &lineage, &newest).await;
         }
     }
 
-    /// Azure AD returned a new refresh token: keep it (the source still shows the old one).
-    fn rotate(&self, newest: SecretString) {
-        let mut current = self.current.lock();
-        let seen = current.as_ref().and_then(|(_, seen)| seen.clone());
-        *current = Some((newest, seen));
+    async fn share(&self, shared: &SharedRefreshToken, lineage: &str, token: &SecretString) {
+        use std::sync::atomic::Ordering;
+        match shared.store.store(&shared.partner, lineage, token).await {
+            Ok(true) => shared.unsynced.store(false, Ordering::Release),
+            Ok(false) => {
+                shared.unsynced.store(false, Ordering::Release);
+                tracing::info!(partner = %shared.partner, "an operator replaced this refresh token elsewhere; the shared one wins");
+            }
+            Err(error) => {
+                shared.unsynced.store(true, Ordering::Release);
+                tracing::warn!(partner = %shared.partner, error = %error.chain(), "a rotated refresh token was not shared; kept in this replica");
+            }
+        }
     }
 }
 
@@ -366,10 +429,11 @@ impl TokenCache {
                 None
             }
             (TokenFlow::AppUser, Some(refresh)) => {
+                let (token, lineage) = refresh.get().await?;
                 form.push(("grant_type", "refresh_token".to_owned()));
-                form.push(("refresh_token", refresh.get().await?.expose_secret().to_owned()));
+                form.push(("refresh_token", token.expose_secret().to_owned()));
                 form.push(("scope", "openid".to_owned()));
-                Some(refresh)
+                Some((refresh, lineage))
             }
             (TokenFlow::AppUser, None) => {
                 return Err(Error::internal("app+user flow without a refresh token"));
@@ -411,8 +475,8 @@ impl TokenCache {
         }
         let parsed: TokenResponse =
             serde_json::from_slice(&body).map_err(|e| unavailable(format!("token response is malformed: {e}")))?;
-        if let (Some(refresh), Some(newest)) = (refresh, &parsed.refresh_token) {
-            refresh.rotate(SecretString::from(newest.clone()));
+        if let (Some((refresh, lineage)), Some(newest)) = (refresh, &parsed.refresh_token) {
+            refresh.rotate(SecretString::from(newest.clone()), lineage).await;
         }
         Ok(parsed)
     }
@@ -460,6 +524,72 @@ mod tests {
         let (cached, t0) = token(Duration::from_secs(120));
         assert!(cached.is_usable(t0 + Duration::from_secs(59), skew));
         assert!(!cached.is_usable(t0 + Duration::from_secs(60), skew));
+    }
+
+    fn token_file(content: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("pcg-refresh-token-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&path, content).expect("write");
+        path
+    }
+
+    async fn current(token: &RefreshToken) -> String {
+        token.get().await.expect("token").0.expose_secret().to_owned()
+    }
+
+    #[tokio::test]
+    async fn rotations_are_shared_newest_wins_and_an_operator_rotation_wins_over_the_stored_one() {
+        use crate::shared_state::InMemoryRefreshTokens;
+        let store: Arc<dyn RefreshTokenStore> = Arc::new(InMemoryRefreshTokens::default());
+        let (file_a, file_b) = (token_file("rt-0"), token_file("rt-0"));
+        let replica = |file: &PathBuf| {
+            RefreshToken::new(SecretSource::File(file.clone())).with_shared_store(Arc::from("p"), store.clone())
+        };
+        let (a, b) = (replica(&file_a), replica(&file_b));
+
+        let (_, lineage) = a.get().await.expect("token");
+        a.rotate(SecretString::from("rt-1".to_owned()), lineage).await;
+        assert_eq!(current(&b).await, "rt-1", "B redeems what A was given");
+        let (_, lineage) = b.get().await.expect("token");
+        b.rotate(SecretString::from("rt-2".to_owned()), lineage).await;
+        assert_eq!(current(&a).await, "rt-2", "the newest rotation wins");
+        assert_eq!(current(&replica(&file_a)).await, "rt-2", "a restarted replica too");
+
+        // The operator puts a new token in A's Secret; B's volume still shows the old one.
+        std::fs::write(&file_a, "op-1").expect("write");
+        assert_eq!(current(&a).await, "op-1", "the operator's token wins over the stored rotation");
+        assert_eq!(current(&b).await, "op-1", "a replica with the superseded file uses the operator's token");
+        let old_lineage = fingerprint("rt-0");
+        let refused = store.store("p", &old_lineage, &SecretString::from("late".to_owned())).await.expect("store");
+        assert!(!refused, "a write of the superseded lineage is refused");
+        assert_eq!(current(&a).await, "op-1");
+        let (_, lineage) = b.get().await.expect("token");
+        b.rotate(SecretString::from("op-1-rotated".to_owned()), lineage).await;
+        assert_eq!(current(&a).await, "op-1-rotated", "rotations of the operator's token are shared");
+        for file in [file_a, file_b] {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
+    /// A store that is down.
+    struct Unreachable;
+
+    #[async_trait::async_trait]
+    impl RefreshTokenStore for Unreachable {
+        async fn load(&self, _: &str) -> Result<Option<crate::shared_state::StoredRefreshToken>> {
+            Err(crate::shared_state::unavailable("down"))
+        }
+        async fn store(&self, _: &str, _: &str, _: &SecretString) -> Result<bool> {
+            Err(crate::shared_state::unavailable("down"))
+        }
+    }
+
+    #[tokio::test]
+    async fn without_the_store_a_replica_keeps_its_own_rotation() {
+        let token = RefreshToken::new(SecretSource::Inline(SecretString::from("rt-0".to_owned())))
+            .with_shared_store(Arc::from("p"), Arc::new(Unreachable));
+        let (_, lineage) = token.get().await.expect("the configured token");
+        token.rotate(SecretString::from("rt-1".to_owned()), lineage).await;
+        assert_eq!(current(&token).await, "rt-1");
     }
 
     #[test]

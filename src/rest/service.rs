@@ -21,15 +21,24 @@ async fn livez() -> &'static str {
 
 /// Readiness: 503 while starting or shutting down. Never depends on Partner Center, so an
 /// upstream outage gives callers a clear 502 instead of taking every replica out of rotation.
+/// Nor on Redis: while the shared store is unreachable the replica stays ready (reads work,
+/// purchases answer 503 `SHARED_STATE_UNAVAILABLE`) and the body says `ready (degraded: ...)`.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "service",
     security(()),
-    responses((status = 200, description = "Ready", body = String), (status = 503, description = "Not ready", body = String))
+    responses((status = 200, description = "Ready; `ready (degraded: ...)` while the shared store is unreachable", body = String), (status = 503, description = "Not ready", body = String))
 )]
 async fn readyz(State(state): State<AppState>) -> Response {
     if state.readiness.is_ready() {
+        if state.shared_state.as_ref().is_some_and(|health| !health.is_up()) {
+            return (
+                StatusCode::OK,
+                "ready (degraded: shared state unreachable; purchases answer 503, the Partner Center budget is this replica's share)",
+            )
+                .into_response();
+        }
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()

@@ -160,6 +160,13 @@ Checks on values that would otherwise give a pod that cannot start, or settings 
 {{- if hasKey (get $config "paging" | default dict) "token_secret" }}
 {{- fail "config.paging.token_secret must not be in the ConfigMap; use pagingTokenSecret.existingSecret or pagingTokenSecret.value" }}
 {{- end }}
+{{- $redis := get $config "redis" | default dict }}
+{{- if or (hasKey $redis "url") (hasKey $redis "url_file") (hasKey $redis "encryption_key_file") (hasKey $redis "tls_ca_file") }}
+{{- fail "config.redis.url, url_file, encryption_key_file and tls_ca_file are set by the chart from redis.existingSecret (the URL holds a password and must not be in the ConfigMap); set that instead" }}
+{{- end }}
+{{- if and (or .Values.redis.encryptionKeyKey .Values.redis.tlsCaKey) (not .Values.redis.existingSecret) }}
+{{- fail "redis.encryptionKeyKey and redis.tlsCaKey need redis.existingSecret" }}
+{{- end }}
 {{- if hasKey (get $config "partner_center" | default dict) "partners" }}
 {{- fail "config.partner_center.partners is rendered from the top-level `partners` list (credentials come from Secrets); move the entries there" }}
 {{- end }}
@@ -229,7 +236,34 @@ shutdown grace, partners with file-backed credentials). Rendered to TOML by "pcg
 {{- $_ := set $pc "partners" $partners }}
 {{- $_ := set $settings "partner_center" $pc }}
 {{- end }}
+{{- if .Values.redis.existingSecret }}
+{{- $redis := get $settings "redis" | default dict }}
+{{- $_ := set $redis "url_file" (printf "%s/url" .Values.redis.mountPath) }}
+{{- if .Values.redis.encryptionKeyKey }}
+{{- $_ := set $redis "encryption_key_file" (printf "%s/encryption-key" .Values.redis.mountPath) }}
+{{- end }}
+{{- if .Values.redis.tlsCaKey }}
+{{- $_ := set $redis "tls_ca_file" (printf "%s/ca.crt" .Values.redis.mountPath) }}
+{{- end }}
+{{- if not (hasKey $redis "expected_replicas") }}
+{{- $_ := set $redis "expected_replicas" (include "pcg.expectedReplicas" . | int) }}
+{{- end }}
+{{- $_ := set $settings "redis" $redis }}
+{{- end }}
 {{- toJson $settings }}
+{{- end }}
+
+{{/*
+Replicas the partner budget is split between while Redis is unreachable: as many as may run.
+*/}}
+{{- define "pcg.expectedReplicas" -}}
+{{- if gt (int .Values.redis.expectedReplicas) 0 }}
+{{- int .Values.redis.expectedReplicas }}
+{{- else if .Values.autoscaling.enabled }}
+{{- int .Values.autoscaling.maxReplicas }}
+{{- else }}
+{{- max 1 (int .Values.replicaCount) }}
+{{- end }}
 {{- end }}
 
 {{/*
