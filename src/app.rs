@@ -28,7 +28,7 @@ use crate::{
     limits::{Admission, InMemoryRateBudget, RateBudget},
     model::catalog::Segment,
     partner_center::{
-        PartnerCenter, PartnerCenterClient, TokenCache,
+        CallerShare, PartnerCenter, PartnerCenterClient, TokenCache,
         client::RetryPolicy,
         token::{PartnerCredentials, RefreshToken, SecretSource},
     },
@@ -177,16 +177,26 @@ impl Application {
         );
         let (per_minute, burst) = (settings.partner_center.budget_per_minute, settings.partner_center.budget_burst);
         if per_minute > 0 {
-            let budget: Arc<dyn RateBudget> = match &redis {
-                Some((store, _)) => Arc::new(RedisRateBudget::per_minute(
-                    store.clone(),
-                    per_minute,
-                    burst,
-                    settings.redis.expected_replicas,
-                )),
-                None => Arc::new(InMemoryRateBudget::per_minute(per_minute, burst)),
+            let budget = |per_minute: u32, burst: u32| -> Arc<dyn RateBudget> {
+                match &redis {
+                    Some((store, _)) => Arc::new(RedisRateBudget::per_minute(
+                        store.clone(),
+                        per_minute,
+                        burst,
+                        settings.redis.expected_replicas,
+                    )),
+                    None => Arc::new(InMemoryRateBudget::per_minute(per_minute, burst)),
+                }
             };
-            client = client.with_budget(budget);
+            let share = settings.partner_center.caller_budget_share;
+            let caller_share = (share < 1.0).then(|| {
+                let scaled = |n: u32| ((f64::from(n) * share).floor() as u32).max(1);
+                CallerShare {
+                    budget: budget(scaled(per_minute).max(2), scaled(burst).min(scaled(per_minute).max(2) - 1)),
+                    reserve: f64::from(burst) * (1.0 - share),
+                }
+            });
+            client = client.with_budget(budget(per_minute, burst), caller_share);
         }
         let (idempotency, recent_orders): (Arc<dyn IdempotencyStore>, Arc<dyn RecentOrders>) = match &redis {
             Some((store, _)) => (

@@ -217,6 +217,9 @@ pub struct PartnerCenterSettings {
     pub budget_per_minute: u32,
     /// How many of those may go at once; the rest are spread over the minute.
     pub budget_burst: u32,
+    /// The fraction of that budget one caller may spend (0 < share ≤ 1), so one caller cannot
+    /// leave the others of its partner throttled.
+    pub caller_budget_share: f64,
     /// A cached token is renewed this long before it expires.
     #[serde(with = "humantime_serde")]
     pub token_refresh_skew: Duration,
@@ -238,6 +241,7 @@ impl Default for PartnerCenterSettings {
             circuit_breaker: CircuitBreakerSettings::default(),
             budget_per_minute: 500,
             budget_burst: 50,
+            caller_budget_share: 0.5,
             token_refresh_skew: Duration::from_secs(300),
         }
     }
@@ -902,6 +906,9 @@ impl Settings {
                 return Err(ConfigError::new(key, "must be greater than 0"));
             }
         }
+        if !(self.partner_center.caller_budget_share > 0.0 && self.partner_center.caller_budget_share <= 1.0) {
+            return Err(ConfigError::new("partner_center.caller_budget_share", "must be above 0 and at most 1"));
+        }
         if self.partner_center.budget_per_minute > 0
             && self.partner_center.budget_burst >= self.partner_center.budget_per_minute
         {
@@ -940,6 +947,20 @@ impl Settings {
                 "graph.base_url",
                 "must be an https URL like https://graph.microsoft.com/v1.0/",
             ));
+        }
+        // Client secrets, refresh tokens and access tokens travel to these: never in clear.
+        if production {
+            for (key, url) in [
+                ("partner_center.base_url", &self.partner_center.base_url),
+                ("partner_center.authority", &self.partner_center.authority),
+                ("auth.jwks_url", &self.auth.jwks_url),
+            ] {
+                if let Some(url) = url
+                    && url.scheme() != "https"
+                {
+                    return Err(ConfigError::new(key, "must be an https URL in production"));
+                }
+            }
         }
         if self.graph.poll_interval.is_zero() {
             return Err(ConfigError::new("graph.poll_interval", "must be greater than 0"));

@@ -19,6 +19,9 @@ pub struct RequestContext {
     /// The W3C trace this request belongs to: the caller's (`traceparent`) or a new one. Its id
     /// is also the `MS-CorrelationId`, so Partner Center's logs and the trace line up.
     pub trace: TraceContext,
+    /// Who the upstream calls are made for (the token's `sub`), once authenticated: each caller
+    /// may spend only its share of the partner's Partner Center budget.
+    pub caller: Option<std::sync::Arc<str>>,
 }
 
 /// A W3C trace context (`traceparent`): trace id, the caller's span id, flags.
@@ -103,6 +106,7 @@ impl RequestContext {
             locale,
             deadline: timeout.map(|t| Instant::now() + t),
             trace,
+            caller: None,
         }
     }
 

@@ -241,6 +241,8 @@ reasons! {
     CallerConcurrencyLimited = "CALLER_CONCURRENCY_LIMITED",
     /// The gateway keeps the partner under Partner Center's request limits; retry later.
     PartnerBudgetExhausted = "PARTNER_BUDGET_EXHAUSTED",
+    /// This caller has used its share of the partner's Partner Center budget; retry later.
+    PartnerBudgetShareExhausted = "PARTNER_BUDGET_SHARE_EXHAUSTED",
     /// The gateway is at capacity; retry shortly.
     Overloaded = "OVERLOADED",
     /// Partner Center failed repeatedly; the gateway stops calling it for a while.

@@ -20,7 +20,13 @@ use crate::error::{Error, ErrorKind, Reason, Result};
 /// A budget of requests per key; `Err(wait)` when the key must wait `wait` for its next request.
 #[async_trait]
 pub trait RateBudget: Send + Sync {
-    async fn try_acquire(&self, key: &str) -> std::result::Result<(), Duration>;
+    async fn try_acquire(&self, key: &str) -> std::result::Result<(), Duration> {
+        self.try_acquire_leaving(key, 0.0).await
+    }
+
+    /// Takes a token only if at least `reserve` tokens stay in the bucket afterwards: spare
+    /// budget a caller beyond its share may borrow without touching what is kept for the others.
+    async fn try_acquire_leaving(&self, key: &str, reserve: f64) -> std::result::Result<(), Duration>;
 }
 
 /// Allows at most `per_minute` requests in ANY 60-second window per key: a bucket of
@@ -47,7 +53,7 @@ impl InMemoryRateBudget {
         Self { burst: f64::from(burst), refill_per_second: refill, buckets: Mutex::new(HashMap::new()) }
     }
 
-    fn acquire_at(&self, key: &str, now: Instant) -> std::result::Result<(), Duration> {
+    fn acquire_at(&self, key: &str, now: Instant, reserve: f64) -> std::result::Result<(), Duration> {
         let mut buckets = self.buckets.lock();
         if buckets.len() > MAX_TRACKED_KEYS {
             let (burst, refill) = (self.burst, self.refill_per_second);
@@ -58,19 +64,20 @@ impl InMemoryRateBudget {
         bucket.tokens = (bucket.tokens + elapsed * self.refill_per_second).min(self.burst);
         bucket.updated = now;
         // The epsilon absorbs float rounding, so waiting exactly the advertised time succeeds.
-        if bucket.tokens >= 1.0 - 1e-9 {
+        let needed = 1.0 + reserve.max(0.0);
+        if bucket.tokens >= needed - 1e-9 {
             bucket.tokens = (bucket.tokens - 1.0).max(0.0);
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.refill_per_second))
+            Err(Duration::from_secs_f64((needed - bucket.tokens) / self.refill_per_second))
         }
     }
 }
 
 #[async_trait]
 impl RateBudget for InMemoryRateBudget {
-    async fn try_acquire(&self, key: &str) -> std::result::Result<(), Duration> {
-        self.acquire_at(key, Instant::now())
+    async fn try_acquire_leaving(&self, key: &str, reserve: f64) -> std::result::Result<(), Duration> {
+        self.acquire_at(key, Instant::now(), reserve)
     }
 }
 
@@ -134,7 +141,7 @@ mod tests {
         let mut granted = Vec::new();
         for step in 0..18_000u64 {
             let now = start + Duration::from_millis(step * 10);
-            if budget.acquire_at("p", now).is_ok() {
+            if budget.acquire_at("p", now, 0.0).is_ok() {
                 granted.push(now);
             }
         }
@@ -151,12 +158,23 @@ mod tests {
     fn an_empty_bucket_says_how_long_to_wait_and_keys_are_separate() {
         let budget = InMemoryRateBudget::per_minute(120, 2);
         let now = Instant::now();
-        assert!(budget.acquire_at("a", now).is_ok());
-        assert!(budget.acquire_at("a", now).is_ok());
-        let wait = budget.acquire_at("a", now).expect_err("empty");
+        assert!(budget.acquire_at("a", now, 0.0).is_ok());
+        assert!(budget.acquire_at("a", now, 0.0).is_ok());
+        let wait = budget.acquire_at("a", now, 0.0).expect_err("empty");
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
-        assert!(budget.acquire_at("b", now).is_ok());
-        assert!(budget.acquire_at("a", now + wait).is_ok());
+        assert!(budget.acquire_at("b", now, 0.0).is_ok());
+        assert!(budget.acquire_at("a", now + wait, 0.0).is_ok());
+    }
+
+    #[test]
+    fn a_reserve_is_never_borrowed() {
+        let budget = InMemoryRateBudget::per_minute(120, 10);
+        let now = Instant::now();
+        let borrowed = (0..10).filter(|_| budget.acquire_at("p", now, 4.0).is_ok()).count();
+        assert_eq!(borrowed, 6, "four tokens stay for the others");
+        let wait = budget.acquire_at("p", now, 4.0).expect_err("only the reserve is left");
+        assert!(wait > Duration::from_millis(500), "until a token beyond the reserve: {wait:?}");
+        assert!((0..4).all(|_| budget.acquire_at("p", now, 0.0).is_ok()), "the reserve is there for the others");
     }
 
     #[test]

@@ -169,7 +169,7 @@ pub async fn unary<Req, Resp>(
     let result = async {
         let (caller, _slot) = admitted(state, &request).await?;
         let _admitted = state.admit(Transport::Grpc)?;
-        op(inbound.ctx.clone(), caller, request.into_inner()).await
+        op(for_caller(&inbound.ctx, &caller), caller, request.into_inner()).await
     }
     .instrument(inbound.span.clone())
     .await;
@@ -199,7 +199,9 @@ where
     let result = async {
         let (caller, slot) = admitted(state, &request).await?;
         let admitted = state.admit(Transport::Grpc)?;
-        op(inbound.ctx.clone(), caller, request.into_inner()).await.map(|stream| (stream, (admitted, slot)))
+        op(for_caller(&inbound.ctx, &caller), caller, request.into_inner())
+            .await
+            .map(|stream| (stream, (admitted, slot)))
     }
     .instrument(inbound.span.clone())
     .await;
@@ -222,6 +224,11 @@ where
         item
     });
     Ok(Response::new(Box::pin(mapped)))
+}
+
+/// The request's context, naming the caller its upstream calls are made for.
+fn for_caller(ctx: &RequestContext, caller: &Caller) -> RequestContext {
+    RequestContext { caller: Some(Arc::from(caller.subject())), ..ctx.clone() }
 }
 
 /// The request's context: ids, locale, trace, and deadline (`grpc-timeout`, else `default_timeout`).

@@ -156,18 +156,31 @@ pub struct PartnerCenterClient {
     breakers: CircuitBreakers,
     /// Keeps each partner tenant under Partner Center's per-resource request limits.
     budget: Option<Arc<dyn RateBudget>>,
+    /// Each caller's share of that budget, so no caller spends it all while others wait.
+    caller_share: Option<CallerShare>,
 }
 
-/// Partner Center throttles some resources per tenant (500 requests/minute documented for
-/// orders, subscriptions and customers); the gateway budgets those, by resource.
-fn throttled_resource(operation: &str) -> Option<&'static str> {
-    let group = operation.split('.').next().unwrap_or_default();
-    match (group, operation) {
-        (_, "customers.get") => Some("customers"),
-        ("orders" | "carts", _) => Some("orders"),
-        ("subscriptions", _) => Some("subscriptions"),
-        ("upgrades", _) => Some("product_upgrades"),
-        _ => None,
+/// One caller's share of a partner's budget: its own bucket, and the tokens of the partner's
+/// bucket it may not borrow beyond that share (kept for the other callers).
+pub struct CallerShare {
+    pub budget: Arc<dyn RateBudget>,
+    pub reserve: f64,
+}
+
+/// Partner Center throttles per tenant and resource (500 requests/minute documented for orders,
+/// subscriptions and customers); the gateway budgets every call, each page of a list included,
+/// by resource.
+fn budgeted_resource(operation: &str) -> &'static str {
+    match operation.split('.').next().unwrap_or_default() {
+        "customers" => "customers",
+        "orders" | "carts" => "orders",
+        "subscriptions" => "subscriptions",
+        "upgrades" => "product_upgrades",
+        "catalog" => "catalog",
+        "agreements" => "agreements",
+        "usage" => "usage",
+        "invoices" => "invoices",
+        _ => "other",
     }
 }
 
@@ -210,6 +223,7 @@ impl PartnerCenterClient {
             attempt_timeout,
             breakers: CircuitBreakers::new(u32::MAX, Duration::ZERO),
             budget: None,
+            caller_share: None,
         }
     }
 
@@ -219,9 +233,10 @@ impl PartnerCenterClient {
         self
     }
 
-    /// Budgets the throttled resources per partner tenant.
-    pub fn with_budget(mut self, budget: Arc<dyn RateBudget>) -> Self {
+    /// Budgets every resource per partner tenant, and (`caller_share`) per caller within it.
+    pub fn with_budget(mut self, budget: Arc<dyn RateBudget>, caller_share: Option<CallerShare>) -> Self {
         self.budget = Some(budget);
+        self.caller_share = caller_share;
         self
     }
 
@@ -299,7 +314,7 @@ impl PartnerCenterClient {
             if remaining.is_some_and(|r| r < MIN_ATTEMPT_BUDGET) {
                 return Err(caller_deadline());
             }
-            self.spend_budget(partner, request.operation).await?;
+            self.spend_budget(partner, request.operation, ctx.caller.as_deref()).await?;
             let token = self.tokens.get(partner, request.flow).await?;
             let timeout = remaining.map_or(self.attempt_timeout, |r| r.min(self.attempt_timeout));
             // The caller's deadline, not Partner Center's slowness, limits this attempt.
@@ -365,9 +380,28 @@ impl PartnerCenterClient {
         }
     }
 
-    async fn spend_budget(&self, partner: &str, operation: &str) -> Result<()> {
-        let (Some(budget), Some(resource)) = (&self.budget, throttled_resource(operation)) else { return Ok(()) };
-        match budget.try_acquire(&format!("{partner}/{resource}")).await {
+    /// Charges one upstream call to the partner's budget for its resource. A caller within its
+    /// share spends freely; beyond it, only budget above the others' reserve, so one caller
+    /// alone still gets the whole budget over time but never what another caller needs now.
+    async fn spend_budget(&self, partner: &str, operation: &str, caller: Option<&str>) -> Result<()> {
+        let Some(budget) = &self.budget else { return Ok(()) };
+        let resource = budgeted_resource(operation);
+        let partner_key = format!("{partner}/{resource}");
+        if let (Some(share), Some(caller)) = (&self.caller_share, caller)
+            && let Err(wait) = share.budget.try_acquire(&format!("{partner_key}/{caller}")).await
+        {
+            if budget.try_acquire_leaving(&partner_key, share.reserve).await.is_ok() {
+                return Ok(());
+            }
+            metrics::counter!("gateway_rate_limited_total", "scope" => "caller_share").increment(1);
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                format!("this caller has used its share of the partner's Partner Center budget for {resource}; retry later"),
+            )
+            .with_reason(Reason::PartnerBudgetShareExhausted)
+            .with_retry_after(wait));
+        }
+        match budget.try_acquire(&partner_key).await {
             Ok(()) => Ok(()),
             Err(wait) => {
                 metrics::counter!("gateway_rate_limited_total", "scope" => "partner").increment(1);

@@ -23,7 +23,7 @@ pub mod usage;
 pub(crate) mod contract_tests;
 
 pub use api::PartnerCenterApi;
-pub use client::{PartnerCenterClient, UpstreamRequest, UpstreamResponse};
+pub use client::{CallerShare, PartnerCenterClient, UpstreamRequest, UpstreamResponse};
 pub use paging::{NextLink, UpstreamPage};
 pub use token::{TokenCache, TokenFlow};
 

@@ -1,7 +1,7 @@
 //! The REST request pipeline around every handler: request ids, deadline, problem rendering,
 //! one log line per failed request, and request metrics.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
@@ -71,6 +71,9 @@ type Held = (CallerSlot, Admitted);
 async fn admit(state: &AppState, request: &mut Request) -> crate::error::Result<Held> {
     let (caller, slot) = state.admit_caller(request.headers()).await?;
     let admitted = state.admit(Transport::Rest)?;
+    if let Some(ctx) = request.extensions_mut().get_mut::<crate::context::RequestContext>() {
+        ctx.caller = Some(Arc::from(caller.subject()));
+    }
     request.extensions_mut().insert(caller);
     Ok((slot, admitted))
 }

@@ -428,8 +428,9 @@ impl RecentOrders for RedisRecentOrders {
 // ---------------------------------------------------------------------------------------------
 // The throttle budget
 
-/// A token bucket, as `InMemoryRateBudget`: `burst` tokens, refilled at ARGV[2] tokens per µs.
-/// Returns 0 when a token was taken, else the µs to wait for the next one.
+/// A token bucket, as `InMemoryRateBudget`: `burst` tokens, refilled at ARGV[2] tokens per µs;
+/// a token is taken only if ARGV[4] (the reserve) tokens stay. Returns 0 when a token was taken,
+/// else the µs to wait for the next one.
 const TAKE_TOKEN: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -443,11 +444,12 @@ if tokens == nil or ts == nil then
   ts = now
 end
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local needed = 1 + math.max(0, tonumber(ARGV[4]) or 0)
 local wait = 0
-if tokens >= 1 - 1e-9 then
+if tokens >= needed - 1e-9 then
   tokens = math.max(0, tokens - 1)
 else
-  wait = math.max(1, math.ceil((1 - tokens) / rate))
+  wait = math.max(1, math.ceil((needed - tokens) / rate))
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.0f', now))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -502,9 +504,10 @@ impl RedisRateBudget {
 
 #[async_trait]
 impl RateBudget for RedisRateBudget {
-    async fn try_acquire(&self, key: &str) -> std::result::Result<(), Duration> {
+    async fn try_acquire_leaving(&self, key: &str, reserve: f64) -> std::result::Result<(), Duration> {
         let redis_key = self.key(key);
-        let args = [self.burst.as_str(), self.rate_per_micro.as_str(), self.ttl.as_str()];
+        let reserve_arg = reserve.to_string();
+        let args = [self.burst.as_str(), self.rate_per_micro.as_str(), self.ttl.as_str(), reserve_arg.as_str()];
         match self.store.eval::<i64>("budget", &self.script, &[&redis_key], &args).await {
             Ok(0) => Ok(()),
             Ok(wait_micros) => Err(Duration::from_micros(u64::try_from(wait_micros).unwrap_or(1))),
@@ -526,7 +529,7 @@ impl RateBudget for RedisRateBudget {
                         "partner budget: shared state unreachable, using this replica's share"
                     );
                 }
-                self.fallback.try_acquire(key).await
+                self.fallback.try_acquire_leaving(key, reserve).await
             }
         }
     }

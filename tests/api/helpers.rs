@@ -11,6 +11,7 @@ use partner_center_gateway::{
         catalog_service_client::CatalogServiceClient, commerce_service_client::CommerceServiceClient,
         customer_service_client::CustomerServiceClient, product_upgrade_service_client::ProductUpgradeServiceClient,
         subscription_service_client::SubscriptionServiceClient,
+        usage_service_client::UsageServiceClient,
     },
     telemetry,
 };
@@ -40,13 +41,17 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-/// Settings for a test: every listener on port 0, everything else default (dev auth, simulator).
+/// Settings for a test: every listener on port 0, no partner budget, everything else default
+/// (dev auth, simulator).
 pub fn test_settings() -> Settings {
     let mut settings = Settings::default();
     settings.rest.listen = "127.0.0.1:0".parse().expect("addr");
     settings.grpc.listen = "127.0.0.1:0".parse().expect("addr");
     settings.simulator.listen = "127.0.0.1:0".parse().expect("addr");
     settings.partner_center.retry.base_delay = Duration::from_millis(5);
+    // Functional tests make hundreds of upstream calls in seconds; the tests of the partner
+    // budget (resilience, replicas) turn it on with their own figures.
+    settings.partner_center.budget_per_minute = 0;
     settings
 }
 
@@ -230,6 +235,10 @@ impl TestApp {
 
     pub async fn commerce_client(&self) -> CommerceServiceClient<Channel> {
         CommerceServiceClient::new(self.channel().await)
+    }
+
+    pub async fn usage_client(&self) -> UsageServiceClient<Channel> {
+        UsageServiceClient::new(self.channel().await)
     }
 }
 

@@ -130,6 +130,7 @@ base_url = "{simulator}"
 authority = "{simulator}"
 budget_per_minute = {per_minute}
 budget_burst = {burst}
+caller_budget_share = 1.0
 
 [partner_center.retry]
 max_attempts = 2

@@ -174,6 +174,7 @@ async fn the_partner_budget_keeps_partner_center_under_its_limit() {
     let app = TestApp::spawn_with(|settings| {
         settings.partner_center.budget_per_minute = 120;
         settings.partner_center.budget_burst = 10;
+        settings.partner_center.caller_budget_share = 1.0;
     })
     .await;
     let token = app.token(&["*"], &Permission::ALL);
@@ -195,9 +196,46 @@ async fn the_partner_budget_keeps_partner_center_under_its_limit() {
         .await
         .expect_err("throttled");
     assert_eq!(status.code(), Code::ResourceExhausted);
-    // Unthrottled resources (the catalog, usage) are not held back.
+    // Each resource has its own budget: usage is not held back by customers.
     let (status, _) = app.get_json(&format!("/v1/customers/{FABRIKAM}/usage/budget"), &token).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn one_caller_cannot_spend_the_whole_partner_budget() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.partner_center.budget_per_minute = 120;
+        settings.partner_center.budget_burst = 10;
+        settings.partner_center.caller_budget_share = 0.5;
+    })
+    .await;
+    let caller = |subject: &str| {
+        let mut request = partner_center_gateway::auth::dev::DevTokenRequest::all_access(subject);
+        request.partner = Some(seed::CONTOSO_PARTNER_ID.to_owned());
+        app.token_with(request)
+    };
+    let (greedy, patient) = (caller("greedy-batch-job"), caller("portal"));
+    let path = format!("/v1/customers/{FABRIKAM}");
+    let mut greedy_ok = 0;
+    let mut refused = None;
+    for _ in 0..10 {
+        let response = app.get(&path, &greedy).await;
+        match response.status().as_u16() {
+            200 => greedy_ok += 1,
+            429 => refused = Some(response),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(greedy_ok, 5, "half the burst");
+    let refused = refused.expect("the greedy caller was held back");
+    assert!(refused.headers().contains_key("retry-after"));
+    let problem: serde_json::Value = refused.json().await.expect("problem");
+    assert_eq!(problem["reason"], "PARTNER_BUDGET_SHARE_EXHAUSTED");
+    // The other caller of the same partner still has the rest of the partner's burst.
+    for _ in 0..5 {
+        assert_eq!(app.get(&path, &patient).await.status(), 200, "the patient caller is served");
+    }
+    assert_eq!(app.counters().calls_to("GET /v1/customers/{customer_id}"), 10);
 }
 
 #[tokio::test]
