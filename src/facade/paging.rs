@@ -1,25 +1,28 @@
-//! Signed, opaque page tokens. A token names the operation and arguments that produced it (its
-//! "binding") and expires; a forged, edited, expired or misplaced token is a 400 on `pageToken`.
+//! Opaque page tokens, sealed (AES-256-GCM via [`crate::sealed`]): a caller can neither read the
+//! Partner Center continuation token inside nor change it. A token names the operation and
+//! arguments that produced it (its "binding") and expires; a forged, edited, expired or
+//! misplaced token is a 400 on `pageToken`.
 
 use std::time::Duration;
 
-use aws_lc_rs::{hmac, rand::SecureRandom};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::{
     error::{Error, Result},
     model::page::PageToken,
+    sealed::Sealer,
 };
 
-const VERSION: u8 = 1;
+/// The sealing purpose: keys page tokens apart from every other sealed value.
+const PURPOSE: &str = "page-token/v1";
 /// Tokens carry upstream continuation tokens, which go stale; a day is ample for paging.
 const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Longest token accepted, before any decoding work.
 pub const MAX_PAGE_TOKEN_LEN: usize = 8 * 1024;
 
 pub struct PageTokens {
-    key: hmac::Key,
+    sealer: Sealer,
 }
 
 /// What a page token is bound to: the operation, the caller's partner, and every argument that
@@ -42,7 +45,6 @@ impl PageBinding {
 
 #[derive(Serialize, Deserialize)]
 struct Envelope<C> {
-    v: u8,
     /// Digest of operation + arguments + caller scope.
     b: String,
     /// Expiry, unix seconds.
@@ -51,45 +53,24 @@ struct Envelope<C> {
 }
 
 impl PageTokens {
+    /// Keyed from `paging.token_secret` (so replicas and restarts agree), else randomly.
     pub fn new(secret: Option<&[u8]>) -> Result<Self> {
-        let key = match secret {
-            Some(secret) => hmac::Key::new(hmac::HMAC_SHA256, secret),
-            None => {
-                let mut random = [0u8; 32];
-                aws_lc_rs::rand::SystemRandom::new()
-                    .fill(&mut random)
-                    .map_err(|_| Error::internal("no randomness for the page token key"))?;
-                hmac::Key::new(hmac::HMAC_SHA256, &random)
-            }
-        };
-        Ok(Self { key })
+        Ok(Self { sealer: Sealer::new(secret, PURPOSE, MAX_PAGE_TOKEN_LEN)? })
     }
 
     /// `binding` must spell out everything the cursor depends on (operation, arguments, scope).
     pub fn encode<C: Serialize>(&self, binding: &PageBinding, cursor: &C) -> Result<String> {
-        let envelope = Envelope { v: VERSION, b: digest(&binding.0), e: now() + TOKEN_TTL.as_secs(), c: cursor };
-        let payload = serde_json::to_vec(&envelope).map_err(Error::internal)?;
-        let tag = hmac::sign(&self.key, &payload);
-        Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag.as_ref())))
+        self.sealer.seal(&Envelope { b: digest(&binding.0), e: now() + TOKEN_TTL.as_secs(), c: cursor })
     }
 
     pub fn decode<C: DeserializeOwned>(&self, binding: &PageBinding, token: &PageToken) -> Result<C> {
         let invalid = || token.invalid("is not a page token issued for this request; start without one");
-        let field = token.field;
-        let token = token.value.as_str();
-        if token.len() > MAX_PAGE_TOKEN_LEN {
-            return Err(invalid());
-        }
-        let (payload, tag) = token.split_once('.').ok_or_else(invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
-        hmac::verify(&self.key, &payload, &tag).map_err(|_| invalid())?;
-        let envelope: Envelope<C> = serde_json::from_slice(&payload).map_err(|_| invalid())?;
-        if envelope.v != VERSION || envelope.b != digest(&binding.0) {
+        let envelope: Envelope<C> = self.sealer.open(&token.value).map_err(|_| invalid())?;
+        if envelope.b != digest(&binding.0) {
             return Err(invalid());
         }
         if envelope.e < now() {
-            return Err(Error::invalid_field(field, "has expired; start the listing again"));
+            return Err(Error::invalid_field(token.field, "has expired; start the listing again"));
         }
         Ok(envelope.c)
     }
@@ -145,12 +126,26 @@ mod tests {
         let b = binding("b");
         let issued = tokens.encode(&b, &Cursor { offset: 1 }).expect("encode");
         assert!(other.decode::<Cursor>(&b, &token(&issued)).is_err());
-        let (payload, tag) = issued.split_once('.').expect("two parts");
-        let forged_payload = URL_SAFE_NO_PAD.encode(br#"{"v":1,"b":"x","e":99999999999,"c":{"offset":9}}"#);
-        assert!(tokens.decode::<Cursor>(&b, &token(&format!("{forged_payload}.{tag}"))).is_err());
-        assert!(tokens.decode::<Cursor>(&b, &token(payload)).is_err());
+        let mut edited = issued.clone().into_bytes();
+        let last = edited.len() - 5;
+        edited[last] = if edited[last] == b'A' { b'B' } else { b'A' };
+        let edited = String::from_utf8(edited).expect("ascii");
+        assert!(tokens.decode::<Cursor>(&b, &token(&edited)).is_err());
         assert!(tokens.decode::<Cursor>(&b, &token("")).is_err());
         assert!(tokens.decode::<Cursor>(&b, &token(&"a".repeat(MAX_PAGE_TOKEN_LEN + 1))).is_err());
+    }
+
+    #[test]
+    fn the_upstream_continuation_token_inside_cannot_be_read() {
+        #[derive(Serialize)]
+        struct Upstream {
+            continuation: &'static str,
+        }
+        let tokens = PageTokens::new(Some(b"0123456789abcdef0123456789abcdef")).expect("key");
+        let issued = tokens.encode(&binding("b"), &Upstream { continuation: "partner-center-secret-cursor" }).expect("encode");
+        let decoded = URL_SAFE_NO_PAD.decode(&issued).expect("base64url");
+        let readable = String::from_utf8_lossy(&decoded);
+        assert!(!readable.contains("partner-center-secret-cursor") && !readable.contains("continuation"), "{readable}");
     }
 }
 
