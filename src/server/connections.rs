@@ -1,9 +1,11 @@
 //! Accepting and serving connections with limits a hostile client cannot outlast:
 //!
 //! - at most `max_connections` open per listener; one more is closed as soon as it is accepted;
-//! - a new connection must complete its first request within `header_read_timeout` (HTTP/1
-//!   headers are bounded by the same timeout on every request);
-//! - a connection with no request in flight for `idle_timeout` is closed gracefully;
+//! - a new connection must complete its first request's headers within `header_read_timeout`;
+//! - a connection with no request in flight for `idle_timeout` is closed gracefully; on HTTP/1,
+//!   once the first byte of the next request arrives, its headers must follow within
+//!   `header_read_timeout` (so a load balancer's kept-alive connection lives `idle_timeout`, a
+//!   trickler only `header_read_timeout`);
 //! - HTTP/2: `max_streams_per_connection` advertised, keep-alive pings answered within
 //!   `keepalive_timeout` or the connection is closed;
 //! - a request may ask for its whole connection to be dropped ([`ConnectionControl`]): a streamed
@@ -11,6 +13,7 @@
 
 use std::{
     convert::Infallible,
+    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -26,7 +29,12 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use parking_lot::Mutex;
-use tokio::{net::TcpListener, sync::Semaphore, time::Instant};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+    time::Instant,
+};
 use tokio_util::sync::CancellationToken;
 use tower::Service;
 
@@ -49,18 +57,45 @@ pub struct ConnectionLimits {
     pub http2_only: bool,
 }
 
-/// Requests in flight on one connection, and since when none has been.
+/// Requests in flight on one connection, since when none has been, and when the next request
+/// started to arrive.
 struct Activity {
     open: AtomicUsize,
     served_any: AtomicBool,
-    quiet_since: Mutex<Instant>,
+    http2: AtomicBool,
+    quiet: Mutex<Quiet>,
+}
+
+#[derive(Clone, Copy)]
+struct Quiet {
+    since: Instant,
+    /// The first byte read while no request was in flight.
+    first_byte: Option<Instant>,
 }
 
 impl Activity {
-    fn begin(self: &Arc<Self>) -> RequestInFlight {
+    fn new() -> Self {
+        Self {
+            open: AtomicUsize::new(0),
+            served_any: AtomicBool::new(false),
+            http2: AtomicBool::new(false),
+            quiet: Mutex::new(Quiet { since: Instant::now(), first_byte: None }),
+        }
+    }
+
+    fn begin(self: &Arc<Self>, http2: bool) -> RequestInFlight {
         self.open.fetch_add(1, Ordering::AcqRel);
         self.served_any.store(true, Ordering::Release);
+        self.http2.store(http2, Ordering::Release);
         RequestInFlight(self.clone())
+    }
+
+    /// Bytes came in: on a quiet connection, the next request has started to arrive.
+    fn bytes_read(&self) {
+        if self.open.load(Ordering::Acquire) == 0 {
+            let mut quiet = self.quiet.lock();
+            quiet.first_byte.get_or_insert_with(Instant::now);
+        }
     }
 
     /// How long the connection may still stay without a request before it is closed; `None`
@@ -69,9 +104,18 @@ impl Activity {
         if self.open.load(Ordering::Acquire) > 0 {
             return None;
         }
-        let allowed =
-            if self.served_any.load(Ordering::Acquire) { limits.idle_timeout } else { limits.header_read_timeout };
-        Some(allowed.saturating_sub(self.quiet_since.lock().elapsed()))
+        let quiet = *self.quiet.lock();
+        if !self.served_any.load(Ordering::Acquire) {
+            return Some(limits.header_read_timeout.saturating_sub(quiet.since.elapsed()));
+        }
+        let idle_left = limits.idle_timeout.saturating_sub(quiet.since.elapsed());
+        // HTTP/2 sends frames (pings, settings) between requests; only HTTP/1 bytes are a request.
+        match quiet.first_byte {
+            Some(first) if !self.http2.load(Ordering::Acquire) => {
+                Some(idle_left.min(limits.header_read_timeout.saturating_sub(first.elapsed())))
+            }
+            _ => Some(idle_left),
+        }
     }
 }
 
@@ -81,8 +125,51 @@ struct RequestInFlight(Arc<Activity>);
 impl Drop for RequestInFlight {
     fn drop(&mut self) {
         if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
-            *self.0.quiet_since.lock() = Instant::now();
+            *self.0.quiet.lock() = Quiet { since: Instant::now(), first_byte: None };
         }
+    }
+}
+
+/// The connection's socket, telling its [`Activity`] when bytes arrive.
+struct Watched {
+    stream: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.bytes_read();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -105,7 +192,7 @@ impl Service<Request<hyper::body::Incoming>> for Tracked {
     }
 
     fn call(&mut self, request: Request<hyper::body::Incoming>) -> Self::Future {
-        let in_flight = self.activity.begin();
+        let in_flight = self.activity.begin(request.version() == http::Version::HTTP_2);
         let mut request = request.map(Body::new);
         request.extensions_mut().insert(self.control.clone());
         let mut router = self.router.clone();
@@ -127,7 +214,9 @@ pub async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
+    // Header deadlines are kept by this loop (see the module doc): hyper's own starts with the
+    // idle wait and would cut every kept-alive connection at `header_read_timeout`.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(None).keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -164,24 +253,24 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "TCP_NODELAY not set");
         }
-        let activity = Arc::new(Activity {
-            open: AtomicUsize::new(0),
-            served_any: AtomicBool::new(false),
-            quiet_since: Mutex::new(Instant::now()),
-        });
+        let activity = Arc::new(Activity::new());
         let control = ConnectionControl::new();
         let service = Tracked { router: router.clone(), activity: activity.clone(), control: control.clone() };
         let (builder, limits, stop, open) = (builder.clone(), limits.clone(), stop.clone(), open.clone());
         connections.spawn(async move {
             open.increment(1.0);
             let connection =
-                builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+                builder.serve_connection_with_upgrades(
+                    TokioIo::new(Watched { stream, activity: activity.clone() }),
+                    TowerToHyperService::new(service),
+                );
             tokio::pin!(connection);
             let mut closing: Option<Instant> = None;
             loop {
                 let check = match (closing, activity.quiet_left(&limits)) {
                     (Some(since), _) => since + CLOSE_GRACE,
-                    (None, Some(left)) => Instant::now() + left,
+                    // Looked at again within a header timeout: a request may start arriving.
+                    (None, Some(left)) => Instant::now() + left.min(limits.header_read_timeout),
                     (None, None) => Instant::now() + limits.idle_timeout.min(limits.header_read_timeout),
                 };
                 tokio::select! {
@@ -199,7 +288,12 @@ pub async fn serve(
                     () = tokio::time::sleep_until(check) => {
                         match closing {
                             Some(_) => break,
+                            // Nothing in flight: HTTP/2 is told to go away (GOAWAY); HTTP/1,
+                            // possibly mid-way through trickled headers, is simply dropped.
                             None if activity.quiet_left(&limits).is_some_and(|left| left.is_zero()) => {
+                                if !activity.http2.load(Ordering::Acquire) {
+                                    break;
+                                }
                                 connection.as_mut().graceful_shutdown();
                                 closing = Some(Instant::now());
                             }

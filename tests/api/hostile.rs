@@ -1,10 +1,19 @@
 //! One caller, or an unauthenticated socket, must not be able to deny service to the other
 //! callers of a partner (issue 17's attack run, each finding as a test).
 
-use std::time::Duration;
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
+use bytes::Bytes;
 use partner_center_gateway::{auth::Permission, grpc::pb};
-use partner_center_simulator::{FaultKind, FaultRule};
+use partner_center_simulator::{FaultKind, FaultRule, seed};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    task::JoinHandle,
+};
 use tonic::Code;
 
 use crate::helpers::{FABRIKAM, TestApp, authed};
@@ -31,4 +40,247 @@ async fn a_callers_own_deadline_never_opens_the_partners_circuit() {
     app.sim.clear_faults();
     let (status, problem) = app.get_json(&format!("/v1/customers/{FABRIKAM}"), &victim).await;
     assert_eq!(status, 200, "the circuit stayed closed: {problem}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw sockets: what a client that does not play by the rules gets.
+
+/// A raw HTTP/2 connection (prior knowledge, as gRPC speaks it). `window` is the receive window
+/// this client advertises: 0 takes nothing the gateway sends.
+/// Also returns the connection's driver, which ends when the gateway closes the connection.
+async fn h2_connect(addr: SocketAddr, window: u32) -> (h2::client::SendRequest<Bytes>, JoinHandle<()>) {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let (client, connection) =
+        h2::client::Builder::new().initial_window_size(window).handshake(tcp).await.expect("h2 handshake");
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (client, driver)
+}
+
+/// A gRPC request's headers for `method` (`Service/Method`), with `token` if any.
+fn grpc_request(addr: SocketAddr, method: &str, token: Option<&str>) -> http::Request<()> {
+    let mut request = http::Request::post(format!("http://{addr}/partnercenter.gateway.v1.{method}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request.body(()).expect("request")
+}
+
+/// One gRPC message frame: the 5-byte prefix and the encoded message.
+fn grpc_frame(message: &impl prost::Message) -> Bytes {
+    let body = message.encode_to_vec();
+    let mut frame = Vec::with_capacity(5 + body.len());
+    frame.push(0);
+    frame.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes());
+    frame.extend_from_slice(&body);
+    Bytes::from(frame)
+}
+
+/// An all-access Contoso token for a caller other than the tests' usual `test-caller`.
+fn another_caller(app: &TestApp, subject: &str) -> String {
+    let mut request = partner_center_gateway::auth::dev::DevTokenRequest::all_access(subject);
+    request.partner = Some(seed::CONTOSO_PARTNER_ID.to_owned());
+    app.token_with(request)
+}
+
+/// Reads until the peer closes the socket (or `limit` passes); how long that took.
+async fn closed_after(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), stream.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// One caller's streams whose reader takes nothing hold only that caller's share of the
+/// gateway, and only until `stream_idle_timeout`: then their connections are dropped and every
+/// slot they held is free again.
+#[tokio::test]
+async fn stalled_stream_readers_hold_only_their_share_and_only_until_the_idle_timeout() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.limits.max_in_flight_per_caller = 3;
+        settings.limits.stream_idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let attacker = app.token(&[FABRIKAM], &[Permission::UsageRead]);
+    let victim = another_caller(&app, "victim-service");
+    let request = pb::StreamResourceUsageRecordsRequest {
+        customer_id: FABRIKAM.into(),
+        subscription_id: seed::FABRIKAM_AZURE_PLAN.into(),
+    };
+    // Three connections that never open their receive window, one usage stream each.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let (mut client, driver) = h2_connect(app.grpc_addr, 0).await;
+        let (response, mut body) = client
+            .send_request(grpc_request(app.grpc_addr, "UsageService/StreamResourceUsageRecords", Some(&attacker)), false)
+            .expect("stream opened");
+        body.send_data(grpc_frame(&request), true).expect("request sent");
+        held.push((client, response, body, driver));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // While they are held: the attacker is at its share, everyone else is served.
+    let mut usage = app.usage_client().await;
+    let status = usage
+        .get_customer_usage_summary(authed(pb::GetCustomerUsageSummaryRequest { customer_id: FABRIKAM.into() }, &attacker))
+        .await
+        .expect_err("at its share");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("in flight") || status.metadata().get("reason").is_some(), "{status:?}");
+    let mut served = 0;
+    for _ in 0..50 {
+        let (status, _) = app.get_json(&format!("/v1/customers/{FABRIKAM}"), &victim).await;
+        served += usize::from(status == 200);
+    }
+    assert_eq!(served, 50, "the victim is served while the attacker's streams stall");
+
+    // After the idle timeout the stalled connections are gone and the attacker's slots with them.
+    let started = Instant::now();
+    for (_client, _response, _body, driver) in held {
+        tokio::time::timeout(Duration::from_secs(5), driver).await.expect("the gateway dropped the connection").ok();
+    }
+    println!("stalled streams: connections dropped {:?} after the victim's requests", started.elapsed());
+    let summary = usage
+        .get_customer_usage_summary(authed(pb::GetCustomerUsageSummaryRequest { customer_id: FABRIKAM.into() }, &attacker))
+        .await;
+    assert!(summary.is_ok(), "the attacker's slots are free again: {summary:?}");
+}
+
+/// A request body that trickles in is cut off at `request_body_timeout` with a 408, and the
+/// slot it held is free again.
+#[tokio::test]
+async fn a_trickled_request_body_gets_a_408_at_the_body_deadline() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.limits.request_body_timeout = Duration::from_secs(1);
+        settings.limits.max_in_flight_per_caller = 1;
+    })
+    .await;
+    let token = app.admin_token();
+    let addr = app.rest.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&addr).await.expect("connect");
+    let head = format!(
+        "POST /v1/customers/{FABRIKAM}/carts HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: 200\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let started = Instant::now();
+    let (reader, mut writer) = stream.split();
+    let mut reader = tokio::io::BufReader::new(reader);
+    let mut status_line = String::new();
+    // One byte every 200 ms, until the gateway stops listening.
+    let trickler = async {
+        while writer.write_all(b" ").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut status_line)) => {
+            read.expect("an answer within 5 s").expect("read");
+        }
+        () = trickler => {}
+    }
+    let waited = started.elapsed();
+    println!("trickled body: {status_line:?} after {waited:?}");
+    assert!(status_line.starts_with("HTTP/1.1 408"), "{status_line:?}");
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(3), "{waited:?}");
+    // Its one slot was freed: the same caller is served again.
+    let (status, body) = app.get_json(&format!("/v1/customers/{FABRIKAM}"), &token).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Connections that send nothing, trickle their headers, or stay idle after a request are
+/// closed on time; beyond `max_connections` a new connection is closed at once, and a caller
+/// with an established connection is served throughout.
+#[tokio::test]
+async fn idle_trickling_and_surplus_connections_are_closed_on_time() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.limits.header_read_timeout = Duration::from_secs(1);
+        settings.limits.idle_timeout = Duration::from_secs(2);
+        settings.limits.max_connections = 12;
+    })
+    .await;
+    let rest: SocketAddr = app.rest.trim_start_matches("http://").parse().expect("addr");
+    let token = app.admin_token();
+    // The victim's connection, established before the flood.
+    let victim = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+    let url = app.url(&format!("/v1/customers/{FABRIKAM}"));
+    assert_eq!(victim.get(&url).bearer_auth(&token).send().await.expect("victim").status(), 200);
+
+    let silent = async {
+        let mut stream = TcpStream::connect(rest).await.expect("connect");
+        closed_after(&mut stream, Duration::from_secs(5)).await
+    };
+    // Trickles a request's head one byte every 100 ms; how long until the gateway hangs up.
+    async fn trickle(stream: &mut TcpStream) -> Option<Duration> {
+        let started = Instant::now();
+        for byte in b"GET /livez HTTP/1.1\r\nhost: gateway\r\nx-slow: ".iter().cycle().take(100) {
+            if stream.write_all(&[*byte]).await.is_err() {
+                return Some(started.elapsed());
+            }
+            match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut [0u8; 512])).await {
+                Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+                _ => {}
+            }
+        }
+        None
+    }
+    let trickling = async { trickle(&mut TcpStream::connect(rest).await.expect("connect")).await };
+    // The same after one good request: the kept-alive connection's idle time is no shield.
+    let trickling_after_a_request = async {
+        let mut stream = TcpStream::connect(rest).await.expect("connect");
+        stream.write_all(b"GET /livez HTTP/1.1\r\nhost: gateway\r\n\r\n").await.expect("request");
+        let n = stream.read(&mut [0u8; 512]).await.expect("answer");
+        assert!(n > 0);
+        trickle(&mut stream).await
+    };
+    let idle_after_a_request = async {
+        let mut stream = TcpStream::connect(rest).await.expect("connect");
+        stream.write_all(b"GET /livez HTTP/1.1\r\nhost: gateway\r\n\r\n").await.expect("request");
+        let mut first = [0u8; 512];
+        let n = stream.read(&mut first).await.expect("answer");
+        assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+        closed_after(&mut stream, Duration::from_secs(6)).await
+    };
+    let grpc_silent = async {
+        let (_client, driver) = h2_connect(app.grpc_addr, 65_535).await;
+        let started = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), driver).await.ok().map(|_| started.elapsed())
+    };
+    let (silent, trickling, trickling_later, idle, grpc_silent) =
+        tokio::join!(silent, trickling, trickling_after_a_request, idle_after_a_request, grpc_silent);
+    println!(
+        "closed after: silent {silent:?}, trickling {trickling:?}, trickling after a request {trickling_later:?}, \
+         idle after a request {idle:?}, silent gRPC {grpc_silent:?}"
+    );
+    let within = |closed: Option<Duration>, low: u64, high: u64| {
+        closed.is_some_and(|d| d >= Duration::from_millis(low) && d <= Duration::from_millis(high))
+    };
+    assert!(within(silent, 800, 2_500), "silent: {silent:?}");
+    assert!(within(trickling, 800, 2_500), "trickling: {trickling:?}");
+    assert!(within(trickling_later, 800, 2_500), "trickling after a request: {trickling_later:?}");
+    assert!(within(idle, 1_800, 3_500), "idle after a request: {idle:?}");
+    assert!(within(grpc_silent, 800, 2_500), "silent gRPC: {grpc_silent:?}");
+
+    // A flood of connections: the victim's pooled one is one of the 12; 11 more fit, the rest
+    // are closed at once.
+    assert_eq!(victim.get(&url).bearer_auth(&token).send().await.expect("victim").status(), 200);
+    let mut flood = Vec::new();
+    for _ in 0..11 {
+        flood.push(TcpStream::connect(rest).await.expect("connect"));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut surplus = TcpStream::connect(rest).await.expect("the kernel accepts");
+    let refused = closed_after(&mut surplus, Duration::from_millis(900)).await;
+    assert!(refused.is_some_and(|d| d < Duration::from_millis(500)), "surplus closed at once: {refused:?}");
+    assert_eq!(victim.get(&url).bearer_auth(&token).send().await.expect("victim").status(), 200, "the victim is served");
+    drop(flood);
 }

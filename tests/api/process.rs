@@ -30,6 +30,8 @@ fn logged_addr(output: &str, key: &str) -> Option<String> {
 pub struct GatewayProcess {
     child: Child,
     pub rest: String,
+    /// `host:port` of the gRPC listener.
+    pub grpc: String,
     pub simulator: String,
     output: Arc<Mutex<Vec<u8>>>,
     http: reqwest::Client,
@@ -70,14 +72,18 @@ impl GatewayProcess {
         let mut process = Self {
             child,
             rest: String::new(),
+            grpc: String::new(),
             simulator: String::new(),
             output,
             http: reqwest::Client::builder().pool_max_idle_per_host(1024).build().expect("client"),
         };
         for _ in 0..300 {
             let output = process.output();
-            if let (Some(rest), Some(simulator)) = (logged_addr(&output, "rest"), logged_addr(&output, "simulator")) {
+            if let (Some(rest), Some(grpc), Some(simulator)) =
+                (logged_addr(&output, "rest"), logged_addr(&output, "grpc"), logged_addr(&output, "simulator"))
+            {
                 process.rest = format!("http://{rest}");
+                process.grpc = grpc;
                 process.simulator = format!("http://{simulator}");
                 break;
             }
