@@ -276,9 +276,10 @@ fn issue(state: &SimState, tenant: &str, form: TokenForm, endpoint: Endpoint) ->
         Some("client_credentials") => (Flow::AppOnly, None),
         Some("refresh_token") => {
             let presented = form.refresh_token.as_deref();
-            let just_replaced = app.replaced.as_ref().is_some_and(|(token, at)| {
-                presented == Some(token.as_str()) && at.elapsed() < ROTATION_GRACE
-            });
+            let just_replaced = app
+                .replaced
+                .as_ref()
+                .is_some_and(|(token, at)| presented == Some(token.as_str()) && at.elapsed() < ROTATION_GRACE);
             if just_replaced {
                 (Flow::AppUser, Some(app.refresh_token.clone()))
             } else if presented == Some(app.refresh_token.as_str()) {

@@ -142,7 +142,8 @@ mod tests {
             continuation: &'static str,
         }
         let tokens = PageTokens::new(Some(b"0123456789abcdef0123456789abcdef")).expect("key");
-        let issued = tokens.encode(&binding("b"), &Upstream { continuation: "partner-center-secret-cursor" }).expect("encode");
+        let issued =
+            tokens.encode(&binding("b"), &Upstream { continuation: "partner-center-secret-cursor" }).expect("encode");
         let decoded = URL_SAFE_NO_PAD.decode(&issued).expect("base64url");
         let readable = String::from_utf8_lossy(&decoded);
         assert!(!readable.contains("partner-center-secret-cursor") && !readable.contains("continuation"), "{readable}");

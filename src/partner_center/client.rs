@@ -396,7 +396,9 @@ impl PartnerCenterClient {
             metrics::counter!("gateway_rate_limited_total", "scope" => "caller_share").increment(1);
             return Err(Error::new(
                 ErrorKind::RateLimited,
-                format!("this caller has used its share of the partner's Partner Center budget for {resource}; retry later"),
+                format!(
+                    "this caller has used its share of the partner's Partner Center budget for {resource}; retry later"
+                ),
             )
             .with_reason(Reason::PartnerBudgetShareExhausted)
             .with_retry_after(wait));

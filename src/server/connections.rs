@@ -259,11 +259,10 @@ pub async fn serve(
         let (builder, limits, stop, open) = (builder.clone(), limits.clone(), stop.clone(), open.clone());
         connections.spawn(async move {
             open.increment(1.0);
-            let connection =
-                builder.serve_connection_with_upgrades(
-                    TokioIo::new(Watched { stream, activity: activity.clone() }),
-                    TowerToHyperService::new(service),
-                );
+            let connection = builder.serve_connection_with_upgrades(
+                TokioIo::new(Watched { stream, activity: activity.clone() }),
+                TowerToHyperService::new(service),
+            );
             tokio::pin!(connection);
             let mut closing: Option<Instant> = None;
             loop {

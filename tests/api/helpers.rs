@@ -10,8 +10,7 @@ use partner_center_gateway::{
     grpc::pb::{
         catalog_service_client::CatalogServiceClient, commerce_service_client::CommerceServiceClient,
         customer_service_client::CustomerServiceClient, product_upgrade_service_client::ProductUpgradeServiceClient,
-        subscription_service_client::SubscriptionServiceClient,
-        usage_service_client::UsageServiceClient,
+        subscription_service_client::SubscriptionServiceClient, usage_service_client::UsageServiceClient,
     },
     telemetry,
 };

@@ -7,6 +7,7 @@ use std::{
 };
 
 use bytes::Bytes;
+use futures::StreamExt;
 use partner_center_gateway::{auth::Permission, grpc::pb};
 use partner_center_simulator::{FaultKind, FaultRule, seed};
 use tokio::{
@@ -16,7 +17,10 @@ use tokio::{
 };
 use tonic::Code;
 
-use crate::helpers::{FABRIKAM, TestApp, authed};
+use crate::{
+    helpers::{FABRIKAM, TestApp, authed},
+    process::GatewayProcess,
+};
 
 /// A caller's own short deadline is its business: its timeouts never open the partner's circuit.
 #[tokio::test]
@@ -120,7 +124,10 @@ async fn stalled_stream_readers_hold_only_their_share_and_only_until_the_idle_ti
     for _ in 0..3 {
         let (mut client, driver) = h2_connect(app.grpc_addr, 0).await;
         let (response, mut body) = client
-            .send_request(grpc_request(app.grpc_addr, "UsageService/StreamResourceUsageRecords", Some(&attacker)), false)
+            .send_request(
+                grpc_request(app.grpc_addr, "UsageService/StreamResourceUsageRecords", Some(&attacker)),
+                false,
+            )
             .expect("stream opened");
         body.send_data(grpc_frame(&request), true).expect("request sent");
         held.push((client, response, body, driver));
@@ -130,7 +137,10 @@ async fn stalled_stream_readers_hold_only_their_share_and_only_until_the_idle_ti
     // While they are held: the attacker is at its share, everyone else is served.
     let mut usage = app.usage_client().await;
     let status = usage
-        .get_customer_usage_summary(authed(pb::GetCustomerUsageSummaryRequest { customer_id: FABRIKAM.into() }, &attacker))
+        .get_customer_usage_summary(authed(
+            pb::GetCustomerUsageSummaryRequest { customer_id: FABRIKAM.into() },
+            &attacker,
+        ))
         .await
         .expect_err("at its share");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
@@ -149,7 +159,10 @@ async fn stalled_stream_readers_hold_only_their_share_and_only_until_the_idle_ti
     }
     println!("stalled streams: connections dropped {:?} after the victim's requests", started.elapsed());
     let summary = usage
-        .get_customer_usage_summary(authed(pb::GetCustomerUsageSummaryRequest { customer_id: FABRIKAM.into() }, &attacker))
+        .get_customer_usage_summary(authed(
+            pb::GetCustomerUsageSummaryRequest { customer_id: FABRIKAM.into() },
+            &attacker,
+        ))
         .await;
     assert!(summary.is_ok(), "the attacker's slots are free again: {summary:?}");
 }
@@ -281,6 +294,156 @@ async fn idle_trickling_and_surplus_connections_are_closed_on_time() {
     let mut surplus = TcpStream::connect(rest).await.expect("the kernel accepts");
     let refused = closed_after(&mut surplus, Duration::from_millis(900)).await;
     assert!(refused.is_some_and(|d| d < Duration::from_millis(500)), "surplus closed at once: {refused:?}");
-    assert_eq!(victim.get(&url).bearer_auth(&token).send().await.expect("victim").status(), 200, "the victim is served");
+    assert_eq!(
+        victim.get(&url).bearer_auth(&token).send().await.expect("victim").status(),
+        200,
+        "the victim is served"
+    );
     drop(flood);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The released binary as its own process: memory and metrics under unauthenticated floods.
+
+/// Peak RSS of `gateway` while `attack` runs, sampled every 20 ms.
+async fn peak_rss_during<T>(gateway: &GatewayProcess, attack: impl Future<Output = T>) -> (T, u64) {
+    let peak = std::sync::atomic::AtomicU64::new(gateway.rss_bytes());
+    let sampler = async {
+        loop {
+            peak.fetch_max(gateway.rss_bytes(), std::sync::atomic::Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let result = tokio::select! {
+        result = attack => result,
+        () = sampler => unreachable!("the sampler never ends"),
+    };
+    peak.fetch_max(gateway.rss_bytes(), std::sync::atomic::Ordering::Relaxed);
+    (result, peak.into_inner())
+}
+
+/// 1,000 gRPC streams without a token, each declaring a 4 MiB message and sending 1 MiB of it,
+/// over 10 connections: each is refused (UNAUTHENTICATED) before its body is read, the
+/// gateway's memory stays flat, and a legitimate caller is served throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_grpc_streams_cannot_fill_the_gateways_memory() {
+    // The victim's 200 reads in two seconds are beyond a caller's share of the partner budget.
+    let gateway = GatewayProcess::start(&["--set", "partner_center.budget_per_minute=0"]).await;
+    let grpc: SocketAddr = gateway.grpc.parse().expect("grpc addr");
+    let idle = gateway.rss_bytes();
+    let mut declared = vec![0u8; 1 << 20];
+    declared[1..5].copy_from_slice(&(4u32 << 20).to_be_bytes());
+    let payload = Bytes::from(declared);
+
+    let victim = async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{grpc}")).expect("uri").connect().await;
+        let mut customers = pb::customer_service_client::CustomerServiceClient::new(channel.expect("connect"));
+        let token = gateway.token();
+        let mut served = 0;
+        for _ in 0..200 {
+            let request = authed(pb::GetCustomerRequest { customer_id: FABRIKAM.into() }, &token);
+            served += usize::from(customers.get_customer(request).await.is_ok());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        served
+    };
+    let attack = async {
+        let connections = (0..10).map(|_| {
+            let payload = payload.clone();
+            async move {
+                let (client, _driver) = h2_connect(grpc, 65_535).await;
+                let streams = (0..100).map(|_| {
+                    let (client, payload) = (client.clone(), payload.clone());
+                    async move {
+                        let mut client = client.ready().await.ok()?;
+                        let (response, mut body) =
+                            client.send_request(grpc_request(grpc, "CustomerService/GetCustomer", None), false).ok()?;
+                        let _ = body.send_data(payload, false);
+                        let response = tokio::time::timeout(Duration::from_secs(10), response).await.ok()?.ok()?;
+                        let status =
+                            response.headers().get("grpc-status").and_then(|s| s.to_str().ok()).map(str::to_owned);
+                        // Keep the stream (and its unsent megabytes) alive until every answer is in.
+                        Some((status, body))
+                    }
+                });
+                futures::future::join_all(streams).await
+            }
+        });
+        futures::future::join_all(connections).await.into_iter().flatten().collect::<Vec<_>>()
+    };
+    let ((answers, served), peak) = peak_rss_during(&gateway, async { tokio::join!(attack, victim) }).await;
+    let refused =
+        answers.iter().filter(|a| a.as_ref().is_some_and(|(status, _)| status.as_deref() == Some("16"))).count();
+    let mib = |bytes: u64| bytes as f64 / f64::from(1u32 << 20);
+    println!(
+        "unauthenticated gRPC flood: {refused} of 1000 streams refused UNAUTHENTICATED, RSS idle {:.1} MiB, peak {:.1} MiB; \
+         victim served {served} of 200",
+        mib(idle),
+        mib(peak)
+    );
+    assert_eq!(refused, 1000, "every stream was answered UNAUTHENTICATED");
+    assert!(mib(peak) < 100.0, "peak RSS {:.1} MiB", mib(peak));
+    assert!(served >= 198, "the victim was served: {served} of 200");
+}
+
+/// 10,000 unauthenticated requests with made-up HTTP methods (long ones too), made-up paths and
+/// made-up gRPC methods add no metric series: labels come from closed sets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_methods_and_paths_add_no_metric_series() {
+    let gateway = GatewayProcess::start(&[]).await;
+    let grpc: SocketAddr = gateway.grpc.parse().expect("grpc addr");
+    let http = reqwest::Client::new();
+    let series = || async {
+        let text =
+            http.get(format!("{}/metrics", gateway.rest)).send().await.expect("scrape").text().await.expect("text");
+        let names: std::collections::BTreeSet<String> = text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+            .collect();
+        (names, text.len())
+    };
+    let junk = |i: usize| {
+        let method: String = (0..6 + i % 7).map(|j| char::from(b'A' + ((i * 31 + j * 7) % 26) as u8)).collect();
+        let method = if i % 100 == 0 { method.repeat(150) } else { method };
+        let path = if i % 2 == 0 { "/livez".to_owned() } else { format!("/junk-{i}/x{}", i * 7) };
+        (method, path)
+    };
+    let send = |i: usize| {
+        let (method, path) = junk(i);
+        let http = http.clone();
+        let url = format!("{}{path}", gateway.rest);
+        async move {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a token");
+            let _ = http.request(method, url).send().await;
+        }
+    };
+    let grpc_junk = |count: usize, offset: usize| async move {
+        let (client, _driver) = h2_connect(grpc, 65_535).await;
+        for i in offset..offset + count {
+            let Ok(mut ready) = client.clone().ready().await else { break };
+            if let Ok((response, _)) =
+                ready.send_request(grpc_request(grpc, &format!("Junk{i}Service/Call{i}"), None), true)
+            {
+                let _ = response.await;
+            }
+        }
+    };
+    // One of each kind first, so every closed-set label value that can appear has appeared.
+    for i in 0..20 {
+        send(i).await;
+    }
+    grpc_junk(5, 0).await;
+    let _ = series().await; // the scrape's own request
+    let (before, before_bytes) = series().await;
+    futures::stream::iter((20..9_000).map(send)).buffer_unordered(32).collect::<Vec<()>>().await;
+    futures::future::join_all((0..10).map(|c| grpc_junk(100, 1_000 + c * 100))).await;
+    let (after, after_bytes) = series().await;
+    println!(
+        "junk methods: {} series ({before_bytes} bytes) before 10,000 junk requests, {} ({after_bytes} bytes) after",
+        before.len(),
+        after.len()
+    );
+    let new: Vec<&String> = after.difference(&before).collect();
+    assert!(new.is_empty(), "no new series: {new:#?}");
 }
