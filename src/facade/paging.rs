@@ -126,7 +126,7 @@ mod tests {
         let b = binding("b");
         let issued = tokens.encode(&b, &Cursor { offset: 1 }).expect("encode");
         assert!(other.decode::<Cursor>(&b, &token(&issued)).is_err());
-        let mut edited = issued.clone().into_bytes();
+        let mut edited = issued.into_bytes();
         let last = edited.len() - 5;
         edited[last] = if edited[last] == b'A' { b'B' } else { b'A' };
         let edited = String::from_utf8(edited).expect("ascii");

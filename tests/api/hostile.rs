@@ -239,9 +239,9 @@ async fn idle_trickling_and_surplus_connections_are_closed_on_time() {
             if stream.write_all(&[*byte]).await.is_err() {
                 return Some(started.elapsed());
             }
-            match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut [0u8; 512])).await {
-                Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
-                _ => {}
+            let answer = tokio::time::timeout(Duration::from_millis(100), stream.read(&mut [0u8; 512])).await;
+            if let Ok(Ok(0) | Err(_)) = answer {
+                return Some(started.elapsed());
             }
         }
         None
@@ -405,8 +405,8 @@ async fn junk_methods_and_paths_add_no_metric_series() {
     };
     let junk = |i: usize| {
         let method: String = (0..6 + i % 7).map(|j| char::from(b'A' + ((i * 31 + j * 7) % 26) as u8)).collect();
-        let method = if i % 100 == 0 { method.repeat(150) } else { method };
-        let path = if i % 2 == 0 { "/livez".to_owned() } else { format!("/junk-{i}/x{}", i * 7) };
+        let method = if i.is_multiple_of(100) { method.repeat(150) } else { method };
+        let path = if i.is_multiple_of(2) { "/livez".to_owned() } else { format!("/junk-{i}/x{}", i * 7) };
         (method, path)
     };
     let send = |i: usize| {
