@@ -275,9 +275,11 @@ def check_objects(
     fails.check(len(containers) == 1, f"{label}: expected one container")
     container = containers[0]
     ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
-    fails.check(set(ports) == {"http", "grpc"}, f"{label}: container ports {ports}")
+    # "metrics": the internal /metrics listener (containerPorts.metrics; the chart's default).
+    wanted_ports = {"http", "grpc"} | ({"metrics"} if "metrics" in ports else set())
+    fails.check(set(ports) == wanted_ports, f"{label}: container ports {ports}")
     service_ports = {p["name"]: p for p in service["spec"]["ports"]}
-    fails.check(set(service_ports) == {"http", "grpc"}, f"{label}: Service ports {sorted(service_ports)}")
+    fails.check(set(service_ports) == wanted_ports, f"{label}: Service ports {sorted(service_ports)}")
     for name, port in service_ports.items():
         fails.check(port.get("targetPort") in ports, f"{label}: Service port {name} targets unknown {port.get('targetPort')}")
     fails.check(service_ports.get("grpc", {}).get("appProtocol") == "grpc", f"{label}: Service grpc port lacks appProtocol grpc")
@@ -357,9 +359,20 @@ def check_objects(
     grpc_listen = settings.get("grpc", {}).get("listen", "")
     fails.check(rest_listen.endswith(f":{ports.get('http')}"), f"{label}: rest.listen {rest_listen!r} is not the http port")
     fails.check(grpc_listen.endswith(f":{ports.get('grpc')}"), f"{label}: grpc.listen {grpc_listen!r} is not the grpc port")
+    metrics_listen = settings.get("metrics", {}).get("listen")
+    if ports.get("metrics"):
+        fails.check(bool(metrics_listen) and metrics_listen.endswith(f":{ports['metrics']}"),
+                    f"{label}: metrics.listen {metrics_listen!r} is not the metrics port")
+    else:
+        fails.check(metrics_listen is None, f"{label}: metrics.listen {metrics_listen!r} without a metrics port")
+    if monitor := one("ServiceMonitor"):
+        wanted = "metrics" if ports.get("metrics") else "http"
+        for endpoint in monitor["spec"]["endpoints"]:
+            fails.check(endpoint.get("port") == wanted, f"{label}: ServiceMonitor scrapes {endpoint.get('port')}, not {wanted}")
     for name, expected in (
         ("GATEWAY_REST__LISTEN", rest_listen),
         ("GATEWAY_GRPC__LISTEN", grpc_listen),
+        ("GATEWAY_METRICS__LISTEN", metrics_listen),
         ("GATEWAY_ENVIRONMENT", settings.get("environment")),
     ):
         fails.check(env.get(name, {}).get("value", expected) == expected, f"{label}: env {name} disagrees with config.toml")

@@ -61,6 +61,7 @@ pub struct Application {
     state: AppState,
     rest_listener: TcpListener,
     grpc_listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     #[cfg(feature = "simulator")]
     simulator: Option<partner_center_simulator::SimulatorHandle>,
 }
@@ -247,6 +248,14 @@ impl Application {
             addr: settings.grpc.listen,
             source,
         })?;
+        let metrics_listener = match settings.metrics.listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
+                key: "metrics.listen",
+                addr,
+                source,
+            })?),
+            None => None,
+        };
         let state = AppState {
             facade: Arc::new(facade),
             authenticator: Arc::new(authenticator),
@@ -263,6 +272,7 @@ impl Application {
                 max_duration: settings.limits.stream_max_duration,
             },
             shared_state: redis.as_ref().map(|(store, _)| store.health().clone()),
+            metrics_elsewhere: metrics_listener.is_some(),
             caller_budget: (settings.limits.caller_requests_per_minute > 0).then(|| {
                 Arc::new(InMemoryRateBudget::per_minute(
                     settings.limits.caller_requests_per_minute,
@@ -275,6 +285,7 @@ impl Application {
             state,
             rest_listener,
             grpc_listener,
+            metrics_listener,
             #[cfg(feature = "simulator")]
             simulator,
         })
@@ -286,6 +297,11 @@ impl Application {
 
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_listener.local_addr().unwrap_or(self.settings.grpc.listen)
+    }
+
+    /// The separate `/metrics` listener, when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|listener| listener.local_addr().ok())
     }
 
     /// Where the built-in simulator listens, when the gateway runs against it.
@@ -319,7 +335,9 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let result = server::serve(self.rest_listener, self.grpc_listener, self.state, &self.settings, shutdown).await;
+        let listeners =
+            server::Listeners { rest: self.rest_listener, grpc: self.grpc_listener, metrics: self.metrics_listener };
+        let result = server::serve(listeners, self.state, &self.settings, shutdown).await;
         #[cfg(feature = "simulator")]
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;

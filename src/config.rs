@@ -65,6 +65,7 @@ pub struct Settings {
     pub cors: CorsSettings,
     pub log: LogSettings,
     pub tracing: TracingSettings,
+    pub metrics: MetricsSettings,
     pub simulator: SimulatorSettings,
     pub redis: RedisSettings,
 }
@@ -544,6 +545,15 @@ pub enum LogFormat {
     Text,
 }
 
+/// Where Prometheus scrapes `/metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// A separate listener for `/metrics` (e.g. `0.0.0.0:9090`), reachable only from inside the
+    /// cluster; the REST listener then answers 404 there. Unset: `/metrics` on the REST listener.
+    pub listen: Option<SocketAddr>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -697,6 +707,7 @@ impl Default for Settings {
             cors: CorsSettings::default(),
             log: LogSettings::default(),
             tracing: TracingSettings::default(),
+            metrics: MetricsSettings::default(),
             simulator: SimulatorSettings::default(),
             redis: RedisSettings::default(),
         }
@@ -764,6 +775,12 @@ impl Settings {
         let production = self.environment == Environment::Production;
         if self.rest.listen == self.grpc.listen && self.rest.listen.port() != 0 {
             return Err(ConfigError::new("grpc.listen", "must differ from rest.listen"));
+        }
+        if let Some(metrics) = self.metrics.listen
+            && metrics.port() != 0
+            && (metrics == self.rest.listen || metrics == self.grpc.listen)
+        {
+            return Err(ConfigError::new("metrics.listen", "must differ from rest.listen and grpc.listen"));
         }
         if self.rest.body_limit_bytes == 0 {
             return Err(ConfigError::new("rest.body_limit_bytes", "must be greater than 0"));

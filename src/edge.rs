@@ -44,6 +44,8 @@ pub struct AppState {
     pub streams: StreamLimits,
     /// Whether the store replicas share (Redis) answers; `None` without one.
     pub shared_state: Option<Arc<crate::shared_state::SharedStateHealth>>,
+    /// `/metrics` has its own listener (`metrics.listen`), so the REST listener does not serve it.
+    pub metrics_elsewhere: bool,
 }
 
 /// Put in every request's extensions: lets the request end its whole connection.

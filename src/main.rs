@@ -161,6 +161,9 @@ async fn serve_with_telemetry(settings: Settings) -> Result<(), String> {
     let application = Application::build(settings).await.map_err(|e| e.to_string())?;
     let rest = application.rest_addr();
     let grpc = application.grpc_addr();
+    if let Some(metrics) = application.metrics_addr() {
+        tracing::info!(%metrics, "metrics on their own listener");
+    }
     match application.simulator_addr() {
         Some(simulator) => tracing::info!(%rest, %grpc, %simulator, "partner-center-gateway started"),
         None => tracing::info!(%rest, %grpc, "partner-center-gateway started"),

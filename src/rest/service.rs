@@ -53,6 +53,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
     security(()),
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
 )]
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    if state.metrics_elsewhere {
+        return super::middleware::not_found(uri).await.into_response();
+    }
+    metrics_text(&state)
+}
+
+/// The Prometheus exposition, on whichever listener serves it.
+pub fn metrics_text(state: &AppState) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}
+
+/// The separate metrics listener's whole router (`metrics.listen`): `/metrics` and nothing else.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(|State(state): State<AppState>| async move { metrics_text(&state) }))
+        .with_state(state)
 }

@@ -19,9 +19,16 @@ use crate::{
 };
 use connections::ConnectionLimits;
 
+/// The sockets the gateway serves on.
+pub struct Listeners {
+    pub rest: TcpListener,
+    pub grpc: TcpListener,
+    /// `/metrics` alone (`metrics.listen`), when it is not on the REST listener.
+    pub metrics: Option<TcpListener>,
+}
+
 pub async fn serve(
-    rest_listener: TcpListener,
-    grpc_listener: TcpListener,
+    listeners: Listeners,
     state: AppState,
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -44,8 +51,13 @@ pub async fn serve(
         keepalive_timeout: settings.limits.keepalive_timeout,
         http2_only,
     };
-    let grpc_task = tokio::spawn(connections::serve(grpc_listener, grpc_router, limits(true), "grpc", stop.clone()));
-    let rest_task = tokio::spawn(connections::serve(rest_listener, rest_router, limits(false), "rest", stop.clone()));
+    let grpc_task = tokio::spawn(connections::serve(listeners.grpc, grpc_router, limits(true), "grpc", stop.clone()));
+    let rest_task = tokio::spawn(connections::serve(listeners.rest, rest_router, limits(false), "rest", stop.clone()));
+    if let Some(listener) = listeners.metrics {
+        // Scrapes need no drain: this listener simply stops with the others.
+        let router = rest::service::metrics_router(state.clone());
+        tokio::spawn(connections::serve(listener, router, limits(false), "metrics", stop.clone()));
+    }
     state.readiness.set(true);
     tracing::info!("serving");
 

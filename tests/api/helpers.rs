@@ -32,6 +32,8 @@ pub struct TestApp {
     /// A simulator started outside the gateway (jwt-mode tests), kept alive with the app.
     _external_sim: Option<SimulatorHandle>,
     pub grpc_addr: SocketAddr,
+    /// `http://host:port` of the separate metrics listener, when `metrics.listen` is set.
+    pub metrics: Option<String>,
     pub sim: Arc<SimState>,
     /// The simulated Microsoft Graph and blob host (settings, counters, operations).
     pub graph: Arc<simulator::graph::GraphService>,
@@ -88,6 +90,7 @@ impl TestApp {
         let application = Application::build(settings.clone()).await.expect("the gateway starts");
         let rest = format!("http://{}", application.rest_addr());
         let grpc_addr = application.grpc_addr();
+        let metrics = application.metrics_addr().map(|addr| format!("http://{addr}"));
         let (sim, graph) = match &external_sim {
             Some(handle) => (handle.state().clone(), handle.graph().clone()),
             None => {
@@ -103,6 +106,7 @@ impl TestApp {
             rest,
             _external_sim: external_sim,
             grpc_addr,
+            metrics,
             sim,
             graph,
             http: reqwest::Client::new(),

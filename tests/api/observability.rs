@@ -178,3 +178,22 @@ async fn cors_is_off_by_default() {
         .expect("request");
     assert!(response.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn metrics_can_move_to_an_internal_listener_off_the_public_port() {
+    let app =
+        TestApp::spawn_with(|settings| settings.metrics.listen = Some("127.0.0.1:0".parse().expect("addr"))).await;
+    let token = app.token(&["*"], &[Permission::CustomersRead]);
+    let (status, _) = app.get_json(&format!("/v1/customers/{}", crate::helpers::FABRIKAM), &token).await;
+    assert_eq!(status, 200);
+    let public = app.http.get(app.url("/metrics")).send().await.expect("public port");
+    assert_eq!(public.status(), 404, "not on the public port");
+    assert_eq!(public.headers()["content-type"], "application/problem+json");
+    let internal = app.metrics.as_deref().expect("a metrics listener");
+    let scrape = app.http.get(format!("{internal}/metrics")).send().await.expect("internal port");
+    assert_eq!(scrape.status(), 200);
+    let text = scrape.text().await.expect("text");
+    assert!(text.contains("gateway_requests_total"), "{text}");
+    let other = app.http.get(format!("{internal}/v1/customers")).send().await.expect("internal port");
+    assert_eq!(other.status(), 404, "the metrics listener serves nothing else");
+}

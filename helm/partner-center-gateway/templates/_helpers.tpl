@@ -151,8 +151,8 @@ Checks on values that would otherwise give a pod that cannot start, or settings 
 {{- $config := .Values.config | default dict }}
 {{- $rest := get $config "rest" | default dict }}
 {{- $grpc := get $config "grpc" | default dict }}
-{{- if or (hasKey $rest "listen") (hasKey $grpc "listen") }}
-{{- fail "config.rest.listen / config.grpc.listen are set by the chart from containerPorts and listenAddress; set those instead" }}
+{{- if or (hasKey $rest "listen") (hasKey $grpc "listen") (hasKey (get $config "metrics" | default dict) "listen") }}
+{{- fail "config.rest.listen / config.grpc.listen / config.metrics.listen are set by the chart from containerPorts and listenAddress; set those instead" }}
 {{- end }}
 {{- if hasKey $rest "shutdown_grace" }}
 {{- fail "config.rest.shutdown_grace is set by the chart from shutdown.graceSeconds (which also sizes terminationGracePeriodSeconds); set that instead" }}
@@ -224,6 +224,11 @@ shutdown grace, partners with file-backed credentials). Rendered to TOML by "pcg
 {{- $grpc := get $settings "grpc" | default dict }}
 {{- $_ := set $grpc "listen" (include "pcg.listen" (dict "root" . "port" .Values.containerPorts.grpc)) }}
 {{- $_ := set $settings "grpc" $grpc }}
+{{- if .Values.containerPorts.metrics }}
+{{- $metrics := get $settings "metrics" | default dict }}
+{{- $_ := set $metrics "listen" (include "pcg.listen" (dict "root" . "port" .Values.containerPorts.metrics)) }}
+{{- $_ := set $settings "metrics" $metrics }}
+{{- end }}
 {{- if .Values.partners }}
 {{- $pc := get $settings "partner_center" | default dict }}
 {{- $partners := list }}
