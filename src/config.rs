@@ -382,7 +382,7 @@ impl Default for LimitSettings {
             caller_burst: 200,
             max_connections: 1000,
             header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(75),
             request_body_timeout: Duration::from_secs(10),
             max_streams_per_connection: 100,
             keepalive_interval: Duration::from_secs(30),

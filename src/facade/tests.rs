@@ -499,3 +499,26 @@ async fn nothing_reaches_partner_center_for_a_customer_out_of_scope_not_even_inp
     assert_eq!(error.reason(), Reason::CustomerNotInScope);
     assert!(pc.calls().is_empty(), "{:?}", pc.calls());
 }
+
+#[tokio::test]
+async fn catalog_answers_are_cached_per_locale() {
+    let pc = Arc::new(FakePartnerCenter::default());
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    *pc.get_product.lock() = Some(Box::new(move |ctx: &RequestContext, _, _, _| {
+        let locale = ctx.locale.clone().unwrap_or_default();
+        seen.lock().push(locale.clone());
+        Ok(Product { title: format!("Azure plan ({locale})"), ..product() })
+    }));
+    let facade = facade(pc);
+    let in_locale = |locale: &str| RequestContext::new(None, Some(locale.to_owned()), None);
+    let us = Country::parse("country", "US").expect("valid");
+    let id = crate::model::ProductId::parse("productId", "DZH318Z0BPS6").expect("valid");
+    let german = facade.get_product(&in_locale("de-DE"), &caller(), &us, &id).await.expect("product");
+    let english = facade.get_product(&in_locale("en-US"), &caller(), &us, &id).await.expect("product");
+    let german_again = facade.get_product(&in_locale("de-DE"), &caller(), &us, &id).await.expect("product");
+    assert_eq!(german.title, "Azure plan (de-DE)");
+    assert_eq!(english.title, "Azure plan (en-US)", "never another locale's cached answer");
+    assert_eq!(german_again.title, "Azure plan (de-DE)");
+    assert_eq!(*asked.lock(), ["de-DE", "en-US"], "one upstream call per locale");
+}
