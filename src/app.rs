@@ -30,6 +30,8 @@ use crate::{
     partner_center::{
         CallerShare, PartnerCenter, PartnerCenterClient, TokenCache,
         client::RetryPolicy,
+        retry_budget::RetryBudgetPolicy,
+        shared_reads::{CACHEABLE_OPERATIONS, ResponseCachePolicy, SharedReads},
         token::{PartnerCredentials, RefreshToken, SecretSource},
     },
     server,
@@ -175,7 +177,13 @@ impl Application {
         .with_circuit_breaker(
             settings.partner_center.circuit_breaker.failure_threshold,
             settings.partner_center.circuit_breaker.open_for,
-        );
+        )
+        .with_retry_budget(RetryBudgetPolicy {
+            ratio: settings.partner_center.retry.budget_ratio,
+            min_retries: settings.partner_center.retry.budget_min_retries,
+            window: settings.partner_center.retry.budget_window,
+        })
+        .with_shared_reads(SharedReads::new(response_cache_policy(&settings.partner_center)));
         let (per_minute, burst) = (settings.partner_center.budget_per_minute, settings.partner_center.budget_burst);
         if per_minute > 0 {
             let budget = |per_minute: u32, burst: u32| -> Arc<dyn RateBudget> {
@@ -632,4 +640,19 @@ async fn authenticator(
             Ok(Authenticator::new(keys, rules(issuer, audience), partners))
         }
     }
+}
+
+/// The response cache's options: each opted-in operation with its time to live (names were
+/// checked against [`CACHEABLE_OPERATIONS`] when the settings were loaded), and whether
+/// identical reads in flight are shared.
+fn response_cache_policy(settings: &crate::config::PartnerCenterSettings) -> ResponseCachePolicy {
+    let ttl = settings
+        .response_cache
+        .ttl
+        .iter()
+        .filter_map(|(operation, ttl)| {
+            CACHEABLE_OPERATIONS.iter().find(|known| **known == operation.as_str()).map(|known| (*known, **ttl))
+        })
+        .collect();
+    ResponseCachePolicy { ttl, max_bytes: settings.response_cache.max_bytes, coalesce: settings.coalesce_reads }
 }

@@ -224,6 +224,27 @@ pub struct PartnerCenterSettings {
     /// A cached token is renewed this long before it expires.
     #[serde(with = "humantime_serde")]
     pub token_refresh_skew: Duration,
+    /// Concurrent identical reads (same partner, URL, headers and locale) share one upstream call.
+    pub coalesce_reads: bool,
+    /// Short-lived caching of chosen reads, opted in per operation.
+    pub response_cache: ResponseCacheSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResponseCacheSettings {
+    /// How long the answers of each opted-in read operation are kept, e.g.
+    /// `{ "customers.list" = "60s", "agreements.metadata" = "300s" }`. Empty: nothing is cached.
+    /// Keys are the operation names of `gateway_upstream_requests_total`.
+    pub ttl: std::collections::BTreeMap<String, humantime_serde::Serde<Duration>>,
+    /// Bytes of cached answers kept at most per replica (least recently used go first).
+    pub max_bytes: u64,
+}
+
+impl Default for ResponseCacheSettings {
+    fn default() -> Self {
+        Self { ttl: std::collections::BTreeMap::new(), max_bytes: 64 * 1024 * 1024 }
+    }
 }
 
 pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
@@ -244,6 +265,8 @@ impl Default for PartnerCenterSettings {
             budget_burst: 50,
             caller_budget_share: 0.5,
             token_refresh_skew: Duration::from_secs(300),
+            coalesce_reads: true,
+            response_cache: ResponseCacheSettings::default(),
         }
     }
 }
@@ -308,13 +331,31 @@ pub struct RetrySettings {
     /// Longest single wait, `Retry-After` included; a longer `Retry-After` is returned to the caller.
     #[serde(with = "humantime_serde")]
     pub max_delay: Duration,
+    /// Retries per partner may add at most this fraction of its first attempts over
+    /// `budget_window` (Envoy's retry budget); beyond it a failed call fails at once.
+    pub budget_ratio: f64,
+    /// Retries per partner and window always allowed, whatever the traffic.
+    pub budget_min_retries: u32,
+    /// The sliding window of the retry budget.
+    #[serde(with = "humantime_serde")]
+    pub budget_window: Duration,
 }
 
 impl Default for RetrySettings {
     fn default() -> Self {
         // When 30% of calls fail, seven attempts fail 0.3^7 ≈ 0.02% of reads: 2 in 10,000, so the
         // 99.9% target holds run after run (six would average 7 of the 10 failures allowed).
-        Self { max_attempts: 7, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(10) }
+        Self {
+            max_attempts: 7,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+            // 30 % random faults need about 0.43 retries per call; a dead upstream gets at most
+            // 1.5 attempts per call once 40 calls a window fail (the floor keeps a quiet
+            // partner's few calls, or few shared reads, retrying).
+            budget_ratio: 0.5,
+            budget_min_retries: 20,
+            budget_window: Duration::from_secs(10),
+        }
     }
 }
 
@@ -923,6 +964,28 @@ impl Settings {
                 return Err(ConfigError::new(key, "must be greater than 0"));
             }
         }
+        let retry = &self.partner_center.retry;
+        if !(retry.budget_ratio.is_finite() && retry.budget_ratio >= 0.0) {
+            return Err(ConfigError::new("partner_center.retry.budget_ratio", "must be a number of at least 0"));
+        }
+        if retry.budget_window < Duration::from_secs(1) {
+            return Err(ConfigError::new("partner_center.retry.budget_window", "must be at least 1s"));
+        }
+        for (operation, ttl) in &self.partner_center.response_cache.ttl {
+            let key = format!("partner_center.response_cache.ttl.{operation}");
+            if !crate::partner_center::shared_reads::CACHEABLE_OPERATIONS.contains(&operation.as_str()) {
+                return Err(ConfigError::new(
+                    key,
+                    format!(
+                        "is not a cacheable read; choose from {}",
+                        crate::partner_center::shared_reads::CACHEABLE_OPERATIONS.join(", ")
+                    ),
+                ));
+            }
+            if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&**ttl) {
+                return Err(ConfigError::new(key, "must be between 1s and 1h"));
+            }
+        }
         if !(self.partner_center.caller_budget_share > 0.0 && self.partner_center.caller_budget_share <= 1.0) {
             return Err(ConfigError::new("partner_center.caller_budget_share", "must be above 0 and at most 1"));
         }
@@ -1099,6 +1162,26 @@ mod tests {
         let error = load(&[("GATEWAY_REST__LISTEN", "not-an-address")], &[]).expect_err("invalid");
         assert_eq!(error.key, "rest.listen");
         assert!(error.message.contains("GATEWAY_REST__LISTEN"), "{error}");
+    }
+
+    #[test]
+    fn response_cache_ttls_name_cacheable_reads() {
+        let settings =
+            load(&[], &[("partner_center.response_cache.ttl", r#"{"customers.list"="60s", "invoices.list"="2m"}"#)])
+                .expect("valid");
+        let ttl = &settings.partner_center.response_cache.ttl;
+        assert_eq!(ttl.get("customers.list").map(|t| **t), Some(Duration::from_secs(60)));
+        assert_eq!(ttl.get("invoices.list").map(|t| **t), Some(Duration::from_secs(120)));
+
+        let error = load(&[], &[("partner_center.response_cache.ttl", r#"{"carts.checkout"="60s"}"#)])
+            .expect_err("a write is never cached");
+        assert_eq!(error.key, "partner_center.response_cache.ttl.carts.checkout");
+        assert!(error.message.contains("customers.list"), "the valid names are listed: {error}");
+        let error =
+            load(&[], &[("partner_center.response_cache.ttl", r#"{"customers.list"="2h"}"#)]).expect_err("too long");
+        assert!(error.message.contains("between 1s and 1h"), "{error}");
+        let error = load(&[], &[("partner_center.retry.budget_ratio", "-1")]).expect_err("negative");
+        assert_eq!(error.key, "partner_center.retry.budget_ratio");
     }
 
     #[test]

@@ -22,6 +22,46 @@ pub struct RequestContext {
     /// Who the upstream calls are made for (the token's `sub`), once authenticated: each caller
     /// may spend only its share of the partner's Partner Center budget.
     pub caller: Option<std::sync::Arc<str>>,
+    /// How fresh the upstream answers this request was built from are (shared by the clones of
+    /// this context, so the edge reads what the facade's calls recorded).
+    pub freshness: UpstreamFreshness,
+}
+
+/// What the upstream reads of one request were: answers from the response cache (how old, how
+/// long still fresh), or live ones that no cache may keep. REST turns it into `Cache-Control`
+/// and `Age`.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamFreshness(std::sync::Arc<parking_lot::Mutex<FreshnessState>>);
+
+#[derive(Debug, Default)]
+struct FreshnessState {
+    cacheable_reads: u32,
+    uncacheable_calls: u32,
+    oldest: Duration,
+    fresh_for: Option<Duration>,
+}
+
+impl UpstreamFreshness {
+    /// An answer of an operation the response cache keeps for `ttl`, `age` old.
+    pub fn record_cacheable(&self, age: Duration, ttl: Duration) {
+        let mut state = self.0.lock();
+        state.cacheable_reads += 1;
+        state.oldest = state.oldest.max(age);
+        let left = ttl.saturating_sub(age);
+        state.fresh_for = Some(state.fresh_for.map_or(left, |f| f.min(left)));
+    }
+
+    /// A call whose answer no cache keeps (a write, or a read not configured for caching).
+    pub fn record_uncacheable(&self) {
+        self.0.lock().uncacheable_calls += 1;
+    }
+
+    /// `(age, fresh for)` when every upstream call of the request was a cacheable read.
+    pub fn cacheable(&self) -> Option<(Duration, Duration)> {
+        let state = self.0.lock();
+        (state.cacheable_reads > 0 && state.uncacheable_calls == 0)
+            .then(|| (state.oldest, state.fresh_for.unwrap_or_default()))
+    }
 }
 
 /// A W3C trace context (`traceparent`): trace id, the caller's span id, flags.
@@ -107,6 +147,7 @@ impl RequestContext {
             deadline: timeout.map(|t| Instant::now() + t),
             trace,
             caller: None,
+            freshness: UpstreamFreshness::default(),
         }
     }
 

@@ -145,8 +145,13 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
         visitor.visit_enum(first.into_deserializer())
     }
 
+    /// A map's keys are the user's (e.g. operation names): the map itself is the documented key.
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_map(serde::de::value::MapDeserializer::<_, Error>::new(std::iter::empty::<(String, String)>()))
+    }
+
     serde::forward_to_deserialize_any! {
-        char bytes byte_buf unit unit_struct tuple tuple_struct map identifier ignored_any i128 u128
+        char bytes byte_buf unit unit_struct tuple tuple_struct identifier ignored_any i128 u128
     }
 }
 

@@ -85,9 +85,14 @@ pub enum FaultKind {
         #[serde(default)]
         retry_after_seconds: Option<u64>,
     },
-    /// Wait, then answer normally.
+    /// Wait, then answer normally: `delayMs`, or uniformly between `delayMs` and `delayMaxMs`
+    /// (Partner Center's own latency is 100-300 ms).
     #[serde(rename_all = "camelCase")]
-    Delay { delay_ms: u64 },
+    Delay {
+        delay_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay_max_ms: Option<u64>,
+    },
     /// Process the request, then drop the connection before the answer is complete.
     DropAfterProcessing,
     /// Drop the connection without processing.

@@ -21,8 +21,12 @@ pub async fn inject(State(state): State<Arc<SimState>>, request: Request, next: 
     let fault = pick(&state, request.method().as_str(), request.uri().path());
     match fault {
         None => next.run(request).await,
-        Some(FaultKind::Delay { delay_ms }) => {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        Some(FaultKind::Delay { delay_ms, delay_max_ms }) => {
+            let delay = match delay_max_ms {
+                Some(max) if max > delay_ms => rand::rng().random_range(delay_ms..=max),
+                _ => delay_ms,
+            };
+            tokio::time::sleep(Duration::from_millis(delay)).await;
             next.run(request).await
         }
         Some(FaultKind::Status { status, retry_after_seconds }) => match StatusCode::from_u16(status) {

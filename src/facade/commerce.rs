@@ -65,7 +65,8 @@ fn reject_line_errors(cart: &Cart, sent: &[CartLine]) -> Result<()> {
 fn with_next_step(error: Error, customer: CustomerId) -> Error {
     match error.reason() {
         Reason::McaNotAccepted => error.with_next_step(format!(
-            "confirm the customer agreement (ConfirmCustomerAgreement / POST /v1/customers/{customer}/agreements)"
+            "confirm the customer agreement (ConfirmCustomerAgreement / POST /v1/customers/{customer}/agreements), \
+             or let the customer sign it in the Microsoft 365 admin center"
         )),
         Reason::AzurePlanUpgradeBlocksPurchase => error.with_next_step(format!(
             "follow the transition (CheckProductUpgradeEligibility / GET /v1/customers/{customer}/product-upgrades/eligibility?productFamily=Azure, then GetProductUpgrade with its id)"

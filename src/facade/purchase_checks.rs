@@ -115,16 +115,13 @@ impl Facade {
         if confirmed || self.pc.direct_sign_status(ctx, customer).await? {
             return Ok(());
         }
-        let id = customer.customer();
+        // The purchase adds the way forward (see `commerce::with_next_step`), as for Partner
+        // Center's own refusal.
         Err(Error::new(
             ErrorKind::PreconditionRequired,
             "the customer has not accepted the Microsoft Customer Agreement",
         )
-        .with_reason(Reason::McaNotAccepted)
-        .with_next_step(format!(
-            "confirm the customer agreement (ConfirmCustomerAgreement / POST /v1/customers/{id}/agreements), \
-                 or let the customer sign it in the Microsoft 365 admin center"
-        )))
+        .with_reason(Reason::McaNotAccepted))
     }
 
     /// The customer's MS-AZR-0145P subscriptions that are not deleted.

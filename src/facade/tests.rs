@@ -442,7 +442,8 @@ async fn specific_refusals_pass_through_with_the_next_step() {
     assert_eq!(error.reason(), Reason::McaNotAccepted);
     assert!(
         error.detail().ends_with(&format!(
-            "confirm the customer agreement (ConfirmCustomerAgreement / POST /v1/customers/{CUSTOMER}/agreements)"
+            "confirm the customer agreement (ConfirmCustomerAgreement / POST /v1/customers/{CUSTOMER}/agreements), \
+             or let the customer sign it in the Microsoft 365 admin center"
         )),
         "{}",
         error.detail()

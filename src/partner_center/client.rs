@@ -20,6 +20,8 @@ use uuid::Uuid;
 use super::{
     circuit::CircuitBreakers,
     error::{classify, is_retryable_status, retry_after},
+    retry_budget::{RetryBudget, RetryBudgetPolicy},
+    shared_reads::{ReadOutcome, SharedReads},
     token::{TokenCache, TokenFlow},
 };
 use crate::{
@@ -114,7 +116,7 @@ impl UpstreamRequest {
 }
 
 /// A successful answer, body read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UpstreamResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -148,16 +150,26 @@ impl RetryPolicy {
 }
 
 pub struct PartnerCenterClient {
+    upstream: Upstream,
+    /// Identical reads in flight share one call; opted-in reads are cached for a while.
+    reads: Arc<SharedReads>,
+}
+
+/// What sends calls upstream; cheap to clone, so a shared read can run in its own task.
+#[derive(Clone)]
+struct Upstream {
     http: reqwest::Client,
-    base_url: Url,
+    base_url: Arc<Url>,
     tokens: Arc<TokenCache>,
     retry: RetryPolicy,
     attempt_timeout: Duration,
-    breakers: CircuitBreakers,
+    breakers: Arc<CircuitBreakers>,
     /// Keeps each partner tenant under Partner Center's per-resource request limits.
     budget: Option<Arc<dyn RateBudget>>,
     /// Each caller's share of that budget, so no caller spends it all while others wait.
-    caller_share: Option<CallerShare>,
+    caller_share: Option<Arc<CallerShare>>,
+    /// Retries may add only so much to a partner's first attempts.
+    retry_budget: Arc<RetryBudget>,
 }
 
 /// One caller's share of a partner's budget: its own bucket, and the tokens of the partner's
@@ -216,44 +228,85 @@ impl PartnerCenterClient {
         attempt_timeout: Duration,
     ) -> Self {
         Self {
-            http,
-            base_url,
-            tokens,
-            retry,
-            attempt_timeout,
-            breakers: CircuitBreakers::new(u32::MAX, Duration::ZERO),
-            budget: None,
-            caller_share: None,
+            upstream: Upstream {
+                http,
+                base_url: Arc::new(base_url),
+                tokens,
+                retry,
+                attempt_timeout,
+                breakers: Arc::new(CircuitBreakers::new(u32::MAX, Duration::ZERO)),
+                budget: None,
+                caller_share: None,
+                retry_budget: Arc::new(RetryBudget::new(RetryBudgetPolicy::UNLIMITED)),
+            },
+            reads: Arc::new(SharedReads::new(Default::default())),
         }
     }
 
     /// Opens a partner's circuit after `failure_threshold` consecutive failed calls, for `open_for`.
     pub fn with_circuit_breaker(mut self, failure_threshold: u32, open_for: Duration) -> Self {
-        self.breakers = CircuitBreakers::new(failure_threshold, open_for);
+        self.upstream.breakers = Arc::new(CircuitBreakers::new(failure_threshold, open_for));
         self
     }
 
     /// Budgets every resource per partner tenant, and (`caller_share`) per caller within it.
     pub fn with_budget(mut self, budget: Arc<dyn RateBudget>, caller_share: Option<CallerShare>) -> Self {
-        self.budget = Some(budget);
-        self.caller_share = caller_share;
+        self.upstream.budget = Some(budget);
+        self.upstream.caller_share = caller_share.map(Arc::new);
+        self
+    }
+
+    /// Limits retries per partner to a fraction of its first attempts.
+    pub fn with_retry_budget(mut self, policy: RetryBudgetPolicy) -> Self {
+        self.upstream.retry_budget = Arc::new(RetryBudget::new(policy));
+        self
+    }
+
+    /// Shares identical reads in flight and caches the opted-in ones (see [`SharedReads`]).
+    pub fn with_shared_reads(mut self, reads: SharedReads) -> Self {
+        self.reads = Arc::new(reads);
         self
     }
 
     pub fn tokens(&self) -> &Arc<TokenCache> {
-        &self.tokens
+        &self.upstream.tokens
     }
 
     /// Sends `request` for `partner` and returns the 2xx answer, or the classified failure.
+    /// Reads may be answered by an identical call already in flight, or from the response
+    /// cache; writes make later reads of their customer go upstream again.
     pub async fn execute(
         &self,
         ctx: &RequestContext,
         partner: &str,
         request: &UpstreamRequest,
     ) -> Result<UpstreamResponse> {
-        match self.send(ctx, partner, request, false).await? {
-            Received::Full(response) => Ok(response),
-            Received::Streaming(_) => Err(Error::internal("a buffered call answered with a stream")),
+        if !SharedReads::is_shareable(request) {
+            ctx.freshness.record_uncacheable();
+            let result = self.upstream.send_buffered(ctx, partner, request).await;
+            if request.method != Method::GET {
+                self.reads.invalidate(partner, &request.path);
+            }
+            return result;
+        }
+        let start_call = || -> futures::future::BoxFuture<'static, Result<UpstreamResponse>> {
+            let (upstream, ctx, partner, request) =
+                (self.upstream.clone(), ctx.clone(), partner.to_owned(), request.clone());
+            Box::pin(async move { upstream.send_buffered(&ctx, &partner, &request).await })
+        };
+        let (outcome, result) = self.reads.read(ctx, partner, request, start_call).await;
+        read_counter(request.operation, outcome).increment(1);
+        match result {
+            // The call this read joined ran out of its first caller's time, not of this one's.
+            Err(error)
+                if outcome == ReadOutcome::Coalesced
+                    && error.reason() == Reason::DeadlineExceeded
+                    && ctx.remaining().is_none_or(|left| left >= MIN_ATTEMPT_BUDGET) =>
+            {
+                read_counter(request.operation, ReadOutcome::Sent).increment(1);
+                self.upstream.send_buffered(ctx, partner, request).await
+            }
+            result => result,
         }
     }
 
@@ -265,9 +318,38 @@ impl PartnerCenterClient {
         partner: &str,
         request: &UpstreamRequest,
     ) -> Result<reqwest::Response> {
-        match self.send(ctx, partner, request, true).await? {
+        ctx.freshness.record_uncacheable();
+        let result = self.upstream.send(ctx, partner, request, true).await;
+        if request.method != Method::GET {
+            self.reads.invalidate(partner, &request.path);
+        }
+        match result? {
             Received::Streaming(response) => Ok(response),
             Received::Full(_) => Err(Error::internal("a streamed call answered buffered")),
+        }
+    }
+
+    /// `execute` and parse the JSON body.
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        request: &UpstreamRequest,
+    ) -> Result<T> {
+        self.execute(ctx, partner, request).await?.json(request.operation)
+    }
+}
+
+impl Upstream {
+    async fn send_buffered(
+        &self,
+        ctx: &RequestContext,
+        partner: &str,
+        request: &UpstreamRequest,
+    ) -> Result<UpstreamResponse> {
+        match self.send(ctx, partner, request, false).await? {
+            Received::Full(response) => Ok(response),
+            Received::Streaming(_) => Err(Error::internal("a buffered call answered with a stream")),
         }
     }
 
@@ -315,6 +397,9 @@ impl PartnerCenterClient {
                 return Err(caller_deadline());
             }
             self.spend_budget(partner, request.operation, ctx.caller.as_deref()).await?;
+            if attempt == 1 {
+                self.retry_budget.record_first_attempt(partner);
+            }
             let token = self.tokens.get(partner, request.flow).await?;
             let timeout = remaining.map_or(self.attempt_timeout, |r| r.min(self.attempt_timeout));
             // The caller's deadline, not Partner Center's slowness, limits this attempt.
@@ -375,6 +460,13 @@ impl PartnerCenterClient {
             if ctx.remaining().is_some_and(|r| r < delay + MIN_ATTEMPT_BUDGET) {
                 return Err(error);
             }
+            if !self.retry_budget.try_retry(partner) {
+                // Partner Center is failing for many calls at once: more attempts would only
+                // add load (and spend the partner's budget); the caller gets its error now.
+                metrics::counter!("gateway_upstream_retries_refused_total", "partner" => partner.to_owned())
+                    .increment(1);
+                return Err(error);
+            }
             metrics::counter!("gateway_upstream_retries_total", "operation" => request.operation, "partner" => partner.to_owned()).increment(1);
             tokio::time::sleep(delay).await;
         }
@@ -415,16 +507,6 @@ impl PartnerCenterClient {
                 .with_retry_after(wait))
             }
         }
-    }
-
-    /// `execute` and parse the JSON body.
-    pub async fn json<T: DeserializeOwned>(
-        &self,
-        ctx: &RequestContext,
-        partner: &str,
-        request: &UpstreamRequest,
-    ) -> Result<T> {
-        self.execute(ctx, partner, request).await?.json(request.operation)
     }
 
     async fn attempt(&self, ctx: &RequestContext, request: &UpstreamRequest, spec: AttemptSpec<'_>) -> Attempt {
@@ -487,9 +569,18 @@ impl PartnerCenterClient {
 
 /// The caller's own deadline ran out: not a failure of Partner Center (it never counts towards
 /// the circuit breaker, whatever the caller's deadline).
-fn caller_deadline() -> Error {
+pub(super) fn caller_deadline() -> Error {
     Error::new(ErrorKind::UpstreamTimeout, "the request's deadline passed while waiting for Partner Center")
         .with_reason(Reason::DeadlineExceeded)
+}
+
+/// Upstream reads by how they were answered: sent, joined to one in flight, or from the cache.
+fn read_counter(operation: &'static str, outcome: ReadOutcome) -> metrics::Counter {
+    static HANDLES: std::sync::LazyLock<HandleCache<(&'static str, ReadOutcome), metrics::Counter>> =
+        std::sync::LazyLock::new(HandleCache::new);
+    HANDLES.get((operation, outcome), |&(operation, outcome)| {
+        metrics::counter!("gateway_upstream_reads_total", "operation" => operation, "outcome" => outcome.label())
+    })
 }
 
 /// The attempt counter (by HTTP status, or `transport_error` for 0) and duration histogram.

@@ -14,6 +14,8 @@ pub mod error;
 pub mod invoices;
 pub mod models;
 pub mod paging;
+pub mod retry_budget;
+pub mod shared_reads;
 pub mod subscriptions;
 pub mod token;
 pub mod upgrades;

@@ -30,6 +30,7 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     let inbound = state.begin(Transport::Rest, operation, request.headers(), Some(state.rest_timeout));
     request.extensions_mut().insert(inbound.ctx.clone());
     let path = request.uri().path().to_owned();
+    let is_get = request.method() == Method::GET;
 
     // Only API calls are authenticated, admitted or shed: probes, metrics and documents must
     // answer even at capacity.
@@ -59,8 +60,22 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     if let Ok(value) = HeaderValue::from_str(&inbound.ctx.request_id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
+    if is_get && response.status() == axum::http::StatusCode::OK {
+        say_how_fresh(&mut response, &inbound.ctx.freshness);
+    }
     inbound.finish(edge::http_status_label(response.status().as_u16()), error.as_ref());
     response
+}
+
+/// An answer built only from the response cache's operations says how old it is and how long
+/// the caller may keep it (`private`: it was authorised for this caller only).
+fn say_how_fresh(response: &mut Response, freshness: &crate::context::UpstreamFreshness) {
+    let Some((age, fresh_for)) = freshness.cacheable() else { return };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&format!("private, max-age={}", fresh_for.as_secs())) {
+        headers.insert(axum::http::header::CACHE_CONTROL, value);
+    }
+    headers.insert(axum::http::header::AGE, HeaderValue::from(age.as_secs()));
 }
 
 /// What an API request holds for as long as its answer is being sent.

@@ -759,6 +759,7 @@ async fn the_mca_refusal_names_the_next_step_with_the_real_customer_id() {
         "{detail}"
     );
     assert!(!detail.contains("{customerId}"), "no placeholder left in: {detail}");
+    assert_eq!(detail.matches("ConfirmCustomerAgreement").count(), 1, "the step is said once: {detail}");
 }
 
 /// Every documented order status reaches the caller as a plan status; none stays

@@ -163,7 +163,7 @@ async fn passing_faults_are_retried_and_the_call_succeeds() {
 async fn a_slow_partner_center_meets_the_callers_deadline() {
     let app = TestApp::spawn_with(|settings| settings.rest.request_timeout = Duration::from_millis(600)).await;
     let token = app.token(&["*"], &[Permission::CustomersRead]);
-    app.sim.inject(FaultRule::new(FaultKind::Delay { delay_ms: 3_000 }).on("GET", "/v1/"));
+    app.sim.inject(FaultRule::new(FaultKind::Delay { delay_ms: 3_000, delay_max_ms: None }).on("GET", "/v1/"));
     let started = std::time::Instant::now();
     let (status, problem) = app.get_json(CUSTOMER_PATH, &token).await;
     assert_eq!(status, 504, "{problem}");

@@ -33,7 +33,9 @@ async fn a_callers_own_deadline_never_opens_the_partners_circuit() {
     let attacker = app.token(&[FABRIKAM], &[Permission::CustomersRead]);
     let victim = app.token(&["*"], &[Permission::CustomersRead]);
     // Partner Center answers in 200 ms; the attacker gives each call 45 ms.
-    app.sim.inject(FaultRule::new(FaultKind::Delay { delay_ms: 200 }).on("GET", "/v1/customers/").times(20));
+    app.sim.inject(
+        FaultRule::new(FaultKind::Delay { delay_ms: 200, delay_max_ms: None }).on("GET", "/v1/customers/").times(20),
+    );
     let mut customers = app.customers_client().await;
     for _ in 0..10 {
         let mut request = authed(pb::GetCustomerRequest { customer_id: FABRIKAM.into() }, &attacker);

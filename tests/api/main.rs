@@ -20,4 +20,5 @@ mod service;
 mod shared_state;
 mod tenant_isolation;
 mod token_cache;
+mod upstream_economy;
 mod usage;

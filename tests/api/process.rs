@@ -163,7 +163,9 @@ async fn sigterm_under_load_flips_readiness_first_and_fails_no_request() {
     ])
     .await;
     let token = gateway.token();
-    gateway.inject(FaultRule::new(FaultKind::Delay { delay_ms: 700 }).on("GET", "/v1/customers/")).await;
+    gateway
+        .inject(FaultRule::new(FaultKind::Delay { delay_ms: 700, delay_max_ms: None }).on("GET", "/v1/customers/"))
+        .await;
     let url = format!("{}/v1/customers/{}", gateway.rest, seed::CUSTOMER_FABRIKAM);
     let http = reqwest::Client::new();
     let in_flight: Vec<_> = (0..200).map(|_| tokio::spawn(http.get(&url).bearer_auth(&token).send())).collect();
@@ -205,7 +207,9 @@ async fn a_thousand_connections_keep_the_gateway_responsive_and_its_memory_bound
     let token = gateway.token();
     let idle = gateway.rss_bytes();
     // 1,000 clients, each with its own connection, each holding a slow request open.
-    gateway.inject(FaultRule::new(FaultKind::Delay { delay_ms: 1_500 }).on("GET", "/v1/customers/")).await;
+    gateway
+        .inject(FaultRule::new(FaultKind::Delay { delay_ms: 1_500, delay_max_ms: None }).on("GET", "/v1/customers/"))
+        .await;
     let clients: Vec<reqwest::Client> =
         (0..1000).map(|_| reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client")).collect();
     let url = format!("{}/v1/customers/{}", gateway.rest, seed::CUSTOMER_FABRIKAM);

@@ -30,10 +30,23 @@ fn thirty_percent_faults(app: &TestApp, path_prefix: &str) {
     app.sim.inject(on(FaultRule::new(FaultKind::Drop)).probability(0.125));
 }
 
+/// Identical reads: most share a call in flight (one failed shared call fails all its callers,
+/// so the retries of the few calls made must hold).
 #[tokio::test]
 async fn ten_thousand_reads_survive_thirty_percent_upstream_failures() {
+    ten_thousand_reads_with_thirty_percent_faults(true).await;
+}
+
+/// Each read its own upstream call: 10,000 logical calls within the retry budget.
+#[tokio::test]
+async fn ten_thousand_separate_calls_survive_thirty_percent_upstream_failures_within_the_retry_budget() {
+    ten_thousand_reads_with_thirty_percent_faults(false).await;
+}
+
+async fn ten_thousand_reads_with_thirty_percent_faults(coalesce: bool) {
     let app = TestApp::spawn_with(|settings| {
         settings.partner_center.budget_per_minute = 0;
+        settings.partner_center.coalesce_reads = coalesce;
         settings.limits.caller_requests_per_minute = 0;
         // 200 at a time from one caller: its share of the gateway is raised for this test.
         settings.limits.max_in_flight_per_caller = 200;
@@ -63,7 +76,7 @@ async fn ten_thousand_reads_survive_thirty_percent_upstream_failures() {
     let counters = app.counters();
     let upstream = counters.calls_to("GET /v1/customers/{customer_id}");
     println!(
-        "30% faults: {ok}/10000 ok ({:.2}%), {upstream} upstream attempts, p50 {:?}, p99 {:?}, max {:?}, {:.0} reads/s",
+        "30% faults (coalescing {coalesce}): {ok}/10000 ok ({:.2}%), {upstream} upstream attempts, p50 {:?}, p99 {:?}, max {:?}, {:.0} reads/s",
         ok as f64 / 100.0,
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
@@ -285,7 +298,7 @@ async fn beyond_capacity_requests_are_shed_at_once_and_probes_still_answer() {
             app.token_with(request)
         })
         .collect();
-    app.sim.inject(FaultRule::new(FaultKind::Delay { delay_ms: 800 }).on("GET", "/v1/customers/"));
+    app.sim.inject(FaultRule::new(FaultKind::Delay { delay_ms: 800, delay_max_ms: None }).on("GET", "/v1/customers/"));
     let url = app.url(&format!("/v1/customers/{FABRIKAM}"));
     let slow: Vec<_> = (0..4).map(|i| tokio::spawn(app.http.get(&url).bearer_auth(&callers[i % 2]).send())).collect();
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -174,7 +174,7 @@ async fn unknown_rpcs_answer_unimplemented() {
 async fn shutdown_lets_in_flight_requests_finish() {
     let mut app = TestApp::spawn().await;
     let token = app.token(&["*"], &[Permission::CustomersRead]);
-    app.sim.inject(FaultRule::new(FaultKind::Delay { delay_ms: 600 }).on("GET", "/v1/customers/"));
+    app.sim.inject(FaultRule::new(FaultKind::Delay { delay_ms: 600, delay_max_ms: None }).on("GET", "/v1/customers/"));
     let request = app.http.get(app.url(&format!("/v1/customers/{FABRIKAM}"))).bearer_auth(&token).send();
     let in_flight = tokio::spawn(request);
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -13,6 +13,8 @@ async fn a_hundred_concurrent_requests_on_a_cold_cache_make_one_token_request() 
     let app = TestApp::spawn_with(|settings| {
         settings.partner_center.budget_per_minute = 0;
         settings.limits.max_in_flight_per_caller = 100;
+        // Each read its own upstream call (each needing a token): identical reads would share one.
+        settings.partner_center.coalesce_reads = false;
     })
     .await;
     let token = app.token(&["*"], &[Permission::CustomersRead]);

@@ -321,7 +321,7 @@ pub async fn inject_graph_fault(State(graph): State<Arc<GraphService>>, request:
     let fault = pick(&mut graph.lock().graph_faults, request.method().as_str(), request.uri().path());
     match fault {
         None => next.run(request).await,
-        Some(FaultKind::Delay { delay_ms }) => {
+        Some(FaultKind::Delay { delay_ms, .. }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             next.run(request).await
         }
@@ -353,7 +353,7 @@ pub async fn inject_blob_fault(State(graph): State<Arc<GraphService>>, mut reque
     let fault = pick(&mut graph.lock().blob_faults, request.method().as_str(), request.uri().path());
     match fault {
         None => next.run(request).await,
-        Some(FaultKind::Delay { delay_ms }) => {
+        Some(FaultKind::Delay { delay_ms, .. }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             next.run(request).await
         }
