@@ -308,7 +308,7 @@ fn caller_token() -> String {
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa-private.pem")).expect("rsa key");
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("rsa key");
     let claims = json!({
-        "sub": "bench", "partner": seed::CONTOSO_PARTNER_ID, "customers": ["*"], "scp": "invoices.read usage.read",
+        "sub": "bench", "partner": seed::CONTOSO_PARTNER_ID, "customers": "*", "scp": "invoices.read usage.read",
         "iss": ISSUER, "aud": AUDIENCE, "exp": jsonwebtoken::get_current_timestamp() + 3600,
     });
     jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &key).expect("sign")

@@ -1,9 +1,15 @@
 //! What the gateway costs per request, measured against what a caller would otherwise use.
 //!
 //! ```text
-//! cargo bench --bench gateway                          # the full run, about 2 minutes
+//! cargo bench --bench gateway                          # the full run, about 6 minutes
 //! PCG_BENCH_SECONDS=1 cargo bench --bench gateway      # shorter measurement windows
+//! PCG_BENCH_ONLY=get,latency,dashboard cargo bench --bench gateway   # chosen sections
 //! ```
+//!
+//! Sections: `get` (one GET direct, through nginx, through the gateway; CPU per request of both
+//! proxies), `catalog`, `purchase`, `tokens`, `memory`, `latency` (Partner Center's 100-300 ms at
+//! c=256: what the hop adds) and `dashboard` (200 callers polling 20 customers: upstream calls per
+//! caller request with and without coalescing and the response cache).
 //!
 //! Everything runs on this machine as separate processes built in release mode: the Partner Center
 //! simulator (`partner-center-gateway simulate`), the gateway (`serve`, in `jwt` mode with RS256
@@ -27,7 +33,7 @@ use std::{
 };
 
 use partner_center_gateway::grpc::pb::{GetCustomerRequest, customer_service_client::CustomerServiceClient};
-use partner_center_simulator::seed;
+use partner_center_simulator::{FaultKind, FaultRule, seed};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -53,8 +59,14 @@ async fn run() {
     println!("partner-center-gateway benchmark: {} cores, {seconds} s per measurement", cores());
     println!("work directory {}", work.display());
 
+    let only: Option<Vec<String>> = std::env::var("PCG_BENCH_ONLY")
+        .ok()
+        .map(|list| list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+    let wanted = |section: &str| only.as_ref().is_none_or(|list| list.iter().any(|s| s == section));
+
     let sim = Simulator::start();
-    let gateway = Gateway::start(&work, "main", &sim, &[]);
+    // A pass-through hop: every read its own upstream call, as through nginx.
+    let gateway = Gateway::start(&work, "main", &sim, &["partner_center.coalesce_reads=false"]);
     let idle_rss = rss_kib(gateway.process.id());
     let jwt = caller_token();
     let aad = sim.access_token().await;
@@ -65,38 +77,51 @@ async fn run() {
     let mut report = Report::default();
 
     // 1. The same GET: straight to the simulator, through nginx, through the gateway.
-    report.section("GET one customer (Partner Center A3 / gateway GET /v1/customers/{id})");
-    for &concurrency in &LEVELS {
-        let direct = format!("{}v1/customers/{CUSTOMER}", sim.url);
-        let baseline = measure(concurrency, window, get_op(&http, &direct, &aad)).await;
-        report.row("direct to the simulator", concurrency, &baseline, None);
-        if let Some(nginx) = &nginx {
-            let url = format!("{}/v1/customers/{CUSTOMER}", nginx.url);
-            let stats = measure(concurrency, window, get_op(&http, &url, &aad)).await;
-            report.row("nginx proxy_pass", concurrency, &stats, Some(&baseline));
-        }
-        let url = format!("{}/v1/customers/{CUSTOMER}", gateway.rest);
-        let before = gateway.cpu();
-        let rest = measure(concurrency, window, get_op(&http, &url, &jwt)).await;
-        let rest_cpu = gateway.cpu() - before;
-        report.row("gateway REST", concurrency, &rest, Some(&baseline));
-        let channels = grpc_channels(&gateway.grpc, concurrency.div_ceil(32)).await;
-        let before = gateway.cpu();
-        let grpc = measure(concurrency, window, grpc_op(channels, &jwt)).await;
-        let grpc_cpu = gateway.cpu() - before;
-        report.row("gateway gRPC", concurrency, &grpc, Some(&baseline));
-        // What the hop adds to the direct call's p50, as a multiple of that call.
-        let added = |stats: &Stats| (stats.p50.as_secs_f64() - baseline.p50.as_secs_f64()) / baseline.p50.as_secs_f64();
-        report.note(format!(
-            "c={concurrency}: gateway CPU per request {:.0} µs (REST), {:.0} µs (gRPC); gRPC/REST p50 {:.2}, throughput {:.2}; \
+    if wanted("get") {
+        report.section("GET one customer (Partner Center A3 / gateway GET /v1/customers/{id})");
+        for &concurrency in &LEVELS {
+            let direct = format!("{}v1/customers/{CUSTOMER}", sim.url);
+            let baseline = measure(concurrency, window, get_op(&http, &direct, &aad)).await;
+            report.row("direct to the simulator", concurrency, &baseline, None);
+            let mut nginx_cpu_per_request = None;
+            if let Some(nginx) = &nginx {
+                let url = format!("{}/v1/customers/{CUSTOMER}", nginx.url);
+                let before = nginx.cpu();
+                let stats = measure(concurrency, window, get_op(&http, &url, &aad)).await;
+                let used = nginx.cpu() - before;
+                nginx_cpu_per_request =
+                    Some(used.as_secs_f64() * 1e6 / (stats.count + stats.warmup_count).max(1) as f64);
+                report.row("nginx proxy_pass", concurrency, &stats, Some(&baseline));
+            }
+            let url = format!("{}/v1/customers/{CUSTOMER}", gateway.rest);
+            let before = gateway.cpu();
+            let rest = measure(concurrency, window, get_op(&http, &url, &jwt)).await;
+            let rest_cpu = gateway.cpu() - before;
+            let rest_cpu_per_request = rest_cpu.as_secs_f64() * 1e6 / (rest.count + rest.warmup_count).max(1) as f64;
+            report.row("gateway REST", concurrency, &rest, Some(&baseline));
+            let channels = grpc_channels(&gateway.grpc, concurrency.div_ceil(32)).await;
+            let before = gateway.cpu();
+            let grpc = measure(concurrency, window, grpc_op(channels, &jwt)).await;
+            let grpc_cpu = gateway.cpu() - before;
+            let grpc_cpu_per_request = grpc_cpu.as_secs_f64() * 1e6 / (grpc.count + grpc.warmup_count).max(1) as f64;
+            report.row("gateway gRPC", concurrency, &grpc, Some(&baseline));
+            // What the hop adds to the direct call's p50, as a multiple of that call.
+            let added =
+                |stats: &Stats| (stats.p50.as_secs_f64() - baseline.p50.as_secs_f64()) / baseline.p50.as_secs_f64();
+            report.note(format!(
+            "c={concurrency}: gateway CPU per request {rest_cpu_per_request:.0} µs (REST), {grpc_cpu_per_request:.0} µs (gRPC){}; gRPC/REST p50 {:.2}, throughput {:.2}; \
              p50 added to the direct call's: REST {:.2}×, gRPC {:.2}× of it",
-            rest_cpu.as_secs_f64() * 1e6 / rest.count.max(1) as f64,
-            grpc_cpu.as_secs_f64() * 1e6 / grpc.count.max(1) as f64,
+            nginx_cpu_per_request.map_or(String::new(), |nginx| format!(
+                "; nginx {nginx:.0} µs (gateway/nginx: REST {:.2}×, gRPC {:.2}×)",
+                rest_cpu_per_request / nginx,
+                grpc_cpu_per_request / nginx
+            )),
             grpc.p50.as_secs_f64() / rest.p50.as_secs_f64(),
             grpc.per_second / rest.per_second,
             added(&rest),
             added(&grpc),
         ));
+        }
     }
     if nginx.is_none() {
         report.note(
@@ -106,83 +131,275 @@ async fn run() {
     }
 
     // 2. Catalog reads, cached by the gateway or not.
-    report.section("Catalog reads (c=16)");
-    let uncached = Gateway::start(&work, "uncached", &sim, &["catalog.cache_ttl=0s"]);
-    let product = format!("{}v1/products/{}?country=US", sim.url, seed::AZURE_PLAN_PRODUCT_ID);
-    let baseline = measure(16, window, get_op(&http, &product, &aad)).await;
-    report.row("product, direct to the simulator", 16, &baseline, None);
-    let path = format!("/v1/catalog/products/{}?country=US", seed::AZURE_PLAN_PRODUCT_ID);
-    let stats = measure(16, window, get_op(&http, &format!("{}{path}", uncached.rest), &jwt)).await;
-    report.row("product, gateway uncached", 16, &stats, Some(&baseline));
-    let stats = measure(16, window, get_op(&http, &format!("{}{path}", gateway.rest), &jwt)).await;
-    report.row("product, gateway cached", 16, &stats, Some(&baseline));
-    let baseline = measure(16, window, azure_plan_lookup_op(&http, &sim.url, &aad)).await;
-    report.row("Azure plan item, 3 calls direct", 16, &baseline, None);
-    let path = "/v1/catalog/azure-plan?country=US";
-    let stats = measure(16, window, get_op(&http, &format!("{}{path}", uncached.rest), &jwt)).await;
-    report.row("Azure plan item, gateway uncached", 16, &stats, Some(&baseline));
-    let stats = measure(16, window, get_op(&http, &format!("{}{path}", gateway.rest), &jwt)).await;
-    report.row("Azure plan item, gateway cached", 16, &stats, Some(&baseline));
-    drop(uncached);
+    if wanted("catalog") {
+        report.section("Catalog reads (c=16)");
+        let uncached = Gateway::start(&work, "uncached", &sim, &["catalog.cache_ttl=0s"]);
+        let product = format!("{}v1/products/{}?country=US", sim.url, seed::AZURE_PLAN_PRODUCT_ID);
+        let baseline = measure(16, window, get_op(&http, &product, &aad)).await;
+        report.row("product, direct to the simulator", 16, &baseline, None);
+        let path = format!("/v1/catalog/products/{}?country=US", seed::AZURE_PLAN_PRODUCT_ID);
+        let stats = measure(16, window, get_op(&http, &format!("{}{path}", uncached.rest), &jwt)).await;
+        report.row("product, gateway uncached", 16, &stats, Some(&baseline));
+        let stats = measure(16, window, get_op(&http, &format!("{}{path}", gateway.rest), &jwt)).await;
+        report.row("product, gateway cached", 16, &stats, Some(&baseline));
+        let baseline = measure(16, window, azure_plan_lookup_op(&http, &sim.url, &aad)).await;
+        report.row("Azure plan item, 3 calls direct", 16, &baseline, None);
+        let path = "/v1/catalog/azure-plan?country=US";
+        let stats = measure(16, window, get_op(&http, &format!("{}{path}", uncached.rest), &jwt)).await;
+        report.row("Azure plan item, gateway uncached", 16, &stats, Some(&baseline));
+        let stats = measure(16, window, get_op(&http, &format!("{}{path}", gateway.rest), &jwt)).await;
+        report.row("Azure plan item, gateway cached", 16, &stats, Some(&baseline));
+        drop(uncached);
+    }
 
     // 3. Buying an Azure plan: the documented six-call flow against one gateway call.
-    report.section("Azure plan purchase");
-    for concurrency in [1, 8] {
-        let calls_before = sim.partner_center_calls(&http).await;
-        let naive = measure(concurrency, window, naive_purchase_op(&http, &sim.url, &aad, &aad_user)).await;
-        let naive_calls = sim.partner_center_calls(&http).await - calls_before;
-        report.row("six calls direct to the simulator", concurrency, &naive, None);
-        let calls_before = sim.partner_center_calls(&http).await;
-        let warm = measure(concurrency, window, gateway_purchase_op(&http, &gateway.rest, &jwt)).await;
-        let warm_calls = sim.partner_center_calls(&http).await - calls_before;
-        report.row("gateway CreateAzurePlan (warm)", concurrency, &warm, Some(&naive));
-        report.note(format!(
-            "c={concurrency}: Partner Center calls per purchase: {:.2} naive, {:.2} through the gateway",
-            naive_calls as f64 / (naive.count + naive.warmup_count).max(1) as f64,
-            warm_calls as f64 / (warm.count + warm.warmup_count).max(1) as f64,
-        ));
+    if wanted("purchase") {
+        report.section("Azure plan purchase");
+        for concurrency in [1, 8] {
+            let calls_before = sim.partner_center_calls(&http).await;
+            let naive = measure(concurrency, window, naive_purchase_op(&http, &sim.url, &aad, &aad_user)).await;
+            let naive_calls = sim.partner_center_calls(&http).await - calls_before;
+            report.row("six calls direct to the simulator", concurrency, &naive, None);
+            let calls_before = sim.partner_center_calls(&http).await;
+            let warm = measure(concurrency, window, gateway_purchase_op(&http, &gateway.rest, &jwt)).await;
+            let warm_calls = sim.partner_center_calls(&http).await - calls_before;
+            report.row("gateway CreateAzurePlan (warm)", concurrency, &warm, Some(&naive));
+            report.note(format!(
+                "c={concurrency}: Partner Center calls per purchase: {:.2} naive, {:.2} through the gateway",
+                naive_calls as f64 / (naive.count + naive.warmup_count).max(1) as f64,
+                warm_calls as f64 / (warm.count + warm.warmup_count).max(1) as f64,
+            ));
+        }
     }
 
     // 4. A cold token cache under 10,000 concurrent requests.
-    report.section("Token cache: 10,000 concurrent requests on a cold gateway");
-    let cold = Gateway::start(&work, "cold", &sim, &[]);
-    let tokens_before = sim.token_requests(&http).await;
-    let (ok, elapsed) = burst(&cold.grpc, &jwt, 10_000, 50).await;
-    let token_requests = sim.token_requests(&http).await - tokens_before;
-    report.note(format!(
-        "{ok} of 10000 succeeded in {:.2} s; Azure AD token requests: {token_requests} (must be 1)",
-        elapsed.as_secs_f64()
-    ));
-    drop(cold);
+    if wanted("tokens") {
+        report.section("Token cache: 10,000 concurrent requests on a cold gateway");
+        let cold = Gateway::start(&work, "cold", &sim, &[]);
+        let tokens_before = sim.token_requests(&http).await;
+        let (ok, elapsed) = burst(&cold.grpc, &jwt, 10_000, 50).await;
+        let token_requests = sim.token_requests(&http).await - tokens_before;
+        report.note(format!(
+            "{ok} of 10000 succeeded in {:.2} s; Azure AD token requests: {token_requests} (must be 1)",
+            elapsed.as_secs_f64()
+        ));
+        drop(cold);
+    }
 
     // 5. Memory: a fresh gateway that has served a few requests (token fetched, caches warm), then
     //    1,000 clients that each made a request and stay connected, idle.
-    report.section("Gateway memory (RSS)");
-    let fresh = Gateway::start(&work, "memory", &sim, &[]);
-    drop(hold_connections(&fresh.rest_addr(), &jwt, 10).await);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let fresh_idle = rss_kib(fresh.process.id());
-    let connections = hold_connections(&fresh.rest_addr(), &jwt, 1000).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let with_connections = rss_kib(fresh.process.id());
-    report.note(format!(
+    if wanted("memory") {
+        report.section("Gateway memory (RSS)");
+        let fresh = Gateway::start(&work, "memory", &sim, &[]);
+        drop(hold_connections(&fresh.rest_addr(), &jwt, 10).await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let fresh_idle = rss_kib(fresh.process.id());
+        let connections = hold_connections(&fresh.rest_addr(), &jwt, 1000).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let with_connections = rss_kib(fresh.process.id());
+        report.note(format!(
         "fresh gateway: {:.1} MiB idle, {:.1} MiB with 1,000 open keep-alive connections ({} connected, {:.1} KiB each)",
         fresh_idle as f64 / 1024.0,
         with_connections as f64 / 1024.0,
         connections.len(),
         with_connections.saturating_sub(fresh_idle) as f64 / connections.len().max(1) as f64,
     ));
-    report.note(format!(
-        "the gateway that served every scenario above: {:.1} MiB after start, {:.1} MiB now, {:.1} MiB at its peak",
-        idle_rss as f64 / 1024.0,
-        rss_kib(gateway.process.id()) as f64 / 1024.0,
-        hwm_kib(gateway.process.id()) as f64 / 1024.0,
-    ));
-    drop(connections);
-    drop(fresh);
+        report.note(format!(
+            "the gateway that served every scenario above: {:.1} MiB after start, {:.1} MiB now, {:.1} MiB at its peak",
+            idle_rss as f64 / 1024.0,
+            rss_kib(gateway.process.id()) as f64 / 1024.0,
+            hwm_kib(gateway.process.id()) as f64 / 1024.0,
+        ));
+        drop(connections);
+        drop(fresh);
+    }
+
+    // 6. Partner Center's own latency: what the hop adds when the upstream takes 100-300 ms.
+    if wanted("latency") {
+        latency_section(&mut report, &work, &sim, &http, nginx.as_ref(), &aad, &jwt, window).await;
+    }
+
+    // 7. Dashboards polling: upstream calls per caller request.
+    if wanted("dashboard") {
+        dashboard_section(&mut report, &work, &sim, &http).await;
+    }
 
     report.print();
     drop(nginx);
+}
+
+/// GET one customer at c=256 while Partner Center answers in 100-300 ms: direct, through nginx,
+/// through the gateway as a pass-through hop (added p50/p99, memory) and with coalescing on.
+#[allow(clippy::too_many_arguments)]
+async fn latency_section(
+    report: &mut Report,
+    work: &Path,
+    sim: &Simulator,
+    http: &reqwest::Client,
+    nginx: Option<&Nginx>,
+    aad: &str,
+    jwt: &str,
+    window: Duration,
+) {
+    const CONCURRENCY: usize = 256;
+    report.section("Partner Center latency 100-300 ms, c=256: GET one customer");
+    let window = window.max(Duration::from_secs(5));
+    let pass_through = Gateway::start(work, "latency-pass-through", sim, &["partner_center.coalesce_reads=false"]);
+    let coalescing = Gateway::start(work, "latency-coalescing", sim, &[]);
+    let idle = rss_kib(pass_through.process.id());
+    sim.add_fault(
+        http,
+        FaultRule::new(FaultKind::Delay { delay_ms: 100, delay_max_ms: Some(300) }).on("GET", "/v1/customers/"),
+    )
+    .await;
+    let direct = format!("{}v1/customers/{CUSTOMER}", sim.url);
+    let baseline = measure(CONCURRENCY, window, get_op(http, &direct, aad)).await;
+    report.row("direct to the simulator", CONCURRENCY, &baseline, None);
+    let added = |stats: &Stats| {
+        format!(
+            "p50 +{:.2} ms, p99 +{:.2} ms",
+            (stats.p50.as_secs_f64() - baseline.p50.as_secs_f64()) * 1e3,
+            (stats.p99.as_secs_f64() - baseline.p99.as_secs_f64()) * 1e3
+        )
+    };
+    let mut notes = Vec::new();
+    if let Some(nginx) = nginx {
+        let url = format!("{}/v1/customers/{CUSTOMER}", nginx.url);
+        let stats = measure(CONCURRENCY, window, get_op(http, &url, aad)).await;
+        report.row("nginx proxy_pass", CONCURRENCY, &stats, Some(&baseline));
+        notes.push(format!("nginx adds {}", added(&stats)));
+    }
+    let url = format!("{}/v1/customers/{CUSTOMER}", pass_through.rest);
+    let stats = measure(CONCURRENCY, window, get_op(http, &url, jwt)).await;
+    report.row("gateway REST, pass-through (no coalescing)", CONCURRENCY, &stats, Some(&baseline));
+    notes.push(format!(
+        "the gateway adds {}; its RSS {:.1} MiB idle, {:.1} MiB after, {:.1} MiB peak",
+        added(&stats),
+        idle as f64 / 1024.0,
+        rss_kib(pass_through.process.id()) as f64 / 1024.0,
+        hwm_kib(pass_through.process.id()) as f64 / 1024.0,
+    ));
+    let calls_before = sim.partner_center_calls(http).await;
+    let url = format!("{}/v1/customers/{CUSTOMER}", coalescing.rest);
+    let stats = measure(CONCURRENCY, window, get_op(http, &url, jwt)).await;
+    let calls = sim.partner_center_calls(http).await - calls_before;
+    report.row("gateway REST, identical reads coalesced", CONCURRENCY, &stats, Some(&baseline));
+    notes.push(format!(
+        "with coalescing: {:.3} upstream calls per request ({calls} for {})",
+        calls as f64 / (stats.count + stats.warmup_count).max(1) as f64,
+        stats.count + stats.warmup_count
+    ));
+    report.note(notes.join("; "));
+    sim.clear_faults(http).await;
+}
+
+/// 200 callers (each its own token subject) poll the subscriptions and orders of 20 customers
+/// every 2 s for 30 s while Partner Center answers in 200 ms, through a gateway with the default
+/// partner budget (500 per minute and resource, half of it per caller): without sharing, with
+/// coalescing, with coalescing and a 30 s response cache for the two reads.
+async fn dashboard_section(report: &mut Report, work: &Path, sim: &Simulator, http: &reqwest::Client) {
+    const CALLERS: usize = 200;
+    const POLL: Duration = Duration::from_secs(2);
+    let seconds = std::env::var("PCG_DASHBOARD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30.0);
+    let window = Duration::from_secs_f64(seconds);
+    report.section(&format!(
+        "Dashboard: {CALLERS} callers polling 20 customers' subscriptions and orders every 2 s for {seconds:.0} s, Partner Center at 200 ms"
+    ));
+    let customers: Vec<String> = seed::customers()
+        .into_iter()
+        .filter(|c| c.partner_tenant == seed::CONTOSO_TENANT_ID)
+        .map(|c| c.id)
+        .take(20)
+        .collect();
+    let tokens: Vec<String> = (0..CALLERS)
+        .map(|i| signed_token(&format!("dashboard-{i}"), json!("*"), json!(["subscriptions.read", "orders.read"])))
+        .collect();
+    sim.add_fault(
+        http,
+        FaultRule::new(FaultKind::Delay { delay_ms: 200, delay_max_ms: None }).on("GET", "/v1/customers/"),
+    )
+    .await;
+    let budget = ["partner_center.budget_per_minute=500", "partner_center.budget_burst=50"];
+    let setups: [(&str, Vec<&str>); 3] = [
+        ("every read its own call", vec!["partner_center.coalesce_reads=false"]),
+        ("identical reads coalesced", vec![]),
+        (
+            "coalesced + 30 s response cache",
+            vec![r#"partner_center.response_cache.ttl={"subscriptions.list"="30s","orders.list"="30s"}"#],
+        ),
+    ];
+    report.note(
+        "| gateway | caller requests | upstream calls | upstream calls per request | 429 (partner budget) | other errors | p50 | p99 | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+            .to_owned(),
+    );
+    for (name, extra) in setups {
+        let settings: Vec<&str> = budget.iter().copied().chain(extra).collect();
+        let gateway = Gateway::start(work, &format!("dashboard-{}", name.len()), sim, &settings);
+        let calls_before = sim.partner_center_calls(http).await;
+        let deadline = Instant::now() + window;
+        let callers = tokens.iter().enumerate().map(|(i, token)| {
+            let (http, token) = (http.clone(), token.clone());
+            let customer = customers[i % customers.len()].clone();
+            let base = gateway.rest.clone();
+            tokio::spawn(async move {
+                // Dashboards open at different moments.
+                tokio::time::sleep(POLL.mul_f64(i as f64 / CALLERS as f64)).await;
+                let (mut latencies, mut throttled, mut failed) = (Vec::new(), 0u64, 0u64);
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    for what in ["subscriptions", "orders"] {
+                        let at = Instant::now();
+                        let url = format!("{base}/v1/customers/{customer}/{what}");
+                        match http.get(&url).bearer_auth(&token).send().await {
+                            Ok(response) if response.status().is_success() => {
+                                let _ = response.bytes().await;
+                                latencies.push(at.elapsed());
+                            }
+                            Ok(response) if response.status() == 429 => throttled += 1,
+                            other => {
+                                if failed == 0 && i == 0 {
+                                    let what = match other {
+                                        Ok(response) => format!(
+                                            "{} {}",
+                                            response.status(),
+                                            response.text().await.unwrap_or_default()
+                                        ),
+                                        Err(error) => error.to_string(),
+                                    };
+                                    eprintln!("dashboard caller 0: {url}: {what}");
+                                }
+                                failed += 1
+                            }
+                        }
+                    }
+                    tokio::time::sleep(POLL.saturating_sub(started.elapsed())).await;
+                }
+                (latencies, throttled, failed)
+            })
+        });
+        let (mut latencies, mut throttled, mut failed) = (Vec::new(), 0, 0);
+        for caller in futures::future::join_all(callers).await {
+            let (l, t, f) = caller.expect("caller");
+            latencies.extend(l);
+            throttled += t;
+            failed += f;
+        }
+        let calls = sim.partner_center_calls(http).await - calls_before;
+        latencies.sort_unstable();
+        let at =
+            |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
+        let requests = latencies.len() as u64 + throttled + failed;
+        let line = format!(
+            "| {name} | {requests} | {calls} | {:.3} | {throttled} | {failed} | {} | {} | {:.1} MiB |",
+            calls as f64 / requests.max(1) as f64,
+            show(at(0.5)),
+            show(at(0.99)),
+            hwm_kib(gateway.process.id()) as f64 / 1024.0
+        );
+        println!("{line}");
+        report.lines.push(line);
+    }
+    sim.clear_faults(http).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,6 +768,15 @@ impl Simulator {
         counters["tokenRequests"].as_object().map(|m| m.values().filter_map(Value::as_u64).sum()).unwrap_or(0)
     }
 
+    async fn add_fault(&self, http: &reqwest::Client, rule: FaultRule) {
+        let response = http.post(format!("{}_simulator/faults", self.url)).json(&rule).send().await.expect("fault");
+        assert!(response.status().is_success(), "the simulator took the fault rule");
+    }
+
+    async fn clear_faults(&self, http: &reqwest::Client) {
+        let _ = http.delete(format!("{}_simulator/faults", self.url)).send().await;
+    }
+
     fn port(&self) -> u16 {
         self.url.trim_end_matches('/').rsplit(':').next().and_then(|p| p.parse().ok()).expect("simulator port")
     }
@@ -593,6 +819,7 @@ client_secret = "{secret}"
 [limits]
 caller_requests_per_minute = 0
 max_in_flight = 20000
+max_in_flight_per_caller = 4096
 
 [log]
 format = "json"
@@ -636,7 +863,7 @@ fn logged(output: &str, key: &str) -> Option<String> {
 
 /// nginx in front of the simulator, as a plain reverse proxy a user might deploy instead.
 struct Nginx {
-    _process: Process,
+    process: Process,
     url: String,
 }
 
@@ -690,28 +917,52 @@ http {{
         let url = format!("http://127.0.0.1:{port}");
         for _ in 0..250 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Self { _process: process, url });
+                return Some(Self { process, url });
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         eprintln!("nginx did not start: {}", process.output.lock().unwrap_or_else(|e| e.into_inner()));
         None
     }
+
+    /// CPU time of the master and its worker processes (the workers do the proxying).
+    fn cpu(&self) -> Duration {
+        let master = self.process.id();
+        let mut total = cpu_time(master);
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            if parent_pid(pid) == Some(master) {
+                total += cpu_time(pid);
+            }
+        }
+        total
+    }
+}
+
+/// The parent of a process, from `/proc/<pid>/stat` (field 4).
+fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
 fn caller_token() -> String {
+    signed_token("bench", json!([CUSTOMER]), json!(["customers.read", "catalog.read", "orders.read", "orders.write"]))
+}
+
+/// An RS256 token the gateway under test accepts, for caller `sub`.
+fn signed_token(sub: &str, customers: Value, roles: Value) -> String {
     let key =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rsa-private.pem")).expect("test key");
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(&key).expect("rsa key");
     let now = jsonwebtoken::get_current_timestamp();
     let claims = json!({
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "bench", "iat": now, "nbf": now, "exp": now + 3600,
+        "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "nbf": now, "exp": now + 3600,
         "partner": seed::CONTOSO_PARTNER_ID,
-        "customers": [CUSTOMER],
-        "roles": ["customers.read", "catalog.read", "orders.read", "orders.write"],
+        "customers": customers,
+        "roles": roles,
     });
     jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &key).expect("sign")
 }

@@ -395,6 +395,15 @@ async fn three_replicas_buy_once_list_at_once_and_fail_closed_without_redis() {
         assert_eq!(cluster.order_ids(gateway, &fresh).await.first(), Some(&placed), "gateway {gateway}");
     }
 
+    // Every replica holds an app+user token before Redis loses its data. The simulator accepts
+    // only the newest refresh token (stricter than Azure AD, where a superseded refresh token
+    // stays valid until it expires): a replica that had never redeemed one would present the
+    // configured, long-superseded token once Redis forgot the shared rotation.
+    for gateway in 0..3 {
+        let (status, body) = cluster.get(gateway, &format!("/v1/customers/{x}/agreements")).await;
+        assert_eq!(status, 200, "an app+user read on gateway {gateway}: {body}");
+    }
+
     // (d) A purchase in progress when Redis dies.
     let (status, _, _) = cluster.purchase(0, &x, "outage-x").await;
     assert_eq!(status, 502, "the answer of X's checkout is lost; its record (with the cart) is in Redis");
