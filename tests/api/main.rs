@@ -18,6 +18,7 @@ mod replicas;
 mod resilience;
 mod service;
 mod shared_state;
+mod simulator_url;
 mod tenant_isolation;
 mod token_cache;
 mod usage;
