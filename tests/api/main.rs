@@ -22,3 +22,4 @@ mod simulator_url;
 mod tenant_isolation;
 mod token_cache;
 mod usage;
+mod walkthrough;
