@@ -66,6 +66,8 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     #[cfg(feature = "simulator")]
     simulator: Option<partner_center_simulator::SimulatorHandle>,
+    /// The simulator's root (built-in or `simulator.url`), when the gateway runs against one.
+    simulator_url: Option<Url>,
 }
 
 /// Where Partner Center is, and which partners the gateway acts for.
@@ -82,7 +84,14 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         settings.validate()?;
         #[cfg(feature = "simulator")]
-        let simulator = if settings.uses_simulator() {
+        let external = match &settings.simulator.url {
+            Some(url) if settings.uses_simulator() => Some(external_simulator(url).await?),
+            _ => None,
+        };
+        #[cfg(feature = "simulator")]
+        let external_url = external.as_ref().map(|urls| urls.base.clone());
+        #[cfg(feature = "simulator")]
+        let simulator = if settings.uses_simulator() && external.is_none() {
             let config = partner_center_simulator::SimulatorConfig {
                 order_list_delay: settings.simulator.order_list_delay,
                 token_lifetime: settings.simulator.token_lifetime,
@@ -97,11 +106,14 @@ impl Application {
         #[cfg(feature = "simulator")]
         let mut upstream = upstream(
             &settings,
-            simulator.as_ref().map(|sim| SimulatorUrls {
-                base: sim.base_url(),
-                graph: sim.graph_base_url(),
-                blob: sim.blob_base_url(),
-            }),
+            simulator
+                .as_ref()
+                .map(|sim| SimulatorUrls {
+                    base: sim.base_url(),
+                    graph: sim.graph_base_url(),
+                    blob: sim.blob_base_url(),
+                })
+                .or(external),
         )?;
         #[cfg(not(feature = "simulator"))]
         let mut upstream = upstream(&settings, None)?;
@@ -288,6 +300,11 @@ impl Application {
                 )) as Arc<dyn RateBudget>
             }),
         };
+        #[cfg(feature = "simulator")]
+        let simulator_url =
+            simulator.as_ref().map(partner_center_simulator::SimulatorHandle::base_url).or(external_url);
+        #[cfg(not(feature = "simulator"))]
+        let simulator_url = None;
         Ok(Self {
             settings,
             state,
@@ -296,6 +313,7 @@ impl Application {
             metrics_listener,
             #[cfg(feature = "simulator")]
             simulator,
+            simulator_url,
         })
     }
 
@@ -318,6 +336,12 @@ impl Application {
         return self.simulator.as_ref().map(partner_center_simulator::SimulatorHandle::addr);
         #[cfg(not(feature = "simulator"))]
         None
+    }
+
+    /// The root of the simulator the gateway talks to (`/_simulator/...` is its control API):
+    /// the built-in one, or the one `simulator.url` names.
+    pub fn simulator_url(&self) -> Option<&Url> {
+        self.simulator_url.as_ref()
     }
 
     pub fn state(&self) -> &AppState {
@@ -489,7 +513,48 @@ pub fn mint_dev_token(settings: &Settings, request: &DevTokenRequest) -> Result<
         .map_err(|e| StartError::Setup(format!("minting a dev token: {e}")))
 }
 
-/// Where the built-in simulator's listeners are.
+/// A simulator in another process (`simulator.url`): asks its `/_simulator/info` where its
+/// listeners are, and refuses to start against anything that does not answer as a simulator, so
+/// dev tokens never reach a real Partner Center.
+#[cfg(feature = "simulator")]
+async fn external_simulator(url: &Url) -> Result<SimulatorUrls, StartError> {
+    use partner_center_simulator::SimulatorInfo;
+    let refuse = |problem: String| StartError::Config(ConfigError::new("simulator.url", problem));
+    let info_url = with_trailing_slash(url.clone())
+        .join("_simulator/info")
+        .map_err(|e| refuse(format!("{url} cannot take a path: {e}")))?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| StartError::Setup(format!("http client: {e}")))?;
+    let not_a_simulator = |why: String| {
+        refuse(format!(
+            "{url} is not a running simulator ({why}); start one with `partner-center-gateway simulate --listen {}`",
+            url.host_str().zip(url.port()).map_or_else(|| "127.0.0.1:8090".to_owned(), |(h, p)| format!("{h}:{p}"))
+        ))
+    };
+    let response =
+        http.get(info_url.clone()).send().await.map_err(|e| not_a_simulator(format!("GET {info_url}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(not_a_simulator(format!("GET {info_url} answered {}", response.status())));
+    }
+    let info: SimulatorInfo =
+        response.json().await.map_err(|e| not_a_simulator(format!("GET {info_url} is not simulator info: {e}")))?;
+    if info.service != SimulatorInfo::SERVICE {
+        return Err(not_a_simulator(format!("GET {info_url} names service {:?}", info.service)));
+    }
+    let parse = |field: &str, value: &str| {
+        Url::parse(value).map_err(|e| not_a_simulator(format!("its {field} {value:?} is not a URL: {e}")))
+    };
+    Ok(SimulatorUrls {
+        base: with_trailing_slash(url.clone()),
+        graph: parse("graphBaseUrl", &info.graph_base_url)?,
+        blob: parse("blobBaseUrl", &info.blob_base_url)?,
+    })
+}
+
+/// Where the simulator's listeners are.
 struct SimulatorUrls {
     base: Url,
     graph: Url,

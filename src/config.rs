@@ -613,8 +613,13 @@ impl Default for LogSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimulatorSettings {
-    /// Address of the simulator; port 0 picks a free loopback port.
+    /// Address of the built-in simulator (its Partner Center API, token endpoint and
+    /// `/_simulator/...` control API); port 0 picks a free port.
     pub listen: SocketAddr,
+    /// A simulator running in another process (`partner-center-gateway simulate`), e.g.
+    /// `http://127.0.0.1:8090`: used instead of starting the built-in one, with dev tokens, so its
+    /// state survives gateway restarts. The gateway checks at start that it is a simulator.
+    pub url: Option<Url>,
     /// How long a new order stays out of the customer's order list, as in Partner Center.
     #[serde(with = "humantime_serde")]
     pub order_list_delay: Duration,
@@ -628,7 +633,8 @@ pub struct SimulatorSettings {
 impl Default for SimulatorSettings {
     fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
+            url: None,
             order_list_delay: Duration::from_secs(15 * 60),
             token_lifetime: Duration::from_secs(3599),
             allow_in_production: false,
@@ -839,12 +845,22 @@ impl Settings {
                     "is required: this build has no built-in simulator",
                 ));
             }
+            if let Some(url) = &self.simulator.url
+                && !matches!(url.scheme(), "http" | "https")
+            {
+                return Err(ConfigError::new("simulator.url", "must be an http:// or https:// URL"));
+            }
             if production && !self.simulator.allow_in_production {
                 return Err(ConfigError::new(
                     "partner_center.base_url",
                     "is required in production (or set simulator.allow_in_production for a demo)",
                 ));
             }
+        } else if self.simulator.url.is_some() {
+            return Err(ConfigError::new(
+                "simulator.url",
+                "cannot be combined with partner_center.base_url (the gateway talks to one upstream)",
+            ));
         } else if self.partner_center.partners.is_empty() {
             return Err(ConfigError::new("partner_center.partners", "must list at least one partner tenant"));
         }
@@ -1143,7 +1159,19 @@ mod tests {
         assert_eq!(settings.auth_mode(), AuthMode::Dev);
         assert_eq!(settings.rest.listen.port(), 8080);
         assert_eq!(settings.grpc.listen.port(), 50051);
+        assert_eq!(settings.simulator.listen.port(), 8090);
         assert_eq!(settings.log_format(), LogFormat::Text);
+    }
+
+    #[test]
+    #[cfg(feature = "simulator")]
+    fn a_simulator_url_keeps_dev_mode_and_excludes_a_real_upstream() {
+        let settings = load(&[], &[("simulator.url", "http://127.0.0.1:8090")]).expect("valid");
+        assert!(settings.uses_simulator());
+        assert_eq!(settings.auth_mode(), AuthMode::Dev);
+        let both = [("simulator.url", "http://127.0.0.1:8090"), ("partner_center.base_url", "https://pc.example.com")];
+        assert_eq!(load(&[], &both).expect_err("two upstreams").key, "simulator.url");
+        assert_eq!(load(&[], &[("simulator.url", "ftp://127.0.0.1/")]).expect_err("scheme").key, "simulator.url");
     }
 
     #[test]

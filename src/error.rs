@@ -160,7 +160,7 @@ impl ErrorKind {
 /// Declares [`Reason`]: each variant with its wire spelling and what it tells the caller. The
 /// list is part of the contract: the OpenAPI document and the proto comments show it.
 macro_rules! reasons {
-    ($($(#[doc = $doc:literal])+ $variant:ident = $wire:literal,)+) => {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $wire:literal => $kind:ident,)+) => {
         /// Why an operation failed, more precisely than its [`ErrorKind`]: problem+json `reason`,
         /// gRPC `ErrorInfo.reason`. Callers branch on these; they never change meaning.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,6 +178,14 @@ macro_rules! reasons {
                 }
             }
 
+            /// The one kind errors with this reason have, so its HTTP status and gRPC code
+            /// (`docs/errors.md` is generated from it).
+            pub const fn kind(self) -> ErrorKind {
+                match self {
+                    $(Self::$variant => ErrorKind::$kind,)+
+                }
+            }
+
             /// What the reason tells the caller (its doc comment).
             pub fn description(self) -> String {
                 match self {
@@ -190,124 +198,124 @@ macro_rules! reasons {
 
 reasons! {
     /// The request is malformed; `errors` names the fields.
-    InvalidArgument = "INVALID_ARGUMENT",
+    InvalidArgument = "INVALID_ARGUMENT" => InvalidArgument,
     /// No bearer token, or one that fails verification.
-    Unauthenticated = "UNAUTHENTICATED",
+    Unauthenticated = "UNAUTHENTICATED" => Unauthenticated,
     /// The token does not allow this.
-    PermissionDenied = "PERMISSION_DENIED",
+    PermissionDenied = "PERMISSION_DENIED" => PermissionDenied,
     /// No such resource.
-    NotFound = "NOT_FOUND",
+    NotFound = "NOT_FOUND" => NotFound,
     /// The thing to create exists already.
-    AlreadyExists = "ALREADY_EXISTS",
+    AlreadyExists = "ALREADY_EXISTS" => AlreadyExists,
     /// A concurrent change won; read again and retry.
-    Conflict = "CONFLICT",
+    Conflict = "CONFLICT" => Conflict,
     /// The resource's state forbids the operation.
-    FailedPrecondition = "FAILED_PRECONDITION",
+    FailedPrecondition = "FAILED_PRECONDITION" => FailedPrecondition,
     /// A prerequisite outside the request is missing.
-    PreconditionRequired = "PRECONDITION_REQUIRED",
+    PreconditionRequired = "PRECONDITION_REQUIRED" => PreconditionRequired,
     /// The request body is larger than the gateway accepts.
-    PayloadTooLarge = "PAYLOAD_TOO_LARGE",
+    PayloadTooLarge = "PAYLOAD_TOO_LARGE" => PayloadTooLarge,
     /// Too many requests; see the retry delay.
-    RateLimited = "RATE_LIMITED",
+    RateLimited = "RATE_LIMITED" => RateLimited,
     /// The route exists, but not for this method.
-    MethodNotAllowed = "METHOD_NOT_ALLOWED",
+    MethodNotAllowed = "METHOD_NOT_ALLOWED" => MethodNotAllowed,
     /// The gateway failed.
-    Internal = "INTERNAL",
+    Internal = "INTERNAL" => Internal,
     /// This deployment lacks a setting the operation needs.
-    NotConfigured = "NOT_CONFIGURED",
+    NotConfigured = "NOT_CONFIGURED" => NotConfigured,
     /// Partner Center failed.
-    UpstreamUnavailable = "UPSTREAM_UNAVAILABLE",
+    UpstreamUnavailable = "UPSTREAM_UNAVAILABLE" => UpstreamUnavailable,
     /// The gateway is overloaded or shutting down.
-    Unavailable = "UNAVAILABLE",
+    Unavailable = "UNAVAILABLE" => Unavailable,
     /// Partner Center did not answer in time.
-    UpstreamTimeout = "UPSTREAM_TIMEOUT",
+    UpstreamTimeout = "UPSTREAM_TIMEOUT" => UpstreamTimeout,
     /// The request's own deadline passed before Partner Center answered.
-    DeadlineExceeded = "DEADLINE_EXCEEDED",
+    DeadlineExceeded = "DEADLINE_EXCEEDED" => UpstreamTimeout,
     /// The request (its body) did not arrive in time.
-    RequestTimeout = "REQUEST_TIMEOUT",
+    RequestTimeout = "REQUEST_TIMEOUT" => RequestTimeout,
     /// The token lacks the permission the operation needs.
-    MissingPermission = "MISSING_PERMISSION",
+    MissingPermission = "MISSING_PERMISSION" => PermissionDenied,
     /// The token's `customers` claim does not include this customer.
-    CustomerNotInScope = "CUSTOMER_NOT_IN_SCOPE",
+    CustomerNotInScope = "CUSTOMER_NOT_IN_SCOPE" => PermissionDenied,
     /// Partner-wide data needs a token with `customers: "*"`.
-    PartnerWideAccessRequired = "PARTNER_WIDE_ACCESS_REQUIRED",
+    PartnerWideAccessRequired = "PARTNER_WIDE_ACCESS_REQUIRED" => PermissionDenied,
     /// Several partners are configured and the token names none.
-    PartnerRequired = "PARTNER_REQUIRED",
+    PartnerRequired = "PARTNER_REQUIRED" => PermissionDenied,
     /// The token names a partner this gateway does not serve.
-    UnknownPartner = "UNKNOWN_PARTNER",
+    UnknownPartner = "UNKNOWN_PARTNER" => PermissionDenied,
     /// This caller sent too many requests.
-    CallerRateLimited = "CALLER_RATE_LIMITED",
+    CallerRateLimited = "CALLER_RATE_LIMITED" => RateLimited,
     /// This caller has as many requests and streams in flight as it may; retry when one ends.
-    CallerConcurrencyLimited = "CALLER_CONCURRENCY_LIMITED",
+    CallerConcurrencyLimited = "CALLER_CONCURRENCY_LIMITED" => RateLimited,
     /// The gateway keeps the partner under Partner Center's request limits; retry later.
-    PartnerBudgetExhausted = "PARTNER_BUDGET_EXHAUSTED",
+    PartnerBudgetExhausted = "PARTNER_BUDGET_EXHAUSTED" => RateLimited,
     /// This caller has used its share of the partner's Partner Center budget; retry later.
-    PartnerBudgetShareExhausted = "PARTNER_BUDGET_SHARE_EXHAUSTED",
+    PartnerBudgetShareExhausted = "PARTNER_BUDGET_SHARE_EXHAUSTED" => RateLimited,
     /// The gateway is at capacity; retry shortly.
-    Overloaded = "OVERLOADED",
+    Overloaded = "OVERLOADED" => Unavailable,
     /// Partner Center failed repeatedly; the gateway stops calling it for a while.
-    CircuitOpen = "CIRCUIT_OPEN",
+    CircuitOpen = "CIRCUIT_OPEN" => Unavailable,
     /// No route for this path.
-    RouteNotFound = "ROUTE_NOT_FOUND",
+    RouteNotFound = "ROUTE_NOT_FOUND" => NotFound,
     /// The gateway could not reach Partner Center; the call may or may not have been processed.
-    UpstreamUnreachable = "UPSTREAM_UNREACHABLE",
+    UpstreamUnreachable = "UPSTREAM_UNREACHABLE" => UpstreamUnavailable,
     /// Partner Center throttles this partner tenant.
-    UpstreamThrottled = "UPSTREAM_THROTTLED",
+    UpstreamThrottled = "UPSTREAM_THROTTLED" => RateLimited,
     /// Partner Center refused the gateway's own credentials (a deployment problem).
-    UpstreamRejectedCredentials = "UPSTREAM_REJECTED_CREDENTIALS",
+    UpstreamRejectedCredentials = "UPSTREAM_REJECTED_CREDENTIALS" => UpstreamUnavailable,
     /// The gateway could not get an Azure AD token for Partner Center.
-    UpstreamTokenFailed = "UPSTREAM_TOKEN_FAILED",
+    UpstreamTokenFailed = "UPSTREAM_TOKEN_FAILED" => UpstreamUnavailable,
     /// Partner Center answered with a body the gateway cannot read.
-    UpstreamMalformedResponse = "UPSTREAM_MALFORMED_RESPONSE",
+    UpstreamMalformedResponse = "UPSTREAM_MALFORMED_RESPONSE" => UpstreamUnavailable,
     /// The operation needs the app+user token flow, which this deployment has not configured.
-    AppUserFlowNotConfigured = "APP_USER_FLOW_NOT_CONFIGURED",
+    AppUserFlowNotConfigured = "APP_USER_FLOW_NOT_CONFIGURED" => NotConfigured,
     /// The customer has not accepted the Microsoft Customer Agreement.
-    McaNotAccepted = "MCA_NOT_ACCEPTED",
+    McaNotAccepted = "MCA_NOT_ACCEPTED" => PreconditionRequired,
     /// The customer's acceptance of the agreement is already confirmed.
-    AgreementAlreadyConfirmed = "AGREEMENT_ALREADY_CONFIRMED",
+    AgreementAlreadyConfirmed = "AGREEMENT_ALREADY_CONFIRMED" => AlreadyExists,
     /// Partner Center refused line items of the cart; `errors` names each.
-    CartLineItemErrors = "CART_LINE_ITEM_ERRORS",
+    CartLineItemErrors = "CART_LINE_ITEM_ERRORS" => InvalidArgument,
     /// The cart does not exist or has expired.
-    CartNotFound = "CART_NOT_FOUND",
+    CartNotFound = "CART_NOT_FOUND" => NotFound,
     /// The cart was checked out already.
-    CartAlreadySubmitted = "CART_ALREADY_SUBMITTED",
+    CartAlreadySubmitted = "CART_ALREADY_SUBMITTED" => FailedPrecondition,
     /// The checkout produced no order; the detail gives Partner Center's order errors.
-    CheckoutFailed = "CHECKOUT_FAILED",
+    CheckoutFailed = "CHECKOUT_FAILED" => FailedPrecondition,
     /// The catalog has no Azure plan for this country.
-    AzurePlanNotInCatalog = "AZURE_PLAN_NOT_IN_CATALOG",
+    AzurePlanNotInCatalog = "AZURE_PLAN_NOT_IN_CATALOG" => NotFound,
     /// The customer has an MS-AZR-0145P subscription: transition it instead of buying an Azure plan.
-    CustomerHasLegacyAzureSubscription = "CUSTOMER_HAS_LEGACY_AZURE_SUBSCRIPTION",
+    CustomerHasLegacyAzureSubscription = "CUSTOMER_HAS_LEGACY_AZURE_SUBSCRIPTION" => FailedPrecondition,
     /// A transition to an Azure plan is pending, running or failed, which blocks purchases.
-    AzurePlanUpgradeBlocksPurchase = "AZURE_PLAN_UPGRADE_BLOCKS_PURCHASE",
+    AzurePlanUpgradeBlocksPurchase = "AZURE_PLAN_UPGRADE_BLOCKS_PURCHASE" => FailedPrecondition,
     /// An Azure plan cannot be suspended while Azure subscriptions under it are active.
-    AzurePlanHasActiveSubscriptions = "AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS",
+    AzurePlanHasActiveSubscriptions = "AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS" => FailedPrecondition,
     /// The subscription kept changing while the gateway updated it.
-    StaleEtag = "STALE_ETAG",
+    StaleEtag = "STALE_ETAG" => Conflict,
     /// Partner Center accepted the change and applies it later; read the resource again.
-    ChangePending = "CHANGE_PENDING",
+    ChangePending = "CHANGE_PENDING" => UpstreamTimeout,
     /// A purchase with this idempotency key is still running; retry later.
-    IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE",
+    IdempotencyKeyInUse = "IDEMPOTENCY_KEY_IN_USE" => Conflict,
     /// The idempotency key was used before for a purchase with other parameters.
-    IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED",
+    IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED" => InvalidArgument,
     /// No such billing export: the id is unknown, belongs to another partner, or Microsoft no
     /// longer keeps the export (start a new one).
-    ExportNotFound = "EXPORT_NOT_FOUND",
+    ExportNotFound = "EXPORT_NOT_FOUND" => NotFound,
     /// The billing export is still running; read it after the retry delay.
-    ExportNotReady = "EXPORT_NOT_READY",
+    ExportNotReady = "EXPORT_NOT_READY" => FailedPrecondition,
     /// Microsoft could not produce the billing export (`upstreamCode` `5000`: no data for the
     /// request); start a new export to try again.
-    ExportFailed = "EXPORT_FAILED",
+    ExportFailed = "EXPORT_FAILED" => FailedPrecondition,
     /// Azure Storage refused the export's access signature even after the gateway renewed it.
-    ExportDataAccessDenied = "EXPORT_DATA_ACCESS_DENIED",
+    ExportDataAccessDenied = "EXPORT_DATA_ACCESS_DENIED" => UpstreamUnavailable,
     /// Microsoft pointed the gateway at a download location it does not follow (not HTTPS, or a
     /// host outside `graph.allowed_hosts`); the gateway refused and logged it.
-    UpstreamUrlNotAllowed = "UPSTREAM_URL_NOT_ALLOWED",
+    UpstreamUrlNotAllowed = "UPSTREAM_URL_NOT_ALLOWED" => UpstreamUnavailable,
     /// Partner Center's v1 routes no longer serve these new-commerce line items (billing periods
     /// from April 2025 on): read them with a billing export of the kind the violation names.
-    MovedToBillingExports = "MOVED_TO_BILLING_EXPORTS",
+    MovedToBillingExports = "MOVED_TO_BILLING_EXPORTS" => FailedPrecondition,
     /// The store replicas share (Redis) is unreachable, and the operation must not run without it
     /// (a purchase could otherwise be made twice); retry after the delay. Reads keep working.
-    SharedStateUnavailable = "SHARED_STATE_UNAVAILABLE",
+    SharedStateUnavailable = "SHARED_STATE_UNAVAILABLE" => Unavailable,
 }
 
 impl fmt::Display for Reason {
@@ -424,6 +432,7 @@ impl Error {
     }
 
     pub fn with_reason(mut self, reason: Reason) -> Self {
+        debug_assert_eq!(reason.kind(), self.inner.kind, "{reason} is declared with another kind (docs/errors.md)");
         self.inner.reason = Some(reason);
         self
     }
@@ -614,9 +623,115 @@ impl From<Error> for tonic::Status {
     }
 }
 
+/// The canonical name of a gRPC code, as gRPC documents it (`INVALID_ARGUMENT`).
+pub fn grpc_code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// `docs/errors.md`: every kind and every reason with its HTTP status and gRPC code, rendered
+/// from [`ErrorKind::spec`] and [`Reason`] (a test keeps the committed file equal to this).
+pub fn render_error_reference() -> String {
+    let mut out = String::from(
+        "# Errors: HTTP status, gRPC code and reason\n\n\
+         <!-- Generated from src/error.rs by the test error::tests::docs_errors_md_is_current; do not edit.\n     \
+         Regenerate: UPDATE_DOCS=1 cargo test --all-features --lib docs_errors_md_is_current -->\n\n\
+         Every failure has one kind, which fixes its HTTP status and its gRPC code, and one reason, which\n\
+         callers branch on (it never changes meaning).\n\n\
+         - REST: `application/problem+json` with `type` (`urn:partner-center-gateway:problem:<slug>`), `title`,\n  \
+         `status`, `detail`, `instance`, `reason`, `requestId`, `correlationId`, and when they apply\n  \
+         `upstreamCode` (Partner Center's error code), `retryAfterSeconds` (also the `Retry-After` header),\n  \
+         `errors[]` (`field`, `description`: the invalid fields of the request) and `violations[]` (`type`,\n  \
+         `subject`, `description`: what blocks the operation, e.g. each active Azure subscription of a plan\n  \
+         being suspended).\n\
+         - gRPC: the status code below, with `google.rpc` details: `ErrorInfo` (`reason`, domain\n  \
+         `partner-center-gateway`, metadata `upstreamCode`), `RequestInfo` (the request id), `RetryInfo`,\n  \
+         `BadRequest` (the `errors[]`) and `PreconditionFailure` (the `violations[]`).\n\n\
+         ## Kinds\n\n\
+         | HTTP | gRPC code | problem `type` slug | `title` | reason when none more specific |\n\
+         |---|---|---|---|---|\n",
+    );
+    let mut kinds = ErrorKind::ALL.to_vec();
+    kinds.sort_by_key(|k| (k.spec().http_status, k.spec().slug));
+    for kind in &kinds {
+        let spec = kind.spec();
+        out.push_str(&format!(
+            "| {} | `{}` | `{}` | {} | `{}` |\n",
+            spec.http_status,
+            grpc_code_name(spec.grpc_code),
+            spec.slug,
+            spec.title,
+            spec.default_reason
+        ));
+    }
+    out.push_str(
+        "\n## Reasons\n\n\
+         | reason | HTTP | gRPC code | meaning |\n\
+         |---|---|---|---|\n",
+    );
+    let mut reasons = Reason::ALL.to_vec();
+    reasons.sort_by_key(|r| (r.kind().spec().http_status, r.as_str()));
+    for reason in reasons {
+        let spec = reason.kind().spec();
+        out.push_str(&format!(
+            "| `{reason}` | {} | `{}` | {} |\n",
+            spec.http_status,
+            grpc_code_name(spec.grpc_code),
+            reason.description().replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `docs/errors.md` is what [`render_error_reference`] renders; `UPDATE_DOCS=1` rewrites it.
+    #[test]
+    fn docs_errors_md_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/errors.md");
+        let rendered = render_error_reference();
+        if std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1") {
+            std::fs::write(&path, &rendered).expect("write docs/errors.md");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == rendered,
+            "docs/errors.md is stale: regenerate it with\n  UPDATE_DOCS=1 cargo test --all-features --lib docs_errors_md_is_current"
+        );
+    }
+
+    #[test]
+    fn every_reason_names_a_kind_and_every_default_reason_its_own_kind() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(kind.spec().default_reason.kind(), kind, "{kind:?}");
+        }
+        let table = render_error_reference();
+        for reason in Reason::ALL {
+            let spec = reason.kind().spec();
+            let row = format!("| `{reason}` | {} | `{}` |", spec.http_status, grpc_code_name(spec.grpc_code));
+            assert!(table.contains(&row), "{row}");
+        }
+        assert!(table.contains("| `AZURE_PLAN_HAS_ACTIVE_SUBSCRIPTIONS` | 409 | `FAILED_PRECONDITION` |"));
+    }
 
     #[test]
     fn every_kind_has_one_distinct_problem_type_and_a_client_or_server_status() {

@@ -164,18 +164,26 @@ async fn serve_with_telemetry(settings: Settings) -> Result<(), String> {
     if let Some(metrics) = application.metrics_addr() {
         tracing::info!(%metrics, "metrics on their own listener");
     }
-    match application.simulator_addr() {
-        Some(simulator) => tracing::info!(%rest, %grpc, %simulator, "partner-center-gateway started"),
-        None => tracing::info!(%rest, %grpc, "partner-center-gateway started"),
+    match (application.simulator_addr(), application.simulator_url()) {
+        (Some(simulator), _) => tracing::info!(%rest, %grpc, %simulator, "partner-center-gateway started"),
+        (None, Some(simulator_url)) => {
+            tracing::info!(%rest, %grpc, %simulator_url, "partner-center-gateway started")
+        }
+        (None, None) => tracing::info!(%rest, %grpc, "partner-center-gateway started"),
     }
     if let Some(token) = application.dev_token() {
         // On stdout, not in the logs: a dev convenience, never printed in jwt mode.
+        let simulator = application.simulator_url().map_or_else(String::new, ToString::to_string);
+        let which = if application.simulator_addr().is_some() { "built-in" } else { "separate" };
         println!();
-        println!("  Partner Center Gateway (development mode, built-in Partner Center simulator)");
+        println!("  Partner Center Gateway (development mode, {which} Partner Center simulator)");
         println!("  REST        http://{rest}/v1/customers");
         println!("  Swagger UI  http://{rest}/swagger-ui/");
         println!("  gRPC        {grpc}  (reflection on)");
+        println!("  Simulator   {simulator}  (control API {simulator}_simulator/...: docs/simulator.md)");
+        println!("  Walkthrough docs/walkthrough.md: buy, follow and suspend an Azure plan");
         println!();
+        print_dev_customers();
         println!("  Dev token (all customers, all permissions, 12 h):");
         println!("  {token}");
         println!();
@@ -183,6 +191,24 @@ async fn serve_with_telemetry(settings: Settings) -> Result<(), String> {
         println!();
     }
     application.run_until_stopped(server::shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+/// The banner's `dev` section: the seeded customers of the partner dev tokens act for, named by
+/// what each is for.
+fn print_dev_customers() {
+    #[cfg(feature = "simulator")]
+    {
+        use partner_center_simulator::seed;
+        let customers = seed::customers();
+        let named: Vec<_> =
+            customers.iter().filter(|c| c.partner_tenant == seed::CONTOSO_TENANT_ID && !c.generated).collect();
+        println!("  dev: customers of partner {} (docs/walkthrough.md has the table)", seed::CONTOSO_PARTNER_ID);
+        for customer in named {
+            println!("    {}  {}", customer.id, customer.company_name);
+        }
+        println!("    ... and {} generated customers, so lists page", seed::GENERATED_CUSTOMERS);
+        println!();
+    }
 }
 
 async fn simulate(args: SimulateArgs) -> Result<(), String> {
@@ -204,8 +230,12 @@ async fn simulate(args: SimulateArgs) -> Result<(), String> {
             );
         }
         println!(
-            "  counters: GET {}_simulator/counters   faults: POST {}_simulator/faults",
+            "  counters: GET {}_simulator/counters   faults: POST {}_simulator/faults   (docs/simulator.md)",
             handle.base_url(),
+            handle.base_url()
+        );
+        println!(
+            "  a gateway with dev tokens against it: partner-center-gateway --set simulator.url={} serve",
             handle.base_url()
         );
         server::shutdown_signal().await;

@@ -1,5 +1,8 @@
 //! `/_simulator/...`: counters of what the simulator saw, and fault injection.
 //!
+//! - `GET /_simulator/info`: what this is (`"service": "partner-center-simulator"`), where its
+//!   simulated Graph and blob host listen, and the seeded partners: a gateway started with
+//!   `simulator.url` reads it to find them, and to refuse anything that is not a simulator
 //! - `GET /_simulator/counters`, `POST /_simulator/counters/reset` (also forgets recent calls)
 //! - `GET /_simulator/calls`: the newest calls with their request, correlation and trace ids
 //! - `POST /_simulator/faults` (a [`FaultRule`] as JSON), `DELETE /_simulator/faults`
@@ -210,6 +213,44 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_simulator/clock/advance", post(advance_clock))
         .merge(super::agreements::control_routes())
         .merge(super::commerce::orders::control_routes())
+}
+
+/// `GET /_simulator/info`: the answer a gateway started with `simulator.url` relies on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SimulatorInfo {
+    /// Always [`SimulatorInfo::SERVICE`].
+    pub service: String,
+    pub version: String,
+    /// The Partner Center API root, also the Azure AD authority.
+    pub base_url: String,
+    /// Stands in for `https://graph.microsoft.com/`.
+    pub graph_base_url: String,
+    /// The blob host the billing export manifests point at.
+    pub blob_base_url: String,
+    /// The seeded partner ids (`contoso`, `northwind`).
+    pub partners: Vec<String>,
+}
+
+impl SimulatorInfo {
+    pub const SERVICE: &'static str = "partner-center-simulator";
+
+    pub fn new(addr: &std::net::SocketAddr, graph: &super::graph::GraphService) -> Self {
+        Self {
+            service: Self::SERVICE.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            base_url: format!("http://{addr}/"),
+            graph_base_url: graph.graph_base_url(),
+            blob_base_url: graph.blob_base_url(),
+            partners: super::seed::PARTNERS.iter().map(|p| p.id.to_owned()).collect(),
+        }
+    }
+}
+
+/// The `/_simulator/info` route, answering `info`.
+pub fn info_route(info: SimulatorInfo) -> Router {
+    let info = Arc::new(info);
+    Router::new().route("/_simulator/info", get(move || std::future::ready(Json(info.as_ref().clone()))))
 }
 
 #[derive(Deserialize)]

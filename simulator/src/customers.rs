@@ -323,7 +323,7 @@ mod tests {
         assert_eq!(fabrikam.status, 200);
         let profile = &fabrikam.body;
         assert_eq!(profile["defaultAddress"]["country"], "US");
-        assert_eq!(profile["companyName"], "Fabrikam, Inc.");
+        assert_eq!(profile["companyName"], seed::NAME_FABRIKAM);
         assert_eq!(profile["attributes"]["objectType"], "CustomerBillingProfile");
         assert!(profile["attributes"]["etag"].is_string());
         assert_eq!(

@@ -36,7 +36,7 @@ use axum::{Router, middleware};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-pub use control::{Counters, FaultKind, FaultRule, SeenCall};
+pub use control::{Counters, FaultKind, FaultRule, SeenCall, SimulatorInfo};
 pub use state::SimState;
 
 /// How the simulator behaves.
@@ -166,7 +166,9 @@ pub async fn start(listen: SocketAddr, config: SimulatorConfig) -> std::io::Resu
     let state = Arc::new(SimState::seeded(config));
     let graph =
         Arc::new(graph::GraphService::new(state.clone(), graph_listener.local_addr()?, blob_listener.local_addr()?));
-    let app = router(state.clone()).merge(graph::control_routes(graph.clone()));
+    let app = router(state.clone())
+        .merge(graph::control_routes(graph.clone()))
+        .merge(control::info_route(control::SimulatorInfo::new(&addr, &graph)));
     let stop = CancellationToken::new();
     let tasks = vec![
         serve(listener, app, &stop, "simulator"),

@@ -31,6 +31,26 @@ pub const CUSTOMER_WINGTIP: &str = "4f9c2d6e-1a5b-4c7d-9e0f-5a6b7c8d9ea4";
 /// Northwind's own customer.
 pub const CUSTOMER_NORTHWIND_TRADERS: &str = "5a0d3e7f-2b6c-4d8e-8f1a-6b7c8d9eafb5";
 
+/// Company names that say what each seeded customer is for, so `GET /v1/customers` in
+/// development explains itself (the walkthrough's table lists them).
+pub const NAME_FABRIKAM: &str = "Fabrikam, Inc. — has an Azure plan";
+pub const NAME_TAILSPIN: &str = "Tailspin Toys — needs the MCA";
+pub const NAME_LITWARE: &str = "Litware, Inc. — has MS-AZR-0145P";
+pub const NAME_ADVENTURE_WORKS: &str = "Adventure Works Cycles — ready to buy";
+pub const NAME_WINGTIP: &str = "Wingtip Toys — ready to buy (signed the MCA itself)";
+pub const NAME_NORTHWIND_TRADERS: &str = "Northwind Traders — customer of partner northwind";
+
+/// The name of generated customer `n`: even ones accepted the MCA, odd ones did not.
+pub fn generated_customer_name(n: usize) -> String {
+    let state = if generated_customer_accepted_mca(n) { "ready to buy" } else { "needs the MCA" };
+    format!("Generated Customer {n:03} — {state}")
+}
+
+/// Whether generated customer `n` accepted the MCA.
+pub fn generated_customer_accepted_mca(n: usize) -> bool {
+    n.is_multiple_of(2)
+}
+
 /// Contoso customers generated beyond the named ones, so customer lists page.
 pub const GENERATED_CUSTOMERS: usize = 130;
 
@@ -70,28 +90,30 @@ pub struct SeedCustomer {
     pub has_0145p: bool,
     /// `defaultAddress.country` of the billing profile (ISO 3166 alpha-2, one of [`COUNTRIES`]).
     pub country: &'static str,
+    /// One of the [`GENERATED_CUSTOMERS`] (not one with a role in the story).
+    pub generated: bool,
 }
 
 pub fn customers() -> Vec<SeedCustomer> {
     // (id, partner, name, domain, MCA accepted, has MS-AZR-0145P, country)
     let named = [
-        (CUSTOMER_FABRIKAM, CONTOSO_TENANT_ID, "Fabrikam, Inc.", "fabrikam.onmicrosoft.com", true, false, "US"),
-        (CUSTOMER_TAILSPIN, CONTOSO_TENANT_ID, "Tailspin Toys", "tailspintoys.onmicrosoft.com", false, false, "GB"),
-        (CUSTOMER_LITWARE, CONTOSO_TENANT_ID, "Litware, Inc.", "litware.onmicrosoft.com", true, true, "DE"),
+        (CUSTOMER_FABRIKAM, CONTOSO_TENANT_ID, NAME_FABRIKAM, "fabrikam.onmicrosoft.com", true, false, "US"),
+        (CUSTOMER_TAILSPIN, CONTOSO_TENANT_ID, NAME_TAILSPIN, "tailspintoys.onmicrosoft.com", false, false, "GB"),
+        (CUSTOMER_LITWARE, CONTOSO_TENANT_ID, NAME_LITWARE, "litware.onmicrosoft.com", true, true, "DE"),
         (
             CUSTOMER_ADVENTURE_WORKS,
             CONTOSO_TENANT_ID,
-            "Adventure Works Cycles",
+            NAME_ADVENTURE_WORKS,
             "adventureworks.onmicrosoft.com",
             true,
             false,
             "CA",
         ),
-        (CUSTOMER_WINGTIP, CONTOSO_TENANT_ID, "Wingtip Toys", "wingtiptoys.onmicrosoft.com", true, false, "FR"),
+        (CUSTOMER_WINGTIP, CONTOSO_TENANT_ID, NAME_WINGTIP, "wingtiptoys.onmicrosoft.com", true, false, "FR"),
         (
             CUSTOMER_NORTHWIND_TRADERS,
             NORTHWIND_TENANT_ID,
-            "Northwind Traders",
+            NAME_NORTHWIND_TRADERS,
             "northwindtraders.onmicrosoft.com",
             true,
             false,
@@ -108,17 +130,19 @@ pub fn customers() -> Vec<SeedCustomer> {
             mca_accepted: mca,
             has_0145p: legacy,
             country,
+            generated: false,
         })
         .collect();
     for n in 0..GENERATED_CUSTOMERS {
         customers.push(SeedCustomer {
             id: format!("c0ffee00-0000-4000-8000-{n:012x}"),
             partner_tenant: CONTOSO_TENANT_ID,
-            company_name: format!("Generated Customer {n:03}"),
+            company_name: generated_customer_name(n),
             domain: format!("generated{n:03}.onmicrosoft.com"),
-            mca_accepted: n % 2 == 0,
+            mca_accepted: generated_customer_accepted_mca(n),
             has_0145p: false,
             country: COUNTRIES[n % COUNTRIES.len()].0,
+            generated: true,
         });
     }
     customers

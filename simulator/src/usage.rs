@@ -8,7 +8,10 @@
 //! of the current calendar month of the simulator's clock.
 //!
 //! Which subscriptions have usage comes from the subscription store ([`usage_subscription_kind`],
-//! [`usage_subscriptions`]): a plan bought through the simulator shows usage at once.
+//! [`usage_subscriptions`]), and how much from the days of the month each has existed
+//! ([`usage_days`]): a plan bought today has no usage yet, and accrues it as the simulated clock
+//! moves on. A partner's total (G1) is the sum of its MS-AZR-0145P customers' totals (Partner
+//! Center leaves Azure plan consumption out of it), each as G2 lists it.
 
 use std::sync::Arc;
 
@@ -61,14 +64,30 @@ pub fn usage_subscription_kind(inner: &Inner, customer: &str, subscription: &str
     }
 }
 
-/// The usage subscriptions of a customer (its Azure plans and MS-AZR-0145P subscriptions).
-pub fn usage_subscriptions(inner: &Inner, customer: &str) -> Vec<(String, UsageKind)> {
+/// The usage subscriptions of a customer (its Azure plans and MS-AZR-0145P subscriptions), each
+/// with its [`usage_days`] up to `today`.
+pub fn usage_subscriptions(inner: &Inner, customer: &str, today: Date) -> Vec<(String, UsageKind, u32)> {
     inner
         .subscriptions
         .of_customer(customer)
         .filter(|s| s.status != SubscriptionStatus::Deleted)
-        .filter_map(|s| usage_subscription_kind(inner, customer, &s.id).map(|kind| (s.id.clone(), kind)))
+        .filter_map(|s| {
+            usage_subscription_kind(inner, customer, &s.id)
+                .map(|kind| (s.id.clone(), kind, usage_days(s.created, today)))
+        })
         .collect()
+}
+
+/// Days of `today`'s month a subscription created at `created` has had usage: every day up to
+/// and including today when it is older than the month, else the whole days since its creation
+/// (0 on the day it was bought).
+pub fn usage_days(created: std::time::SystemTime, today: Date) -> u32 {
+    let created = data::today(created);
+    if created < data::month_start(today, 0) {
+        u32::from(today.day())
+    } else {
+        u32::from(today.day()).saturating_sub(u32::from(created.day()))
+    }
 }
 
 pub fn routes() -> Router<Arc<SimState>> {
@@ -106,14 +125,15 @@ fn sub_seed(what: &str, customer: &str, subscription: &str) -> u64 {
     fnv(&[what, &customer.to_ascii_lowercase(), &subscription.to_ascii_lowercase()])
 }
 
-/// Meters one subscription used this month (at most one record per meter and region).
-pub fn meter_usage_count(customer: &str, subscription: &str) -> u64 {
-    120 + sub_seed("meter-count", customer, subscription) % 61
+/// Meters one subscription used this month (at most one record per meter and region); none
+/// before its first day of usage.
+pub fn meter_usage_count(customer: &str, subscription: &str, days: u32) -> u64 {
+    if days == 0 { 0 } else { 120 + sub_seed("meter-count", customer, subscription) % 61 }
 }
 
-/// Resources one subscription used this month.
-pub fn resource_usage_count(customer: &str, subscription: &str) -> u64 {
-    150 + sub_seed("resource-count", customer, subscription) % 500
+/// Resources one subscription used this month; none before its first day of usage.
+pub fn resource_usage_count(customer: &str, subscription: &str, days: u32) -> u64 {
+    if days == 0 { 0 } else { 150 + sub_seed("resource-count", customer, subscription) % 500 }
 }
 
 struct MeterUsage {
@@ -125,22 +145,27 @@ struct MeterUsage {
     cost: f64,
 }
 
-/// Meter record `i`: every (service, meter, region) combination at most once.
-fn meter_usage(customer: &str, subscription: &str, i: u64) -> MeterUsage {
+/// Meter record `i` after `days` days of usage: every (service, meter, region) combination at
+/// most once.
+fn meter_usage(customer: &str, subscription: &str, i: u64, days: u32) -> MeterUsage {
     let per_region = (SERVICES.len() * 3) as u64;
     let service = (i % SERVICES.len() as u64) as usize;
     let meter = ((i / SERVICES.len() as u64) % 3) as usize;
     let region = ((i / per_region) as usize) % REGIONS.len();
     let spec = &SERVICES[service].meters[meter];
     let mut r = Rng::for_item(sub_seed("meter-usage", customer, subscription), i);
-    let quantity = r.range(spec.quantity.0, spec.quantity.1) * 30.0 * r.range(0.05, 1.0);
+    let quantity = r.range(spec.quantity.0, spec.quantity.1) * f64::from(days) * r.range(0.05, 1.0);
     let (_, usd_rate) = usage_currency(customer);
     let cost = quantity * spec.price * data::region_factor(region) / usd_rate;
     MeterUsage { service, meter, region, quantity, cost }
 }
 
-fn subscription_total(customer: &str, subscription: &str) -> f64 {
-    (0..meter_usage_count(customer, subscription)).map(|i| meter_usage(customer, subscription, i).cost).sum()
+fn subscription_total(customer: &str, subscription: &str, days: u32) -> f64 {
+    // `+ 0.0`: an empty float sum is -0.0, which would show as "-0.0".
+    (0..meter_usage_count(customer, subscription, days))
+        .map(|i| meter_usage(customer, subscription, i, days).cost)
+        .sum::<f64>()
+        + 0.0
 }
 
 fn resource_weight(customer: &str, subscription: &str, j: u64) -> f64 {
@@ -194,30 +219,30 @@ struct CustomerInfo {
     id: String,
     name: String,
     budget: Option<Number>,
-    subscriptions: Vec<(String, UsageKind)>,
+    subscriptions: Vec<(String, UsageKind, u32)>,
 }
 
 impl CustomerInfo {
     fn kind(&self) -> UsageKind {
-        self.subscriptions.first().map_or(UsageKind::AzurePlan, |(_, kind)| *kind)
+        self.subscriptions.first().map_or(UsageKind::AzurePlan, |(_, kind, _)| *kind)
     }
 
     fn total(&self) -> f64 {
-        self.subscriptions.iter().map(|(sub, _)| subscription_total(&self.id, sub)).sum()
+        self.subscriptions.iter().map(|(sub, _, days)| subscription_total(&self.id, sub, *days)).sum::<f64>() + 0.0
     }
 }
 
-fn info(inner: &Inner, customer: &super::customers::SimCustomer) -> CustomerInfo {
+fn info(inner: &Inner, customer: &super::customers::SimCustomer, today: Date) -> CustomerInfo {
     CustomerInfo {
         id: customer.id.clone(),
         name: customer.company_name.clone(),
         budget: inner.billing.budgets.get(&customer.id.to_ascii_lowercase()).cloned(),
-        subscriptions: usage_subscriptions(inner, &customer.id),
+        subscriptions: usage_subscriptions(inner, &customer.id, today),
     }
 }
 
 /// The partner's customer, as `GET /v1/customers/{id}` finds it (400/900118, 404/60003).
-fn customer(inner: &Inner, partner: &PartnerTenant, customer_id: &str) -> Result<CustomerInfo, PcError> {
+fn customer(inner: &Inner, partner: &PartnerTenant, customer_id: &str, today: Date) -> Result<CustomerInfo, PcError> {
     if Uuid::try_parse(customer_id).is_err() {
         return Err(PcError::new(StatusCode::BAD_REQUEST, 900118, "The customer id is invalid."));
     }
@@ -225,7 +250,7 @@ fn customer(inner: &Inner, partner: &PartnerTenant, customer_id: &str) -> Result
         .customers
         .of_partner(&partner.tenant_id, customer_id)
         .ok_or_else(|| PcError::new(StatusCode::NOT_FOUND, 60003, "The customer tenant was not found."))?;
-    Ok(info(inner, found))
+    Ok(info(inner, found, today))
 }
 
 /// The customer and one of its usage subscriptions (404/20003 when it has no such subscription).
@@ -234,12 +259,18 @@ fn subscription(
     partner: &PartnerTenant,
     customer_id: &str,
     subscription_id: &str,
-) -> Result<(CustomerInfo, String, UsageKind), PcError> {
-    let inner = state.lock();
-    let found = customer(&inner, partner, customer_id)?;
+) -> Result<(CustomerInfo, String, UsageKind, u32), PcError> {
+    let today = data::today(state.now());
+    let inner = state.lock_settled();
+    let found = customer(&inner, partner, customer_id, today)?;
     let kind = usage_subscription_kind(&inner, &found.id, subscription_id)
         .ok_or_else(|| PcError::new(StatusCode::NOT_FOUND, 20003, "The subscription was not found."))?;
-    Ok((found, subscription_id.to_ascii_lowercase(), kind))
+    let days = found
+        .subscriptions
+        .iter()
+        .find(|(id, ..)| id.eq_ignore_ascii_case(subscription_id))
+        .map_or(0, |(.., days)| *days);
+    Ok((found, subscription_id.to_ascii_lowercase(), kind, days))
 }
 
 /// The `budget` of a usage record or summary: without `amount` when there is none, as the
@@ -274,13 +305,15 @@ async fn partner_summary(
     partner.require_app_user()?;
     let period = UsagePeriod::of(&state);
     let legacy: Vec<CustomerInfo> = {
-        let inner = state.lock();
+        let inner = state.lock_settled();
         inner
             .customers
             .customers
             .iter()
-            .filter(|c| c.partner_tenant.eq_ignore_ascii_case(&partner.tenant_id) && c.has_0145p)
-            .map(|c| info(&inner, c))
+            .filter(|c| c.partner_tenant.eq_ignore_ascii_case(&partner.tenant_id))
+            .map(|c| info(&inner, c, period.today))
+            // The customers G2 lists as not upgraded: those whose usage is MS-AZR-0145P.
+            .filter(|c| !c.subscriptions.is_empty() && c.kind() == UsageKind::Legacy0145P)
             .collect()
     };
     let (mut total, mut over, mut trending) = (0.0, 0, 0);
@@ -325,13 +358,13 @@ async fn customers_usage_records(
     partner.require_app_user()?;
     let period = UsagePeriod::of(&state);
     let customers: Vec<CustomerInfo> = {
-        let inner = state.lock();
+        let inner = state.lock_settled();
         inner
             .customers
             .customers
             .iter()
             .filter(|c| c.partner_tenant.eq_ignore_ascii_case(&partner.tenant_id))
-            .map(|c| info(&inner, c))
+            .map(|c| info(&inner, c, period.today))
             .collect()
     };
     let items = customers
@@ -374,7 +407,7 @@ async fn customer_summary(
 ) -> Result<Response, PcError> {
     partner.require_app_user()?;
     let period = UsagePeriod::of(&state);
-    let c = customer(&state.lock(), &partner, &customer_id)?;
+    let c = customer(&state.lock_settled(), &partner, &customer_id, data::today(state.now()))?;
     let kind = c.kind();
     let mut summary = json!({
         "budget": budget_wire(c.budget.as_ref()),
@@ -411,12 +444,12 @@ async fn subscriptions_usage_records(
 ) -> Result<Response, PcError> {
     partner.require_app_user()?;
     let period = UsagePeriod::of(&state);
-    let c = customer(&state.lock(), &partner, &customer_id)?;
+    let c = customer(&state.lock_settled(), &partner, &customer_id, data::today(state.now()))?;
     let items = c
         .subscriptions
         .iter()
-        .map(|(sub, kind)| {
-            let total = subscription_total(&c.id, sub);
+        .map(|(sub, kind, days)| {
+            let total = subscription_total(&c.id, sub, *days);
             let (offer, name) = match kind {
                 UsageKind::AzurePlan => (AZURE_PLAN_OFFER_ID, "Azure plan"),
                 UsageKind::Legacy0145P => ("MS-AZR-0145P", "Microsoft Azure"),
@@ -451,7 +484,7 @@ async fn subscription_summary(
 ) -> Result<Response, PcError> {
     partner.require_app_user()?;
     let period = UsagePeriod::of(&state);
-    let (c, sub, kind) = subscription(&state, &partner, &customer_id, &subscription_id)?;
+    let (c, sub, kind, days) = subscription(&state, &partner, &customer_id, &subscription_id)?;
     let name = match kind {
         UsageKind::AzurePlan => "Azure plan",
         UsageKind::Legacy0145P => "Microsoft Azure",
@@ -470,7 +503,7 @@ async fn subscription_summary(
         summary["id"] = json!(sub);
         summary["name"] = json!(name);
     }
-    cost_fields(&mut summary, kind, &c.id, subscription_total(&c.id, &sub));
+    cost_fields(&mut summary, kind, &c.id, subscription_total(&c.id, &sub, days));
     Ok(Json(summary).into_response())
 }
 
@@ -498,13 +531,13 @@ async fn monthly_resource_records(
     Extension(partner): Extension<PartnerTenant>,
     Path((customer_id, subscription_id)): Path<(String, String)>,
 ) -> Result<Response, PcError> {
-    let (c, sub, kind) = subscription(&state, &partner, &customer_id, &subscription_id)?;
+    let (c, sub, kind, days) = subscription(&state, &partner, &customer_id, &subscription_id)?;
     if kind != UsageKind::Legacy0145P {
         return Err(not_for(kind, "meterusagerecords"));
     }
-    let items = (0..meter_usage_count(&c.id, &sub))
+    let items = (0..meter_usage_count(&c.id, &sub, days))
         .map(|i| {
-            let usage = meter_usage(&c.id, &sub, i);
+            let usage = meter_usage(&c.id, &sub, i, days);
             let spec = &SERVICES[usage.service].meters[usage.meter];
             json!({
                 "category": spec.category,
@@ -580,7 +613,7 @@ async fn resource_records(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PcError> {
     partner.require_app_user()?;
-    let (c, sub, kind) = subscription(&state, &partner, &customer_id, &subscription_id)?;
+    let (c, sub, kind, days) = subscription(&state, &partner, &customer_id, &subscription_id)?;
     if kind != UsageKind::AzurePlan {
         return Err(not_for(kind, "meterusagerecords"));
     }
@@ -588,8 +621,8 @@ async fn resource_records(
     let scope = format!("resourceusage/{}/{sub}", c.id.to_ascii_lowercase());
     let (size, offset) = usage_page(&state, &partner, &scope, &query, &headers)?;
     let period = UsagePeriod::of(&state);
-    let count = resource_usage_count(&c.id, &sub);
-    let total = subscription_total(&c.id, &sub);
+    let count = resource_usage_count(&c.id, &sub, days);
+    let total = subscription_total(&c.id, &sub, days);
     let weights: f64 = (0..count).map(|j| resource_weight(&c.id, &sub, j)).sum();
     let (currency, usd_rate) = usage_currency(&c.id);
     let seed = sub_seed("resource", &c.id, &sub);
@@ -637,16 +670,16 @@ async fn meter_records(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PcError> {
     partner.require_app_user()?;
-    let (c, sub, kind) = subscription(&state, &partner, &customer_id, &subscription_id)?;
+    let (c, sub, kind, days) = subscription(&state, &partner, &customer_id, &subscription_id)?;
     let query = query_pairs(raw.as_deref());
     let scope = format!("meterusage/{}/{sub}", c.id.to_ascii_lowercase());
     let (size, offset) = usage_page(&state, &partner, &scope, &query, &headers)?;
     let period = UsagePeriod::of(&state);
-    let count = meter_usage_count(&c.id, &sub);
+    let count = meter_usage_count(&c.id, &sub, days);
     let end = count.min(offset.saturating_add(size as u64));
     let items = (offset..end)
         .map(|i| {
-            let usage = meter_usage(&c.id, &sub, i);
+            let usage = meter_usage(&c.id, &sub, i, days);
             let spec = &SERVICES[usage.service].meters[usage.meter];
             let mut record = json!({
                 "subscriptionId": sub,
@@ -690,7 +723,7 @@ async fn get_budget(
     Extension(partner): Extension<PartnerTenant>,
     Path(customer_id): Path<String>,
 ) -> Result<Response, PcError> {
-    let c = customer(&state.lock(), &partner, &customer_id)?;
+    let c = customer(&state.lock_settled(), &partner, &customer_id, data::today(state.now()))?;
     Ok(budget_response(&c.id, c.budget.as_ref(), "GET"))
 }
 
@@ -742,7 +775,7 @@ async fn patch_budget(
     body: Bytes,
 ) -> Result<Response, PcError> {
     let mut inner = state.lock();
-    let c = customer(&inner, &partner, &customer_id)?;
+    let c = customer(&inner, &partner, &customer_id, data::today(state.now()))?;
     let amount = parse_budget(&body)?;
     let key = c.id.to_ascii_lowercase();
     match &amount {
@@ -764,7 +797,17 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::{USAGE_PAGE_DEFAULT, meter_usage_count, resource_usage_count};
-    use crate::{billing_data, seed, testing::TestSim};
+    use crate::{
+        billing_data,
+        common::test_support::{azure_plan_line, buy},
+        seed,
+        testing::TestSim,
+    };
+
+    /// The usage days of a seeded subscription (older than the month): every day so far.
+    fn seeded_days(sim: &TestSim) -> u32 {
+        u32::from(billing_data::today(sim.handle.state().now()).day())
+    }
 
     async fn get(sim: &TestSim, token: &str, path: &str) -> (u16, Value) {
         let response = sim.http.get(sim.url(path)).bearer_auth(token).send().await.expect("send");
@@ -846,7 +889,7 @@ mod tests {
         let (_, customer) = get(&sim, &user, &format!("/v1/customers/{}/usagesummary", seed::CUSTOMER_FABRIKAM)).await;
         assert_eq!(customer["attributes"]["objectType"], "CustomerUsageSummary");
         assert_eq!(customer["totalCost"], fabrikam["totalCost"]);
-        assert_eq!(customer["resourceName"], "Fabrikam, Inc.");
+        assert_eq!(customer["resourceName"], seed::NAME_FABRIKAM);
         let (_, subs) =
             get(&sim, &user, &format!("/v1/customers/{}/subscriptions/usagerecords", seed::CUSTOMER_FABRIKAM)).await;
         let sub = &subs["items"][0];
@@ -877,7 +920,7 @@ mod tests {
         assert_eq!(summary["attributes"]["objectType"], "SubscriptionUsageSummary");
         let total = summary["totalCost"].as_f64().expect("total");
 
-        let expected = meter_usage_count(customer, &sub) as usize;
+        let expected = meter_usage_count(customer, &sub, seeded_days(&sim)) as usize;
         assert!(expected > USAGE_PAGE_DEFAULT);
         let meters =
             walk(&sim, &user, &format!("/v1/customers/{customer}/subscriptions/{sub}/meterusagerecords")).await;
@@ -889,7 +932,7 @@ mod tests {
         assert_eq!(meters[0]["attributes"]["objectType"], "MeterUsageRecord");
         assert_eq!(meters[0]["currencyCode"], "USD");
 
-        let expected = resource_usage_count(customer, &sub) as usize;
+        let expected = resource_usage_count(customer, &sub, seeded_days(&sim)) as usize;
         let resources =
             walk(&sim, &user, &format!("/v1/customers/{customer}/subscriptions/{sub}/resourceusagerecords")).await;
         assert_eq!(resources.len(), expected);
@@ -1085,5 +1128,85 @@ mod tests {
         let user = sim.user_token().await;
         let (_, summary) = get(&sim, &user, &format!("/v1/customers/{customer}/usagesummary")).await;
         assert_eq!(summary["budget"]["amount"], 0.5);
+    }
+
+    #[tokio::test]
+    async fn a_new_plan_starts_without_usage_and_accrues_it_as_the_clock_moves() {
+        let sim = TestSim::start().await;
+        let app = sim.app_token().await;
+        let user = sim.user_token().await;
+        let customer = seed::CUSTOMER_ADVENTURE_WORKS;
+        let bought = buy(&sim, &app, customer, vec![azure_plan_line()]).await;
+        assert_eq!(bought.status, 201, "{}", bought.body);
+        let order = bought.body["orders"][0]["id"].as_str().expect("order id").to_owned();
+        let path = format!("/v1/customers/{customer}/subscriptions?order_id={order}");
+        let (_, plans) = get(&sim, &app, &path).await;
+        let plan = plans["items"][0]["id"].as_str().expect("plan id").to_owned();
+        let summary = format!("/v1/customers/{customer}/subscriptions/{plan}/usagesummary");
+        let meters = format!("/v1/customers/{customer}/subscriptions/{plan}/meterusagerecords");
+        let (status, fresh) = get(&sim, &user, &summary).await;
+        assert_eq!(status, 200, "{fresh}");
+        assert_eq!(fresh["totalCost"].as_f64(), Some(0.0));
+        assert!(!fresh["totalCost"].to_string().starts_with('-'), "no negative zero: {fresh}");
+        let (status, none) = get(&sim, &user, &meters).await;
+        assert_eq!((status, none["totalCount"].as_u64()), (200, Some(0)), "{none}");
+        let (_, customer_summary) = get(&sim, &user, &format!("/v1/customers/{customer}/usagesummary")).await;
+        assert_eq!(customer_summary["totalCost"].as_f64(), Some(0.0));
+
+        sim.handle.state().advance_clock(std::time::Duration::from_secs(2 * 24 * 3600));
+        let user = sim.user_token().await;
+        let (_, later) = get(&sim, &user, &summary).await;
+        let total = later["totalCost"].as_f64().expect("total");
+        assert!(total > 0.0, "{later}");
+        let sum: f64 = walk(&sim, &user, &meters).await.iter().filter_map(|m| m["totalCost"].as_f64()).sum();
+        assert!((sum - total).abs() < 1e-6 * total, "{sum} vs {total}");
+    }
+
+    #[tokio::test]
+    async fn the_partner_total_is_the_sum_of_its_customers_records_before_and_after_a_transition() {
+        let sim = TestSim::start().await;
+        let user = sim.user_token().await;
+        let check = |partner: Value, records: Value| {
+            let items = records["items"].as_array().expect("items").clone();
+            let legacy: Vec<&Value> = items.iter().filter(|r| r["isUpgraded"] == false).collect();
+            let sum: f64 = legacy.iter().filter_map(|r| r["totalCost"].as_f64()).sum();
+            let total = partner["totalCost"].as_f64().expect("partner total");
+            assert!((sum - total).abs() < 1e-6 * total.max(1.0), "{sum} vs {total}");
+            assert_eq!(partner["customersWithUsageBasedSubscription"].as_u64(), Some(legacy.len() as u64));
+            // Each customer's record is its summary's total, and the sum of its subscriptions'.
+            items
+        };
+        let (_, partner) = get(&sim, &user, "/v1/usagesummary").await;
+        let (_, records) = get(&sim, &user, "/v1/customers/usagerecords").await;
+        assert!(partner["totalCost"].as_f64().is_some_and(|t| t > 0.0), "{partner}");
+        let items = check(partner, records);
+        for customer in [seed::CUSTOMER_FABRIKAM, seed::CUSTOMER_LITWARE] {
+            let record = items.iter().find(|r| r["id"] == customer).expect("record");
+            let (_, summary) = get(&sim, &user, &format!("/v1/customers/{customer}/usagesummary")).await;
+            assert_eq!(summary["totalCost"], record["totalCost"], "{customer}");
+            let (_, subs) = get(&sim, &user, &format!("/v1/customers/{customer}/subscriptions/usagerecords")).await;
+            let sum: f64 =
+                subs["items"].as_array().expect("items").iter().filter_map(|s| s["totalCost"].as_f64()).sum();
+            let total = record["totalCost"].as_f64().expect("total");
+            assert!((sum - total).abs() < 1e-6 * total.max(1.0), "{customer}: {sum} vs {total}");
+        }
+
+        // Litware moves to an Azure plan: it leaves the partner total, which still adds up.
+        let upgrade = sim
+            .http
+            .post(sim.url("/v1/productUpgrades"))
+            .bearer_auth(&user)
+            .json(&json!({ "customerId": seed::CUSTOMER_LITWARE, "productFamily": "Azure" }))
+            .send()
+            .await
+            .expect("upgrade");
+        assert_eq!(upgrade.status(), 202);
+        sim.handle.state().advance_clock(sim.handle.state().config.upgrade_duration);
+        let (_, partner) = get(&sim, &user, "/v1/usagesummary").await;
+        let (_, records) = get(&sim, &user, "/v1/customers/usagerecords").await;
+        let items = check(partner, records);
+        let litware = items.iter().find(|r| r["id"] == seed::CUSTOMER_LITWARE).expect("litware");
+        assert_eq!(litware["isUpgraded"], true);
+        assert_eq!(litware["totalCost"].as_f64(), Some(0.0), "the new plan has no usage yet");
     }
 }

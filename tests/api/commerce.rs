@@ -821,3 +821,28 @@ async fn a_suspend_that_partner_center_accepts_for_later_is_followed_to_its_end(
     let counters = app.counters();
     assert!(counters.calls_to("GET /v1/customers/{customer_id}/subscriptions/{subscription_id}") >= 3, "{counters:?}");
 }
+
+#[tokio::test]
+async fn a_plan_bought_with_a_friendly_name_shows_it_on_the_order_and_the_subscription() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token();
+    let response = app
+        .http
+        .post(app.url(&format!("/v1/customers/{ADVENTURE_WORKS}/azure-plans")))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "named-plan")
+        .json(&json!({ "friendlyName": "Adventure Works production" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 201);
+    let plan: Value = response.json().await.expect("plan");
+    let order_id = plan["orderId"].as_str().expect("order id");
+    let (status, order) = app.get_json(&format!("/v1/customers/{ADVENTURE_WORKS}/orders/{order_id}"), &token).await;
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["lineItems"][0]["friendlyName"], "Adventure Works production", "{order}");
+    let (status, subscriptions) =
+        app.get_json(&format!("/v1/customers/{ADVENTURE_WORKS}/subscriptions?orderId={order_id}"), &token).await;
+    assert_eq!(status, 200, "{subscriptions}");
+    assert_eq!(subscriptions["items"][0]["friendlyName"], "Adventure Works production", "{subscriptions}");
+}

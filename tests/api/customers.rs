@@ -103,7 +103,7 @@ async fn get_customer_over_both_transports() {
     let token = app.token(&[ADVENTURE_WORKS], &[Permission::CustomersRead]);
     let (status, body) = app.get_json(&format!("/v1/customers/{ADVENTURE_WORKS}"), &token).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["companyProfile"]["companyName"], "Adventure Works Cycles");
+    assert_eq!(body["companyProfile"]["companyName"], seed::NAME_ADVENTURE_WORKS);
     assert_eq!(body["allowDelegatedAccess"], true);
 
     let customer = app
@@ -114,7 +114,7 @@ async fn get_customer_over_both_transports() {
         .expect("get customer")
         .into_inner();
     assert_eq!(customer.id, ADVENTURE_WORKS);
-    assert_eq!(customer.company_profile.map(|p| p.company_name).as_deref(), Some("Adventure Works Cycles"));
+    assert_eq!(customer.company_profile.map(|p| p.company_name).as_deref(), Some(seed::NAME_ADVENTURE_WORKS));
     assert_eq!(customer.allow_delegated_access, Some(true));
 }
 

@@ -27,6 +27,13 @@ fn logged_addr(output: &str, key: &str) -> Option<String> {
     None
 }
 
+/// The URL the process logged for `key` in text logs (`simulator_url=http://…/`).
+fn logged_url(output: &str, key: &str) -> Option<String> {
+    let at = output.find(&format!("{key}="))?;
+    let rest = &output[at + key.len() + 1..];
+    Some(rest.split_whitespace().next().unwrap_or_default().to_owned()).filter(|url| url.starts_with("http"))
+}
+
 pub struct GatewayProcess {
     child: Child,
     pub rest: String,
@@ -79,12 +86,16 @@ impl GatewayProcess {
         };
         for _ in 0..300 {
             let output = process.output();
+            let simulator = logged_addr(&output, "simulator")
+                .filter(|addr| !addr.is_empty())
+                .map(|addr| format!("http://{addr}"))
+                .or_else(|| logged_url(&output, "simulator_url"));
             if let (Some(rest), Some(grpc), Some(simulator)) =
-                (logged_addr(&output, "rest"), logged_addr(&output, "grpc"), logged_addr(&output, "simulator"))
+                (logged_addr(&output, "rest"), logged_addr(&output, "grpc"), simulator)
             {
                 process.rest = format!("http://{rest}");
                 process.grpc = grpc;
-                process.simulator = format!("http://{simulator}");
+                process.simulator = simulator.trim_end_matches('/').to_owned();
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

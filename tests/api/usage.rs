@@ -91,7 +91,7 @@ async fn customer_and_subscription_usage_over_both_transports() {
 
     let (status, summary) = app.get_json(&format!("/v1/customers/{FABRIKAM}/usage/summary"), &token).await;
     assert_eq!(status, 200, "{summary}");
-    assert_eq!(summary["customerName"], "Fabrikam, Inc.");
+    assert_eq!(summary["customerName"], seed::NAME_FABRIKAM);
     let grpc_summary = grpc
         .get_customer_usage_summary(authed(pb::GetCustomerUsageSummaryRequest { customer_id: FABRIKAM.into() }, &token))
         .await
@@ -221,7 +221,7 @@ async fn customer_and_subscription_usage_over_both_transports() {
 }
 
 #[tokio::test]
-async fn a_plan_bought_through_the_gateway_has_usage_at_once() {
+async fn a_plan_bought_through_the_gateway_starts_with_no_usage_and_accrues_it() {
     let app = TestApp::spawn().await;
     let token = app.token(&[crate::helpers::WINGTIP], &Permission::ALL);
     let (status, plan) = app.create_azure_plan(crate::helpers::WINGTIP, "wingtip-usage", &token).await;
@@ -229,13 +229,16 @@ async fn a_plan_bought_through_the_gateway_has_usage_at_once() {
     app.sim.advance_clock(std::time::Duration::from_secs(10));
     let (_, plan) = app.create_azure_plan(crate::helpers::WINGTIP, "wingtip-usage", &token).await;
     let subscription = plan["subscriptionId"].as_str().expect("provisioned").to_owned();
-    let (status, summary) = app
-        .get_json(
-            &format!("/v1/customers/{}/subscriptions/{subscription}/usage/summary", crate::helpers::WINGTIP),
-            &token,
-        )
-        .await;
+    let path = format!("/v1/customers/{}/subscriptions/{subscription}/usage/summary", crate::helpers::WINGTIP);
+    let (status, summary) = app.get_json(&path, &token).await;
     assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["totalCost"], "0.0", "a plan bought today has no usage yet");
+    app.sim.advance_clock(std::time::Duration::from_secs(3 * 24 * 3600));
+    let token = app.token(&[crate::helpers::WINGTIP], &Permission::ALL);
+    let (status, later) = app.get_json(&path, &token).await;
+    assert_eq!(status, 200, "{later}");
+    let total: f64 = later["totalCost"].as_str().and_then(|t| t.parse().ok()).expect("decimal string");
+    assert!(total > 0.0, "usage accrues day by day: {later}");
 }
 
 #[tokio::test]

@@ -22,9 +22,9 @@ pub struct BillingCustomer {
 
 /// Contoso's Azure plan customers with billing: the named ready ones, then the generated ones.
 const NAMED_BILLING_CUSTOMERS: [(&str, &str, &str); 3] = [
-    (seed::CUSTOMER_FABRIKAM, "Fabrikam, Inc.", "fabrikam.onmicrosoft.com"),
-    (seed::CUSTOMER_ADVENTURE_WORKS, "Adventure Works Cycles", "adventureworks.onmicrosoft.com"),
-    (seed::CUSTOMER_WINGTIP, "Wingtip Toys", "wingtiptoys.onmicrosoft.com"),
+    (seed::CUSTOMER_FABRIKAM, seed::NAME_FABRIKAM, "fabrikam.onmicrosoft.com"),
+    (seed::CUSTOMER_ADVENTURE_WORKS, seed::NAME_ADVENTURE_WORKS, "adventureworks.onmicrosoft.com"),
+    (seed::CUSTOMER_WINGTIP, seed::NAME_WINGTIP, "wingtiptoys.onmicrosoft.com"),
 ];
 pub const BILLING_CUSTOMERS: u64 = NAMED_BILLING_CUSTOMERS.len() as u64 + seed::GENERATED_CUSTOMERS as u64;
 
@@ -39,7 +39,7 @@ pub fn billing_customer(k: u64) -> BillingCustomer {
             let n = k - NAMED_BILLING_CUSTOMERS.len() as u64;
             BillingCustomer {
                 id: format!("c0ffee00-0000-4000-8000-{n:012x}"),
-                name: format!("Generated Customer {n:03}"),
+                name: seed::generated_customer_name(n as usize),
                 domain: format!("generated{n:03}.onmicrosoft.com"),
             }
         }
@@ -50,7 +50,7 @@ pub fn billing_customer(k: u64) -> BillingCustomer {
 pub(super) fn legacy_customer() -> BillingCustomer {
     BillingCustomer {
         id: seed::CUSTOMER_LITWARE.to_owned(),
-        name: "Litware, Inc.".to_owned(),
+        name: seed::NAME_LITWARE.to_owned(),
         domain: "litware.onmicrosoft.com".to_owned(),
     }
 }

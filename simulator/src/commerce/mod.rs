@@ -649,19 +649,20 @@ fn finish_checkout(
         for (number, line) in lines.iter().enumerate() {
             let Some(item) = &line.item else { continue };
             let billing_cycle = line.billing_cycle.as_str().unwrap_or("monthly");
-            let subscription = if line.is_azure_plan() {
+            let mut subscription = if line.is_azure_plan() {
                 SimSubscription::azure_plan(&customer_id, &item.catalog_item_id, Some(order_id.clone()), now)
             } else {
                 let mut subscription = SimSubscription::license(&customer_id, item, Some(order_id.clone()), now);
-                if let Some(name) = &line.friendly_name {
-                    subscription.friendly_name = name.clone();
-                }
                 subscription.quantity = line.quantity;
                 subscription.billing_cycle = billing_cycle.to_owned();
                 subscription.term_duration = line.term_duration.clone();
                 subscription.auto_renew = line.term_duration.is_some();
                 subscription
             };
+            // The cart line's name, for an Azure plan as for a license (the order line shows it too).
+            if let Some(name) = line.friendly_name.as_ref().filter(|n| !n.trim().is_empty()) {
+                subscription.friendly_name = name.clone();
+            }
             order_lines.push(OrderLine {
                 number,
                 offer_id: item.catalog_item_id.clone(),
@@ -715,7 +716,10 @@ mod tests {
     use crate::{
         SimulatorConfig,
         common::test_support::*,
-        seed::{CUSTOMER_FABRIKAM, CUSTOMER_LITWARE, CUSTOMER_NORTHWIND_TRADERS, CUSTOMER_TAILSPIN, CUSTOMER_WINGTIP},
+        seed::{
+            CUSTOMER_ADVENTURE_WORKS, CUSTOMER_FABRIKAM, CUSTOMER_LITWARE, CUSTOMER_NORTHWIND_TRADERS,
+            CUSTOMER_TAILSPIN, CUSTOMER_WINGTIP,
+        },
         testing::TestSim,
     };
 
@@ -1207,5 +1211,24 @@ mod tests {
         assert!(order["lineItems"][0]["subscriptionId"].is_string());
         let listed = get(&sim, &format!("/v1/customers/{CUSTOMER_FABRIKAM}/orders"), &token).await;
         assert_eq!(listed.body["totalCount"], 1);
+    }
+
+    #[tokio::test]
+    async fn an_azure_plan_bought_with_a_friendly_name_keeps_it_on_the_order_and_the_subscription() {
+        let sim = TestSim::start().await;
+        let token = sim.app_token().await;
+        let mut line = azure_plan_line();
+        line["friendlyName"] = json!("Adventure Works production");
+        let result = buy(&sim, &token, CUSTOMER_ADVENTURE_WORKS, vec![line]).await;
+        assert_eq!(result.status, 201, "{}", result.body);
+        let order = &result.body["orders"][0];
+        assert_eq!(order["lineItems"][0]["friendlyName"], "Adventure Works production");
+        let order_id = order["id"].as_str().expect("order id");
+        let path = format!("/v1/customers/{CUSTOMER_ADVENTURE_WORKS}/subscriptions?order_id={order_id}");
+        let plans = get(&sim, &path, &token).await;
+        assert_eq!(plans.body["items"][0]["friendlyName"], "Adventure Works production");
+        // Without a name the plan keeps the catalog's.
+        let unnamed = buy(&sim, &token, CUSTOMER_WINGTIP, vec![azure_plan_line()]).await;
+        assert_eq!(unnamed.body["orders"][0]["lineItems"][0]["friendlyName"], "Azure plan");
     }
 }
