@@ -22,7 +22,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     dto::{PageQuery, page_request},
     extract::{AppJson, AppQuery},
-    problem::ProblemResponses,
+    problem::{ProblemResponses, StateResponses},
 };
 use crate::{
     auth::Caller,
@@ -173,7 +173,7 @@ async fn get_export(
 /// costs.
 #[utoipa::path(get, path = "/v1/billing/exports/{exportId}/line-items", tag = "billing-exports", operation_id = "export_line_items",
     params(ExportPath, PageQuery),
-    responses((status = 200, description = "A page of line items", body = Page<ExportLineItem>), ProblemResponses))]
+    responses((status = 200, description = "A page of line items", body = Page<ExportLineItem>), ProblemResponses, StateResponses))]
 async fn line_items(
     State(state): State<AppState>,
     caller: Caller,
@@ -193,7 +193,7 @@ async fn line_items(
 #[utoipa::path(get, path = "/v1/billing/exports/{exportId}/line-items.ndjson", tag = "billing-exports", operation_id = "export_line_items_ndjson",
     params(ExportPath),
     responses((status = 200, description = "The line items, one JSON object per line", content_type = "application/x-ndjson", body = ExportLineItem),
-        ProblemResponses))]
+        ProblemResponses, StateResponses))]
 async fn line_items_ndjson(
     State(state): State<AppState>,
     caller: Caller,

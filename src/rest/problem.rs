@@ -188,6 +188,16 @@ impl utoipa::IntoResponses for ProblemResponses {
     }
 }
 
+/// The 409 of reads whose data is not there in this form (line items moved to billing exports,
+/// a failed export).
+pub struct StateResponses;
+
+impl utoipa::IntoResponses for StateResponses {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+        problem_responses(|status| status == 409)
+    }
+}
+
 /// Extra documented responses for operations that can also conflict or need a prerequisite.
 pub struct ConflictResponses;
 
