@@ -155,7 +155,10 @@ impl LineItemsQuery {
         let args = LineItemArgs {
             provider: self.provider.as_deref(),
             line_item_type: self.r#type.as_deref(),
-            currency_code: self.currency_code.as_deref(),
+            currency_code: match self.currency_code.as_deref() {
+                Some("") => return Err(Error::invalid_field("currencyCode", "must be a three-letter currency code")),
+                other => other,
+            },
             // An empty `period` is no period over gRPC (proto3's default), but a REST caller who
             // sends `period=` sent a value that is neither current nor previous.
             period: match self.period.as_deref() {

@@ -189,7 +189,7 @@ impl utoipa::IntoResponses for ProblemResponses {
 }
 
 /// The 409 of reads whose data is not there in this form (line items moved to billing exports,
-/// a failed export).
+/// a failed export, a catalog view or segment the partner is not authorized for).
 pub struct StateResponses;
 
 impl utoipa::IntoResponses for StateResponses {
