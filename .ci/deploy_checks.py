@@ -476,7 +476,7 @@ def gateway_loads(binary: Path, config_text: str, pod_env: dict[str, str], label
         print(f"  gateway: {label} settings load and validate")
         return
     message = result.stderr.strip()
-    match = re.search(r"invalid setting `([^`]+)`", message)
+    match = re.search(r"invalid setting ([^\s:]+):", message)
     if not expect_complete and match and match.group(1) in INCOMPLETE_DEFAULT_KEYS:
         print(f"  gateway: {label} settings parse; the gateway asks for what the operator must add: {message}")
         return

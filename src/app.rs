@@ -257,6 +257,7 @@ impl Application {
             facade_options(&settings)?,
         )
         .with_exports(exports);
+        crate::metrics_catalog::register_at_zero(&partner_names.iter().map(|p| &*p.id).collect::<Vec<_>>());
         let authenticator = authenticator(&settings, http, partner_names).await?;
         let rest_listener = TcpListener::bind(settings.rest.listen).await.map_err(|source| StartError::Bind {
             key: "rest.listen",

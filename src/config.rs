@@ -31,7 +31,7 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid setting `{}`: {}", self.key, self.message)
+        write!(f, "invalid setting {}: {}", self.key, self.message)
     }
 }
 
@@ -87,6 +87,10 @@ pub struct RestSettings {
     /// balancers stop sending before the listeners close.
     #[serde(with = "humantime_serde")]
     pub shutdown_delay: Duration,
+    /// Serve the OpenAPI document at `/openapi.json`.
+    pub openapi_json: bool,
+    /// Serve Swagger UI at `/swagger-ui/` (needs `openapi_json`).
+    pub swagger_ui: bool,
 }
 
 impl Default for RestSettings {
@@ -97,6 +101,8 @@ impl Default for RestSettings {
             body_limit_bytes: 1024 * 1024,
             shutdown_grace: Duration::from_secs(25),
             shutdown_delay: Duration::ZERO,
+            openapi_json: true,
+            swagger_ui: true,
         }
     }
 }
@@ -548,8 +554,11 @@ impl Default for CommerceSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CorsSettings {
-    /// Origins (`https://app.example.com`) whose browsers may call the REST API; empty: CORS off.
+    /// Origins (`https://app.example.com`) whose browsers may call the REST API.
     pub allowed_origins: Vec<String>,
+    /// Also allow `http://localhost:<port>` and `http://127.0.0.1:<port>`, any port; unset: on in
+    /// development, off in production.
+    pub allow_localhost: Option<bool>,
     /// How long browsers may cache a preflight answer.
     #[serde(with = "humantime_serde")]
     pub max_age: Duration,
@@ -557,7 +566,7 @@ pub struct CorsSettings {
 
 impl Default for CorsSettings {
     fn default() -> Self {
-        Self { allowed_origins: Vec::new(), max_age: Duration::from_secs(600) }
+        Self { allowed_origins: Vec::new(), allow_localhost: None, max_age: Duration::from_secs(600) }
     }
 }
 
@@ -813,6 +822,11 @@ impl Settings {
         })
     }
 
+    /// `cors.allow_localhost`, or its default: on in development, off in production.
+    pub fn cors_allows_localhost(&self) -> bool {
+        self.cors.allow_localhost.unwrap_or(self.environment == Environment::Development)
+    }
+
     pub fn dev_secret(&self) -> &str {
         self.auth.dev_secret.as_ref().map_or(DEFAULT_DEV_SECRET, |s| s.expose_secret())
     }
@@ -831,6 +845,12 @@ impl Settings {
         }
         if self.rest.body_limit_bytes == 0 {
             return Err(ConfigError::new("rest.body_limit_bytes", "must be greater than 0"));
+        }
+        if self.rest.swagger_ui && !self.rest.openapi_json {
+            return Err(ConfigError::new(
+                "rest.swagger_ui",
+                "needs rest.openapi_json (Swagger UI reads the document from /openapi.json); turn both off",
+            ));
         }
         if self.rest.request_timeout.is_zero() {
             return Err(ConfigError::new("rest.request_timeout", "must be greater than 0"));
@@ -1092,10 +1112,42 @@ impl figment::Provider for EnvMap {
     }
 }
 
-/// The key figment failed on, and where its value came from.
+/// The key figment failed on, what is wrong in plain words (figment's own texts quote with
+/// backticks and repeat the key), and where the value came from.
 fn figment_error(error: figment::Error, sources: &Sources) -> ConfigError {
-    let key = error.path.join(".");
-    let message = error.kind.to_string();
+    use figment::error::Kind;
+    let mut path = error.path.clone();
+    // The key itself, once: figment's path may or may not end with the field already.
+    let mut with_field = |field: &str| {
+        if path.last().map(String::as_str) != Some(field) {
+            path.push(field.to_owned());
+        }
+    };
+    let message = match &error.kind {
+        Kind::UnknownField(field, expected) => {
+            with_field(field);
+            if expected.is_empty() {
+                "no such setting".to_owned()
+            } else {
+                format!("no such setting; the settings here are {}", expected.join(", "))
+            }
+        }
+        Kind::MissingField(field) => {
+            with_field(field);
+            "is required".to_owned()
+        }
+        Kind::DuplicateField(field) => {
+            with_field(field);
+            "is given twice".to_owned()
+        }
+        Kind::UnknownVariant(value, expected) => format!("{value:?} is not one of {}", expected.join(", ")),
+        Kind::InvalidType(actual, expected) => format!("expected {expected}, found {actual}"),
+        Kind::InvalidValue(actual, expected) => format!("expected {expected}, found {actual}"),
+        Kind::InvalidLength(length, expected) => format!("expected {expected}, found {length} items"),
+        other => other.to_string(),
+    };
+    let message = message.replace('`', "");
+    let key = path.join(".");
     if key.is_empty() {
         return ConfigError::new("config", message);
     }
@@ -1247,6 +1299,46 @@ mod tests {
         assert_eq!(load(&demo, &jwt).expect("valid").log_format(), LogFormat::Json);
         let text = [jwt.as_slice(), &[("log.format", "text")]].concat();
         assert_eq!(load(&demo, &text).expect("valid").log_format(), LogFormat::Text);
+    }
+
+    #[test]
+    fn cors_allows_localhost_in_development_only_unless_told() {
+        assert!(load(&[], &[]).expect("dev").cors_allows_localhost());
+        let demo = [("GATEWAY_ENVIRONMENT", "production"), ("GATEWAY_SIMULATOR__ALLOW_IN_PRODUCTION", "true")];
+        let production = load(
+            &demo,
+            &[
+                ("auth.mode", "jwt"),
+                ("auth.issuer", "i"),
+                ("auth.audience", "a"),
+                ("auth.jwks_url", "https://issuer.example.com/jwks"),
+            ],
+        );
+        match production {
+            Ok(settings) => assert!(!settings.cors_allows_localhost()),
+            Err(error) => panic!("{error}"),
+        }
+        assert!(!load(&[], &[("cors.allow_localhost", "false")]).expect("off").cors_allows_localhost());
+    }
+
+    #[test]
+    fn swagger_ui_needs_the_openapi_document() {
+        let error = load(&[], &[("rest.openapi_json", "false")]).expect_err("swagger without document");
+        assert_eq!(error.key, "rest.swagger_ui");
+        let settings = load(&[], &[("rest.openapi_json", "false"), ("rest.swagger_ui", "false")]).expect("both off");
+        assert!(!settings.rest.openapi_json && !settings.rest.swagger_ui);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_read_plainly() {
+        let error = load(&[], &[("rest.lisen", "127.0.0.1:1")]).expect_err("typo");
+        assert_eq!(error.key, "rest.lisen");
+        assert!(error.message.starts_with("no such setting; the settings here are listen, "), "{error}");
+        assert_eq!(error.to_string().matches("lisen").count(), 2, "key and origin only: {error}");
+        assert!(!error.to_string().contains('`'), "{error}");
+        let error = load(&[], &[("environment", "staging")]).expect_err("variant");
+        assert_eq!(error.key, "environment");
+        assert!(error.message.starts_with("\"staging\" is not one of development, production"), "{error}");
     }
 
     #[test]

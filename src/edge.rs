@@ -366,7 +366,9 @@ impl StreamProgress {
                     let why = if stalled { "stalled" } else { "too_long" };
                     metrics::counter!("gateway_streams_ended_total", "transport" => transport.as_str(), "why" => why)
                         .increment(1);
-                    tracing::info!(transport = transport.as_str(), why, "ending a streamed answer and its connection");
+                    // The reader's doing (a 4xx-like outcome): debug, as caller mistakes are; the
+                    // metric above counts them.
+                    tracing::debug!(transport = transport.as_str(), why, "ending a streamed answer and its connection");
                     if let Some(connection) = &connection {
                         connection.abort();
                     }

@@ -37,6 +37,8 @@ pub enum ErrorKind {
     PreconditionRequired,
     /// The request body is larger than the configured limit.
     PayloadTooLarge,
+    /// The request body is not JSON (`Content-Type` other than `application/json`).
+    UnsupportedMediaType,
     /// The caller, or Partner Center for our tenant, is over its request budget.
     RateLimited,
     /// A route exists but not for this method.
@@ -66,7 +68,7 @@ pub struct KindSpec {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         Self::InvalidArgument,
         Self::Unauthenticated,
         Self::PermissionDenied,
@@ -76,6 +78,7 @@ impl ErrorKind {
         Self::FailedPrecondition,
         Self::PreconditionRequired,
         Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
         Self::RateLimited,
         Self::MethodNotAllowed,
         Self::Internal,
@@ -127,6 +130,13 @@ impl ErrorKind {
             Self::PayloadTooLarge => {
                 row(413, Code::InvalidArgument, "payload-too-large", "Payload too large", R::PayloadTooLarge)
             }
+            Self::UnsupportedMediaType => row(
+                415,
+                Code::InvalidArgument,
+                "unsupported-media-type",
+                "Unsupported media type",
+                R::UnsupportedMediaType,
+            ),
             Self::RateLimited => row(429, Code::ResourceExhausted, "rate-limited", "Too many requests", R::RateLimited),
             Self::MethodNotAllowed => {
                 row(405, Code::Unimplemented, "method-not-allowed", "Method not allowed", R::MethodNotAllowed)
@@ -201,6 +211,8 @@ reasons! {
     InvalidArgument = "INVALID_ARGUMENT" => InvalidArgument,
     /// No bearer token, or one that fails verification.
     Unauthenticated = "UNAUTHENTICATED" => Unauthenticated,
+    /// The bearer token has expired (`exp`); get a new one and retry.
+    TokenExpired = "TOKEN_EXPIRED" => Unauthenticated,
     /// The token does not allow this.
     PermissionDenied = "PERMISSION_DENIED" => PermissionDenied,
     /// No such resource.
@@ -215,6 +227,8 @@ reasons! {
     PreconditionRequired = "PRECONDITION_REQUIRED" => PreconditionRequired,
     /// The request body is larger than the gateway accepts.
     PayloadTooLarge = "PAYLOAD_TOO_LARGE" => PayloadTooLarge,
+    /// The request body is not `application/json`.
+    UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE" => UnsupportedMediaType,
     /// Too many requests; see the retry delay.
     RateLimited = "RATE_LIMITED" => RateLimited,
     /// The route exists, but not for this method.
@@ -239,6 +253,9 @@ reasons! {
     CustomerNotInScope = "CUSTOMER_NOT_IN_SCOPE" => PermissionDenied,
     /// Partner-wide data needs a token with `customers: "*"`.
     PartnerWideAccessRequired = "PARTNER_WIDE_ACCESS_REQUIRED" => PermissionDenied,
+    /// A browser's preflight from an origin CORS does not allow; the detail names the setting
+    /// that would allow it.
+    CorsOriginNotAllowed = "CORS_ORIGIN_NOT_ALLOWED" => PermissionDenied,
     /// Several partners are configured and the token names none.
     PartnerRequired = "PARTNER_REQUIRED" => PermissionDenied,
     /// The token names a partner this gateway does not serve.
@@ -386,6 +403,9 @@ struct Inner {
     field_violations: Vec<FieldViolation>,
     precondition_violations: Vec<PreconditionViolation>,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    /// The request carried no bearer credentials at all (RFC 6750 §3.1: the challenge then
+    /// names no error code).
+    credentials_missing: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -402,6 +422,7 @@ impl Error {
                 field_violations: Vec::new(),
                 precondition_violations: Vec::new(),
                 source: None,
+                credentials_missing: false,
             }),
         }
     }
@@ -416,6 +437,14 @@ impl Error {
 
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unauthenticated, detail)
+    }
+
+    /// 401 for a request without bearer credentials (no `Authorization` header, or another
+    /// scheme): its `WWW-Authenticate` challenge carries no `error=`.
+    pub fn credentials_missing(detail: impl Into<String>) -> Self {
+        let mut error = Self::new(ErrorKind::Unauthenticated, detail);
+        error.inner.credentials_missing = true;
+        error
     }
 
     pub fn permission_denied(detail: impl Into<String>) -> Self {
@@ -485,6 +514,11 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
+    }
+
+    /// See [`Error::credentials_missing`].
+    pub fn is_credentials_missing(&self) -> bool {
+        self.inner.credentials_missing
     }
 
     pub fn detail(&self) -> &str {

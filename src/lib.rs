@@ -27,6 +27,7 @@
 //! - `limits`: rate budgets and admission control. `context`: a request's ids, trace, locale and
 //!   deadline. `telemetry`: logs, traces and metrics. `config`: settings in layers (defaults, file,
 //!   `GATEWAY_*` env, flags), validated at start. `error`: the one `Error`, its kinds and reasons.
+//!   `metrics_catalog`: every metric's help text, the series present from the start, `process_*`.
 //!
 //! The simulator (a stand-in Partner Center for `cargo run` and the tests) is the workspace crate
 //! `partner-center-simulator` in `simulator/`, linked with the `simulator` feature.
@@ -41,6 +42,7 @@ pub mod facade;
 pub mod graph;
 pub mod grpc;
 pub mod limits;
+pub mod metrics_catalog;
 pub mod model;
 pub mod partner_center;
 pub mod rest;

@@ -59,10 +59,12 @@ struct SimulateArgs {
 
 #[derive(Args)]
 struct DevTokenArgs {
-    /// Customer tenant id the token grants (repeatable); `*` for all.
+    /// Customer tenant id (a GUID) the token grants (repeatable); `*` alone for all.
     #[arg(long = "customer", default_value = "*")]
     customers: Vec<String>,
-    /// Permission the token grants (repeatable), e.g. `orders.write`; default: all.
+    /// Permission the token grants (repeatable), e.g. `orders.write`; default: all. Valid:
+    /// catalog.read customers.read customers.write orders.read orders.write subscriptions.read
+    /// subscriptions.write usage.read budget.write invoices.read.
     #[arg(long = "scope")]
     scopes: Vec<String>,
     /// Configured partner id the token acts for; default: the first.
@@ -117,8 +119,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Simulate(args) => simulate(args).await,
         Command::Openapi => {
             let document = rest::openapi().to_pretty_json().map_err(|e| e.to_string())?;
-            println!("{document}");
-            Ok(())
+            print_to_stdout(&document)
         }
         Command::DevToken(args) => {
             let settings =
@@ -135,8 +136,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 scopes,
                 ttl: args.ttl,
             };
-            println!("{}", app::mint_dev_token(&settings, &request).map_err(|e| e.to_string())?);
-            Ok(())
+            let partners = known_partners(&settings);
+            let partners: Vec<(&str, &str)> =
+                partners.iter().map(|(id, tenant)| (id.as_str(), tenant.as_str())).collect();
+            request.check(&partners)?;
+            print_to_stdout(&app::mint_dev_token(&settings, &request).map_err(|e| e.to_string())?)
         }
     }
 }
@@ -148,6 +152,33 @@ fn default_partner(settings: &Settings) -> Option<String> {
         #[cfg(not(feature = "simulator"))]
         None
     })
+}
+
+/// Writes `text` and a newline to stdout. A reader that closed the pipe early
+/// (`openapi | head`) has taken what it wanted: that is success, not a panic.
+fn print_to_stdout(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(format!("writing to stdout: {error}")),
+    }
+}
+
+/// The partners a dev token may name, as (id, tenant id): the configured ones, else the
+/// simulator's.
+fn known_partners(settings: &Settings) -> Vec<(String, String)> {
+    let configured: Vec<(String, String)> =
+        settings.partner_center.partners.iter().map(|p| (p.id.clone(), p.tenant_id.to_string())).collect();
+    #[cfg(feature = "simulator")]
+    if configured.is_empty() {
+        return partner_center_simulator::seed::PARTNERS
+            .iter()
+            .map(|p| (p.id.to_owned(), p.tenant_id.to_owned()))
+            .collect();
+    }
+    configured
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {

@@ -252,6 +252,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
             }
+            crate::metrics_catalog::describe();
             handle
         })
         .clone()

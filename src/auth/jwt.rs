@@ -110,11 +110,13 @@ impl Authenticator {
 
     /// Verifies the `Authorization` header value and builds the caller.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller> {
-        let header = authorization.ok_or_else(|| Error::unauthenticated("a bearer token is required"))?;
-        let token = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
+        let header = authorization.ok_or_else(|| Error::credentials_missing("a bearer token is required"))?;
+        let (scheme, rest) = header.trim_start().split_once(' ').unwrap_or((header.trim(), ""));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            // Another scheme (Basic, ...) is no bearer credential at all (RFC 6750 §3.1).
+            return Err(Error::credentials_missing("the Authorization header must be `Bearer <token>`"));
+        }
+        let token = Some(rest.trim())
             .filter(|token| !token.is_empty())
             .ok_or_else(|| Error::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
         if token.len() > self.max_token_bytes {
@@ -267,7 +269,10 @@ fn describe(error: &jsonwebtoken::errors::Error) -> Error {
         }
         _ => reason.to_owned(),
     };
-    Error::unauthenticated(detail)
+    match error.kind() {
+        JwtErrorKind::ExpiredSignature => Error::unauthenticated(detail).with_reason(Reason::TokenExpired),
+        _ => Error::unauthenticated(detail),
+    }
 }
 
 #[cfg(test)]
@@ -381,9 +386,17 @@ mod tests {
     #[tokio::test]
     async fn missing_or_malformed_headers_are_unauthenticated() {
         let auth = authenticator();
-        for header in [None, Some("Basic abc"), Some("Bearer "), Some("Bearer not.a.jwt")] {
+        for (header, missing) in [
+            (None, true),
+            (Some("Basic abc"), true),
+            (Some("Basic"), true),
+            (Some("Bearer "), false),
+            (Some("Bearer not.a.jwt"), false),
+        ] {
             let error = auth.authenticate(header).await.expect_err("rejected");
             assert_eq!(error.kind(), crate::error::ErrorKind::Unauthenticated, "{header:?}");
+            assert_eq!(error.is_credentials_missing(), missing, "{header:?}");
+            assert_eq!(error.reason(), Reason::Unauthenticated, "{header:?}");
         }
     }
 
@@ -399,6 +412,8 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(2100)).await;
         let error = auth.authenticate(Some(&header)).await.expect_err("expired");
         assert_eq!(error.kind(), crate::error::ErrorKind::Unauthenticated);
+        assert_eq!(error.reason(), Reason::TokenExpired);
+        assert!(!error.is_credentials_missing());
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use super::{
 use crate::{
     auth::{Caller, Permission},
     context::RequestContext,
-    error::Result,
+    error::{Error, Result},
     model::{
         CustomerId, Page, PageRequest, Parsed, SubscriptionId,
         usage::{
@@ -121,6 +121,14 @@ impl Facade {
             |_| true,
         )
         .await
+        .map_err(|e| {
+            wrong_subscription_kind(
+                e,
+                "monthly usage records exist only for MS-AZR-0145P subscriptions; for an Azure plan read its meter \
+                 usage: GET /v1/customers/{customerId}/subscriptions/{subscriptionId}/usage/meters (gRPC \
+                 UsageService.ListMeterUsageRecords)",
+            )
+        })
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer, subscription = %subscription))]
@@ -146,6 +154,7 @@ impl Facade {
             |_| true,
         )
         .await
+        .map_err(|e| wrong_subscription_kind(e, RESOURCE_RECORDS_ONLY_FOR_AZURE_PLANS))
     }
 
     #[instrument(skip_all, fields(partner = caller.partner(), customer = %customer, subscription = %subscription))]
@@ -184,7 +193,11 @@ impl Facade {
         let pc = self.pc.clone();
         Ok(stream_pages(move |next| {
             let (pc, ctx, customer) = (pc.clone(), ctx.clone(), customer.clone());
-            async move { pc.resource_usage_records(&ctx, &customer, subscription, STREAM_UPSTREAM_PAGE, next).await }
+            async move {
+                pc.resource_usage_records(&ctx, &customer, subscription, STREAM_UPSTREAM_PAGE, next)
+                    .await
+                    .map_err(|e| wrong_subscription_kind(e, RESOURCE_RECORDS_ONLY_FOR_AZURE_PLANS))
+            }
         }))
     }
 
@@ -227,4 +240,20 @@ impl Facade {
         let customer = caller.ensure_customer(customer, Permission::BudgetWrite)?;
         self.pc.update_spending_budget(ctx, &customer, amount?).await
     }
+}
+
+const RESOURCE_RECORDS_ONLY_FOR_AZURE_PLANS: &str = "resource usage records exist only for Azure plans; for an \
+     MS-AZR-0145P subscription read GET /v1/customers/{customerId}/subscriptions/{subscriptionId}/usage/monthly \
+     (gRPC UsageService.ListMonthlyUsageRecords)";
+
+/// Partner Center answers a usage read for the other kind of subscription with 900141 and a text
+/// naming its own route (`use meterusagerecords`); callers get the gateway's route instead.
+fn wrong_subscription_kind(error: Error, detail: &str) -> Error {
+    if error.upstream_code() != Some("900141") {
+        return error;
+    }
+    Error::new(error.kind(), detail)
+        .with_reason(error.reason())
+        .with_upstream_code("900141")
+        .with_source(format!("Partner Center: {}", error.detail()))
 }

@@ -1,6 +1,6 @@
 //! The Microsoft Customer Agreement.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, extract::State, response::Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
@@ -67,7 +67,12 @@ async fn list_agreements(
     tag = "agreements",
     params(CustomerPath),
     request_body = ConfirmAgreement,
-    responses((status = 201, description = "Confirmed", body = Agreement), ProblemResponses, ConflictResponses)
+    responses(
+        (status = 201, description = "Confirmed", body = Agreement,
+            headers(("Location" = String, description = "The customer's agreements: /v1/customers/{customerId}/agreements"))),
+        ProblemResponses,
+        ConflictResponses
+    )
 )]
 async fn confirm_agreement(
     State(state): State<AppState>,
@@ -75,6 +80,7 @@ async fn confirm_agreement(
     ctx: RequestContext,
     CustomerPath { customer }: CustomerPath,
     AppJson(input): AppJson<ConfirmAgreement>,
-) -> Result<(StatusCode, Json<Agreement>)> {
-    Ok((StatusCode::CREATED, Json(state.facade.confirm_agreement(&ctx, &caller, customer, input.parse()).await?)))
+) -> Result<Response> {
+    let agreement = state.facade.confirm_agreement(&ctx, &caller, customer, input.parse()).await?;
+    Ok(super::created(&format!("/v1/customers/{customer}/agreements"), agreement))
 }

@@ -15,7 +15,7 @@ use super::{
     dto::{Items, PageQuery, page_request},
     extract::AppQuery,
     paths::InvoicePath,
-    problem::ProblemResponses,
+    problem::{ProblemResponses, StateResponses},
 };
 use crate::{
     auth::Caller,
@@ -155,8 +155,16 @@ impl LineItemsQuery {
         let args = LineItemArgs {
             provider: self.provider.as_deref(),
             line_item_type: self.r#type.as_deref(),
-            currency_code: self.currency_code.as_deref(),
-            period: self.period.as_deref(),
+            currency_code: match self.currency_code.as_deref() {
+                Some("") => return Err(Error::invalid_field("currencyCode", "must be a three-letter currency code")),
+                other => other,
+            },
+            // An empty `period` is no period over gRPC (proto3's default), but a REST caller who
+            // sends `period=` sent a value that is neither current nor previous.
+            period: match self.period.as_deref() {
+                Some("") => return Err(Error::invalid_field("period", "must be current or previous")),
+                other => other,
+            },
         };
         let query = LineItemQuery::parse(&args, &REST_FIELDS.line_items, unbilled)?;
         let page = page_request(self.page_size.as_deref(), self.page_token.clone())?;
@@ -167,7 +175,7 @@ impl LineItemsQuery {
 /// Billed reconciliation line items of an invoice, in Partner Center's own shape per kind.
 #[utoipa::path(get, path = "/v1/invoices/{invoiceId}/line-items", tag = "invoices",
     params(InvoicePath, LineItemsQuery),
-    responses((status = 200, description = "A page of line items", body = Page<InvoiceLineItem>), ProblemResponses))]
+    responses((status = 200, description = "A page of line items", body = Page<InvoiceLineItem>), ProblemResponses, StateResponses))]
 async fn line_items(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,7 +190,7 @@ async fn line_items(
 
 /// Unbilled line items of the current or previous period (onetime only).
 #[utoipa::path(get, path = "/v1/invoices/unbilled/line-items", tag = "invoices", params(LineItemsQuery),
-    responses((status = 200, description = "A page of line items", body = Page<InvoiceLineItem>), ProblemResponses))]
+    responses((status = 200, description = "A page of line items", body = Page<InvoiceLineItem>), ProblemResponses, StateResponses))]
 async fn unbilled_line_items(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,7 +9,7 @@ use super::{
     dto::page_request,
     extract::AppQuery,
     paths::{AvailabilityPath, ProductPath, SkuPath},
-    problem::ProblemResponses,
+    problem::{ProblemResponses, StateResponses},
 };
 use crate::{
     auth::Caller,
@@ -98,7 +98,7 @@ fn page(size: Option<&str>, token: Option<&String>) -> Result<PageRequest> {
     path = "/v1/catalog/products",
     tag = "catalog",
     params(ProductsQuery),
-    responses((status = 200, description = "A page of products", body = Page<Product>), ProblemResponses)
+    responses((status = 200, description = "A page of products", body = Page<Product>), ProblemResponses, StateResponses)
 )]
 async fn list_products(
     State(state): State<AppState>,
@@ -141,7 +141,7 @@ async fn get_product(
     path = "/v1/catalog/products/{productId}/skus",
     tag = "catalog",
     params(ProductPath, SegmentQuery),
-    responses((status = 200, description = "A page of SKUs", body = Page<Sku>), ProblemResponses)
+    responses((status = 200, description = "A page of SKUs", body = Page<Sku>), ProblemResponses, StateResponses)
 )]
 async fn list_skus(
     State(state): State<AppState>,
@@ -185,7 +185,7 @@ async fn get_sku(
     path = "/v1/catalog/products/{productId}/skus/{skuId}/availabilities",
     tag = "catalog",
     params(SkuPath, SegmentQuery),
-    responses((status = 200, description = "A page of availabilities", body = Page<Availability>), ProblemResponses)
+    responses((status = 200, description = "A page of availabilities", body = Page<Availability>), ProblemResponses, StateResponses)
 )]
 async fn list_availabilities(
     State(state): State<AppState>,

@@ -3,7 +3,8 @@
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
+    response::{IntoResponse, Response},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -45,7 +46,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "orders",
     params(CustomerPath),
     request_body = CartInput,
-    responses((status = 201, description = "The cart", body = Cart), ProblemResponses, ConflictResponses)
+    responses(
+        (status = 201, description = "The cart", body = Cart,
+            headers(("Location" = String, description = "The cart: /v1/customers/{customerId}/carts/{cartId}"))),
+        ProblemResponses,
+        ConflictResponses
+    )
 )]
 async fn create_cart(
     State(state): State<AppState>,
@@ -53,8 +59,9 @@ async fn create_cart(
     ctx: RequestContext,
     CustomerPath { customer }: CustomerPath,
     AppJson(input): AppJson<CartInput>,
-) -> Result<(StatusCode, Json<Cart>)> {
-    Ok((StatusCode::CREATED, Json(state.facade.create_cart(&ctx, &caller, customer, input.parse()).await?)))
+) -> Result<Response> {
+    let cart = state.facade.create_cart(&ctx, &caller, customer, input.parse()).await?;
+    Ok(super::created(&format!("/v1/customers/{customer}/carts/{}", cart.id), cart))
 }
 
 /// Replace a cart's line items.
@@ -82,15 +89,25 @@ async fn update_cart(
     path = "/v1/customers/{customerId}/carts/{cartId}/checkout",
     tag = "orders",
     params(CartPath),
-    responses((status = 201, description = "Orders and order errors", body = CheckoutResult), ProblemResponses, ConflictResponses)
+    responses(
+        (status = 201, description = "Orders and order errors", body = CheckoutResult,
+            headers(("Location" = String, description = "The first order: /v1/customers/{customerId}/orders/{orderId}"))),
+        ProblemResponses,
+        ConflictResponses
+    )
 )]
 async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
     ctx: RequestContext,
     CartPath { customer, cart }: CartPath,
-) -> Result<(StatusCode, Json<CheckoutResult>)> {
-    Ok((StatusCode::CREATED, Json(state.facade.checkout(&ctx, &caller, customer, cart).await?)))
+) -> Result<Response> {
+    let result = state.facade.checkout(&ctx, &caller, customer, cart).await?;
+    let location = match result.orders.first() {
+        Some(order) => format!("/v1/customers/{customer}/orders/{}", order.id),
+        None => format!("/v1/customers/{customer}/orders"),
+    };
+    Ok(super::created(&location, result))
 }
 
 /// The customer's orders, including ones just created through the gateway.
@@ -166,11 +183,17 @@ async fn order_provisioning_status(
     tag = "orders",
     params(
         CustomerPath,
-        ("Idempotency-Key" = String, Header, description = "1-128 visible ASCII characters, unique per purchase")
+        ("Idempotency-Key" = String, Header, description = "1-128 visible ASCII characters, unique per purchase",
+            example = "adventure-works-azure-plan-1")
     ),
-    request_body(content = Option<AzurePlanInput>, description = "Optional"),
+    request_body(
+        content = Option<AzurePlanInput>,
+        description = "Optional: an empty body or `null` buys with the defaults (the customer's country, no name)",
+        example = json!({"friendlyName": "Adventure Works Azure plan", "country": "CA"})
+    ),
     responses(
-        (status = 201, description = "Ordered (status provisioning or active)", body = AzurePlan),
+        (status = 201, description = "Ordered (status provisioning or active)", body = AzurePlan,
+            headers(("Location" = String, description = "The order: /v1/customers/{customerId}/orders/{orderId}"))),
         (status = 200, description = "A repeat of an earlier call with the same key", body = AzurePlan),
         ProblemResponses,
         ConflictResponses
@@ -183,7 +206,7 @@ async fn create_azure_plan(
     CustomerPath { customer }: CustomerPath,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<AzurePlanInput>,
-) -> Result<(StatusCode, Json<AzurePlan>)> {
+) -> Result<Response> {
     let key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
         Some(value) => {
@@ -192,8 +215,10 @@ async fn create_azure_plan(
     };
     let order = body.unwrap_or_default().parse(key);
     let plan = state.facade.create_azure_plan(&ctx, &caller, customer, order).await?;
-    let status = if plan.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(plan)))
+    if plan.replayed {
+        return Ok(Json(plan).into_response());
+    }
+    Ok(super::created(&format!("/v1/customers/{customer}/orders/{}", plan.order_id), plan))
 }
 
 /// The customer's Azure plans.

@@ -96,16 +96,20 @@ impl CartInput {
     }
 }
 
-/// The body of `POST /v1/customers/{customerId}/azure-plans` (optional).
+/// The body of `POST /v1/customers/{customerId}/azure-plans` (optional: an empty body or
+/// `null` buys with the defaults).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"friendlyName": "Adventure Works Azure plan", "country": "CA"}))]
 pub struct AzurePlanInput {
     /// A name for the plan.
     #[serde(default)]
+    #[schema(example = "Adventure Works Azure plan")]
     pub friendly_name: Option<String>,
-    /// Country of the catalog item; the gateway's default country when absent.
+    /// ISO 3166 country of the catalog item (two letters); absent: the country of the
+    /// customer's billing profile.
     #[serde(default)]
-    #[schema(pattern = "^[A-Za-z]{2}$")]
+    #[schema(pattern = "^[A-Za-z]{2}$", example = "CA")]
     pub country: Option<String>,
 }
 

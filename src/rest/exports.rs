@@ -22,7 +22,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     dto::{PageQuery, page_request},
     extract::{AppJson, AppQuery},
-    problem::ProblemResponses,
+    problem::{ProblemResponses, StateResponses},
 };
 use crate::{
     auth::Caller,
@@ -171,9 +171,9 @@ async fn get_export(
 /// Waits (within the request's timeout) for a running export to finish. `nextPageToken` records
 /// the file and line where the next page starts; see docs/billing-exports.md for what resuming
 /// costs.
-#[utoipa::path(get, path = "/v1/billing/exports/{exportId}/line-items", tag = "billing-exports",
+#[utoipa::path(get, path = "/v1/billing/exports/{exportId}/line-items", tag = "billing-exports", operation_id = "export_line_items",
     params(ExportPath, PageQuery),
-    responses((status = 200, description = "A page of line items", body = Page<ExportLineItem>), ProblemResponses))]
+    responses((status = 200, description = "A page of line items", body = Page<ExportLineItem>), ProblemResponses, StateResponses))]
 async fn line_items(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,10 +190,10 @@ async fn line_items(
 /// One JSON object per line (`application/x-ndjson`), in order, read from Microsoft's files as
 /// the client reads: a slow client slows the download. A failure after the first byte ends the
 /// body early (the last line then lacks its newline).
-#[utoipa::path(get, path = "/v1/billing/exports/{exportId}/line-items.ndjson", tag = "billing-exports",
+#[utoipa::path(get, path = "/v1/billing/exports/{exportId}/line-items.ndjson", tag = "billing-exports", operation_id = "export_line_items_ndjson",
     params(ExportPath),
     responses((status = 200, description = "The line items, one JSON object per line", content_type = "application/x-ndjson", body = ExportLineItem),
-        ProblemResponses))]
+        ProblemResponses, StateResponses))]
 async fn line_items_ndjson(
     State(state): State<AppState>,
     caller: Caller,

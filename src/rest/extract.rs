@@ -41,14 +41,50 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = body_limit(&request);
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+            Err(rejection) => Err(json_rejection(&rejection, limit)),
         }
     }
 }
 
-fn json_rejection(rejection: &JsonRejection) -> Error {
+/// The largest request body the router accepts (`rest.body_limit_bytes`), for the 413's detail.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+fn body_limit(request: &Request) -> Option<usize> {
+    request.extensions().get::<BodyLimit>().map(|limit| limit.0)
+}
+
+fn too_large(limit: Option<usize>) -> Error {
+    let detail = match limit {
+        Some(bytes) => format!("the request body is larger than the {bytes} bytes the gateway accepts"),
+        None => "the request body is larger than the gateway accepts".to_owned(),
+    };
+    Error::new(ErrorKind::PayloadTooLarge, detail)
+}
+
+/// 415 for a body that is not JSON, naming the header.
+fn not_json(headers: &axum::http::HeaderMap) -> Error {
+    let got = match headers.get(header::CONTENT_TYPE) {
+        None => "none".to_owned(),
+        Some(value) => format!("{:?}", String::from_utf8_lossy(value.as_bytes())),
+    };
+    let description = format!("must be application/json, got {got}");
+    Error::new(ErrorKind::UnsupportedMediaType, format!("Content-Type: {description}"))
+        .with_field_violation("Content-Type", description)
+}
+
+/// `application/json` or `application/<something>+json`, parameters (`; charset=utf-8`) allowed.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json"
+        || essence.strip_prefix("application/").is_some_and(|subtype| subtype.ends_with("+json"))
+}
+
+fn json_rejection(rejection: &JsonRejection, limit: Option<usize>) -> Error {
     match rejection {
         JsonRejection::JsonDataError(e) => {
             // axum's text: "Failed to deserialize the JSON body into the target type: <path>: <message>".
@@ -65,10 +101,11 @@ fn json_rejection(rejection: &JsonRejection) -> Error {
                 std::error::Error::source(e).map_or_else(|| e.body_text(), |s| s.to_string())
             ),
         ),
-        JsonRejection::MissingJsonContentType(_) => Error::invalid_field("Content-Type", "must be application/json"),
-        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            Error::new(ErrorKind::PayloadTooLarge, "the request body is larger than the gateway accepts")
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::new(ErrorKind::UnsupportedMediaType, "Content-Type: must be application/json")
+                .with_field_violation("Content-Type", "must be application/json")
         }
+        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
         JsonRejection::BytesRejection(e) if caused_by_timeout(e) => {
             Error::new(ErrorKind::RequestTimeout, "the request body did not arrive in time")
         }
@@ -114,25 +151,29 @@ pub fn parse_int(field: &str, value: Option<&str>) -> Result<Option<i64>, Error>
         .transpose()
 }
 
-/// A JSON body that may be absent (empty): `None` then.
+/// A JSON body that may be absent: an empty body (any or no `Content-Type`) and JSON `null`
+/// are `None`; anything else must be `application/json` (else 415) and parse as `T`.
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let has_body = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|len| len.trim() != "0");
-        if !has_body
-            || (request.headers().get(header::CONTENT_TYPE).is_none()
-                && request.headers().get(header::CONTENT_LENGTH).is_none())
-        {
+        let limit = body_limit(&request);
+        let headers = request.headers().clone();
+        let bytes = match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) => return Err(json_rejection(&JsonRejection::BytesRejection(rejection), limit)),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
-        let AppJson(value) = AppJson::<T>::from_request(request, state).await?;
-        Ok(Self(Some(value)))
+        if !is_json(&headers) {
+            return Err(not_json(&headers));
+        }
+        match axum::Json::<Option<T>>::from_bytes(&bytes) {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection, limit)),
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod agreements;
 pub mod billing;
 pub mod catalog;
 pub mod commerce;
+pub mod cors;
 pub mod customers;
 pub mod dto;
 pub mod exports;
@@ -23,12 +24,9 @@ pub mod usage;
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::{HeaderName, HeaderValue, Method, header},
+    http::{HeaderValue, header},
 };
-use tower_http::{
-    catch_panic::CatchPanicLayer,
-    cors::{AllowOrigin, CorsLayer},
-};
+use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -37,7 +35,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    config::{CorsSettings, LimitSettings},
+    config::{Environment, Settings},
     edge::AppState,
 };
 
@@ -50,6 +48,9 @@ use crate::{
                        Errors are RFC 9457 problem details. Lists take `pageSize` and `pageToken` and return `nextPageToken`.",
         license(name = "MIT", identifier = "MIT")
     ),
+    // Relative to where the document is served, so Swagger UI's "Try it out" also works when a
+    // reverse proxy serves the gateway under a path prefix.
+    servers((url = ".", description = "This gateway (relative to the document's own URL)")),
     modifiers(&BearerSecurity),
     security(("bearer" = [])),
     components(schemas(
@@ -111,40 +112,58 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api().split_for_parts().1
 }
 
-/// CORS for the configured origins (none: no CORS headers at all).
-fn cors(settings: &CorsSettings) -> Option<CorsLayer> {
-    if settings.allowed_origins.is_empty() {
-        return None;
+/// A `201 Created` answer: the body, and `Location` pointing at what was created.
+pub(crate) fn created(location: &str, body: impl serde::Serialize) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (axum::http::StatusCode::CREATED, axum::Json(body)).into_response();
+    // Built from parsed ids only, so always a valid header value.
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
     }
-    let origins: Vec<HeaderValue> =
-        settings.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-    Some(
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                HeaderName::from_static("idempotency-key"),
-                HeaderName::from_static("x-request-id"),
-                HeaderName::from_static("x-locale"),
-                HeaderName::from_static("traceparent"),
-            ])
-            .expose_headers([header::RETRY_AFTER, header::CONTENT_DISPOSITION, HeaderName::from_static("x-request-id")])
-            .max_age(settings.max_age),
-    )
+    response
+}
+
+/// Swagger UI at `/swagger-ui/`, reading the document from `../openapi.json`: relative, so both
+/// keep working behind a reverse proxy that serves the gateway under a path prefix.
+fn swagger_ui() -> Router<AppState> {
+    let config = utoipa_swagger_ui::Config::new(["../openapi.json"]).validator_url("none").persist_authorization(true);
+    Router::from(SwaggerUi::new("/swagger-ui").config(config)).layer(axum::middleware::map_response(
+        |mut response: axum::response::Response| async move {
+            // `/swagger-ui` redirects to `/swagger-ui/`; relative, so a path prefix survives.
+            if response.status().is_redirection()
+                && response.headers().get(header::LOCATION).is_some_and(|l| l == "/swagger-ui/")
+            {
+                response.headers_mut().insert(header::LOCATION, HeaderValue::from_static("swagger-ui/"));
+            }
+            response
+        },
+    ))
 }
 
 /// The complete REST application.
-pub fn router(state: AppState, body_limit: usize, cors_settings: &CorsSettings, limits: &LimitSettings) -> Router {
-    let (api, openapi) = api().split_for_parts();
-    let swagger = SwaggerUi::new("/swagger-ui")
-        .url("/openapi.json", openapi)
-        .config(utoipa_swagger_ui::Config::default().validator_url("none"));
-    api.merge(swagger)
-        .fallback(middleware::not_found)
+pub fn router(state: AppState, settings: &Settings) -> Router {
+    let (mut app, openapi) = api().split_for_parts();
+    if settings.rest.openapi_json {
+        // Rendered once; the document never changes while the process runs.
+        let document = openapi.to_json().unwrap_or_default();
+        app = app.route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                std::future::ready(([(header::CONTENT_TYPE, "application/json")], document.clone()))
+            }),
+        );
+    }
+    if settings.rest.swagger_ui {
+        app = app.merge(swagger_ui());
+    }
+    let limits = &settings.limits;
+    let body_limit = settings.rest.body_limit_bytes;
+    let development = settings.environment == Environment::Development;
+    let policy = cors::CorsPolicy::new(&settings.cors, settings.cors_allows_localhost(), development);
+    app.fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::Extension(extract::BodyLimit(body_limit)))
         // A body trickled in slowly must not hold its slots: it has this long, in all.
         .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(limits.request_body_timeout))
         // A panic becomes a 500 problem, not a dropped connection.
@@ -152,6 +171,8 @@ pub fn router(state: AppState, body_limit: usize, cors_settings: &CorsSettings, 
         // Outermost: ids, deadline and the final problem+json for every error, the layers' own included.
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
         // Browsers' preflights are answered before anything else (and need no token).
-        .layer(tower::util::option_layer(cors(cors_settings)))
+        .layer(tower::util::option_layer(policy.layer(settings.cors.max_age)))
+        // A preflight from an origin that may not call hears which setting would allow it.
+        .layer(axum::middleware::from_fn_with_state(policy, cors::refuse_unknown_origins))
         .with_state(state)
 }

@@ -18,6 +18,11 @@ use crate::{
 
 /// The canonical GUID form every GUID id in a path must have.
 pub const GUID_PATTERN: &str = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/// The `customerId` the OpenAPI document shows (and Swagger UI fills in): the built-in
+/// simulator's Adventure Works, which has accepted the Microsoft Customer Agreement and has no
+/// Azure plan or MS-AZR-0145P subscription, so "Try it out" on a purchase answers 201.
+pub const EXAMPLE_CUSTOMER_ID: &str = "3e8b1c5d-0f4a-4b6c-8d9e-4f5a6b7c8d93";
+
 /// Catalog, order and invoice ids: letters, digits, `-` and `_`.
 pub const TOKEN_PATTERN: &str = r"^[A-Za-z0-9_-]{1,64}$";
 
@@ -25,14 +30,16 @@ pub const TOKEN_PATTERN: &str = r"^[A-Za-z0-9_-]{1,64}$";
 pub trait PathValue: Sized {
     const IS_GUID: bool;
     const DESCRIPTION: &'static str;
+    const EXAMPLE: Option<&'static str> = None;
     fn parse_path(field: &str, value: &str) -> Result<Self>;
 }
 
 macro_rules! path_values {
-    ($($ty:ty => $guid:literal, $description:literal;)+) => {
+    ($($ty:ty => $guid:literal, $description:literal $(, example $example:expr)?;)+) => {
         $(impl PathValue for $ty {
             const IS_GUID: bool = $guid;
             const DESCRIPTION: &'static str = $description;
+            $(const EXAMPLE: Option<&'static str> = Some($example);)?
             fn parse_path(field: &str, value: &str) -> Result<Self> {
                 <$ty>::parse(field, value)
             }
@@ -41,7 +48,7 @@ macro_rules! path_values {
 }
 
 path_values! {
-    CustomerId => true, "The customer's tenant id";
+    CustomerId => true, "The customer's tenant id", example EXAMPLE_CUSTOMER_ID;
     SubscriptionId => true, "The subscription id (for an Azure plan: the plan id)";
     CartId => true, "The cart id";
     UpgradeId => true, "The product upgrade id";
@@ -66,6 +73,7 @@ fn parameter<T: PathValue>(name: &str) -> Parameter {
         .required(Required::True)
         .description(Some(T::DESCRIPTION))
         .schema(Some(schema))
+        .example(T::EXAMPLE.map(serde_json::Value::from))
         .build()
 }
 

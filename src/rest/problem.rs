@@ -97,17 +97,28 @@ pub fn render(error: &Error, context: &ProblemContext) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     if error.kind() == ErrorKind::Unauthenticated {
-        let challenge =
-            format!("Bearer error=\"invalid_token\", error_description=\"{}\"", error.detail().replace('"', "'"));
-        headers.insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer")),
-        );
+        headers.insert(header::WWW_AUTHENTICATE, bearer_challenge(error));
     }
     if let Some(seconds) = error.retry_after_seconds() {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
+}
+
+/// RFC 6750 §3: a request without bearer credentials gets the bare challenge (§3.1: no error
+/// code when the client may not know authentication is needed); a token that fails gets
+/// `error="invalid_token"` and why.
+fn bearer_challenge(error: &Error) -> HeaderValue {
+    if error.is_credentials_missing() {
+        return HeaderValue::from_static("Bearer");
+    }
+    let description: String = error
+        .detail()
+        .chars()
+        .map(|c| if c == '"' || c == '\\' || !(' '..='~').contains(&c) { '\'' } else { c })
+        .collect();
+    HeaderValue::from_str(&format!("Bearer error=\"invalid_token\", error_description=\"{description}\""))
+        .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""))
 }
 
 impl IntoResponse for Error {
@@ -142,7 +153,10 @@ fn problem_responses(include: impl Fn(u16) -> bool) -> BTreeMap<String, RefOr<ut
                     "WWW-Authenticate",
                     HeaderBuilder::new()
                         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                        .description(Some("Bearer challenge"))
+                        .description(Some(
+                            "RFC 6750: `Bearer` when the request carried no bearer token; `Bearer error=\"invalid_token\", \
+                             error_description=\"...\"` when the token failed (an expired one: reason TOKEN_EXPIRED)",
+                        ))
                         .build(),
                 );
             }
@@ -171,6 +185,16 @@ pub struct ProblemResponses;
 impl utoipa::IntoResponses for ProblemResponses {
     fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
         problem_responses(|status| !is_conflict(status))
+    }
+}
+
+/// The 409 of reads whose data is not there in this form (line items moved to billing exports,
+/// a failed export, a catalog view or segment the partner is not authorized for).
+pub struct StateResponses;
+
+impl utoipa::IntoResponses for StateResponses {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+        problem_responses(|status| status == 409)
     }
 }
 

@@ -60,9 +60,12 @@ async fn metrics(State(state): State<AppState>, uri: axum::http::Uri) -> Respons
     metrics_text(&state)
 }
 
-/// The Prometheus exposition, on whichever listener serves it.
+/// The Prometheus exposition, on whichever listener serves it: the recorder's metrics, then the
+/// `process_*` ones read now.
 pub fn metrics_text(state: &AppState) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    let mut text = state.metrics.render();
+    text.push_str(&crate::metrics_catalog::process_text());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// The separate metrics listener's whole router (`metrics.listen`): `/metrics` and nothing else.

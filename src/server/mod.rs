@@ -41,7 +41,7 @@ pub async fn serve(
         health.set_service_status(name, ServingStatus::Serving).await;
     }
     let grpc_router = grpc::router(state.clone(), health_service, settings.grpc.max_message_bytes)?;
-    let rest_router = rest::router(state.clone(), settings.rest.body_limit_bytes, &settings.cors, &settings.limits);
+    let rest_router = rest::router(state.clone(), settings);
     let limits = |http2_only| ConnectionLimits {
         max_connections: settings.limits.max_connections,
         header_read_timeout: settings.limits.header_read_timeout,

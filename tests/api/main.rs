@@ -5,6 +5,7 @@ mod auth_attacks;
 mod billing;
 mod catalog;
 mod commerce;
+mod contract;
 mod customers;
 mod errors;
 mod exports;

@@ -137,6 +137,16 @@ async fn cors_answers_preflights_for_allowed_origins_only() {
 
     let other = preflight("https://evil.example.net").await.expect("preflight");
     assert!(other.headers().get("access-control-allow-origin").is_none(), "an unlisted origin gets no grant");
+    assert_eq!(other.status(), 403, "and hears why");
+    let problem: serde_json::Value = other.json().await.expect("problem");
+    assert_eq!(problem["reason"], "CORS_ORIGIN_NOT_ALLOWED");
+    assert!(problem["detail"].as_str().unwrap_or_default().contains("cors.allowed_origins"), "{problem}");
+
+    // Development's default: pages on the developer's machine, any port.
+    for local in ["http://localhost:5173", "http://127.0.0.1:3000"] {
+        let granted = preflight(local).await.expect("preflight");
+        assert_eq!(granted.headers()["access-control-allow-origin"], local);
+    }
 
     // Actual requests, errors included, carry the grant so the browser can read the problem.
     let token = app.token(&["*"], &[Permission::CustomersRead]);
@@ -151,22 +161,44 @@ async fn cors_answers_preflights_for_allowed_origins_only() {
     assert_eq!(response.status(), 400);
     assert_eq!(response.headers()["access-control-allow-origin"], APP_ORIGIN);
     let exposed = response.headers()["access-control-expose-headers"].to_str().unwrap_or_default().to_ascii_lowercase();
-    assert!(exposed.contains("x-request-id") && exposed.contains("retry-after"), "{exposed}");
+    for header in ["x-request-id", "retry-after", "www-authenticate", "location"] {
+        assert!(exposed.split(',').any(|h| h.trim() == header), "{header} not exposed: {exposed}");
+    }
+    // A browser can read why it must authenticate.
+    let response = app.http.get(app.url("/v1/customers")).header("origin", APP_ORIGIN).send().await.expect("request");
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    assert_eq!(response.headers()["access-control-allow-origin"], APP_ORIGIN);
 }
 
 #[tokio::test]
-async fn cors_is_off_by_default() {
-    let app = TestApp::spawn().await;
-    let preflight = app
-        .http
-        .request(reqwest::Method::OPTIONS, app.url("/v1/customers"))
-        .header("origin", APP_ORIGIN)
-        .header("access-control-request-method", "GET")
-        .send()
-        .await
-        .expect("preflight");
-    assert!(preflight.headers().get("access-control-allow-origin").is_none());
-    assert_eq!(preflight.status(), 405, "no CORS: OPTIONS is just a method the API does not serve");
+async fn closed_cors_answers_a_preflight_with_the_setting_that_opens_it() {
+    // Production's default (no origins, no localhost).
+    let app = TestApp::spawn_with(|settings| settings.cors.allow_localhost = Some(false)).await;
+    for origin in [APP_ORIGIN, "http://localhost:3000"] {
+        let preflight = app
+            .http
+            .request(reqwest::Method::OPTIONS, app.url("/v1/customers"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .expect("preflight");
+        assert!(preflight.headers().get("access-control-allow-origin").is_none());
+        assert_eq!(preflight.status(), 403);
+        assert_eq!(preflight.headers()["content-type"], "application/problem+json");
+        let problem: serde_json::Value = preflight.json().await.expect("problem");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("CORS is closed") && detail.contains("cors.allowed_origins"), "{detail}");
+        assert!(
+            detail.contains("GATEWAY_CORS__ALLOWED_ORIGINS") && detail.contains("cors.allow_localhost"),
+            "{detail}"
+        );
+        assert_eq!(problem["reason"], "CORS_ORIGIN_NOT_ALLOWED");
+    }
+    // Without a preflight's headers OPTIONS is just a method the API does not serve.
+    let options = app.http.request(reqwest::Method::OPTIONS, app.url("/v1/customers")).send().await.expect("options");
+    assert_eq!(options.status(), 405);
     let token = app.token(&["*"], &[Permission::CustomersRead]);
     let response = app
         .http

@@ -81,3 +81,101 @@ async fn the_dev_token_subcommand_mints_tokens_the_gateway_accepts() {
     let (status, _) = app.get_json(&format!("/v1/customers/{}", crate::helpers::ADVENTURE_WORKS), &token).await;
     assert_eq!(status, 403);
 }
+
+#[test]
+fn operation_ids_are_unique_so_client_generators_accept_the_document() {
+    let document: serde_json::Value = serde_json::from_str(&committed()).expect("json");
+    let mut seen = std::collections::HashSet::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let id = operation["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                !id.is_empty() && seen.insert(id.clone()),
+                "{method} {path}: operationId {id:?} missing or repeated"
+            );
+        }
+    }
+}
+
+#[test]
+fn openapi_into_a_pipe_closed_early_exits_quietly() {
+    use std::{io::Read, process::Stdio};
+    let mut child =
+        Command::new(BINARY).arg("openapi").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run");
+    // Like `| head -c 16`: read a little, then close the pipe.
+    let mut first = [0u8; 16];
+    child.stdout.take().expect("stdout").read_exact(&mut first).expect("read");
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(String::from_utf8_lossy(&first).starts_with('{'));
+}
+
+/// `dev-token` with `args`: (exit success, stdout, stderr).
+fn dev_token(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BINARY).arg("dev-token").args(args).output().expect("run");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn dev_token_refuses_typos_and_lists_the_valid_values() {
+    let (ok, stdout, stderr) = dev_token(&["--scope", "order.write"]);
+    assert!(!ok && stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("unknown permission \"order.write\""), "{stderr}");
+    for permission in partner_center_gateway::auth::Permission::ALL {
+        assert!(stderr.contains(permission.as_str()), "{} not listed: {stderr}", permission.as_str());
+    }
+    let (ok, _, stderr) = dev_token(&["--partner", "contosso"]);
+    assert!(!ok && stderr.contains("unknown partner \"contosso\""), "{stderr}");
+    assert!(stderr.contains("contoso") && stderr.contains("northwind"), "{stderr}");
+    let (ok, _, stderr) = dev_token(&["--customer", "fabrikam"]);
+    assert!(!ok && stderr.contains("malformed customer id \"fabrikam\"") && stderr.contains("GUID"), "{stderr}");
+    let (ok, _, stderr) = dev_token(&["--customer", "*", "--customer", crate::helpers::FABRIKAM]);
+    assert!(!ok && stderr.contains("alone"), "{stderr}");
+    // What is valid still works, partners by id or tenant id.
+    let tenant = partner_center_simulator::seed::NORTHWIND_TENANT_ID;
+    for args in [
+        &["--scope", "orders.write", "--customer", crate::helpers::FABRIKAM][..],
+        &["--partner", "northwind"][..],
+        &["--partner", tenant][..],
+    ] {
+        let (ok, stdout, stderr) = dev_token(args);
+        assert!(ok && stdout.trim().split('.').count() == 3, "{args:?}: {stderr}");
+    }
+    let help = Command::new(BINARY).args(["dev-token", "--help"]).output().expect("run");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for permission in partner_center_gateway::auth::Permission::ALL {
+        assert!(help.contains(permission.as_str()), "--help lacks {}", permission.as_str());
+    }
+}
+
+#[test]
+fn config_errors_name_the_key_once_without_backticks() {
+    for (args, env, key) in [
+        (&["--set", "rest.lisen=127.0.0.1:1"][..], None, "rest.lisen"),
+        (&[][..], Some(("GATEWAY_CATALOG__CACHE_TTL", "forever")), "catalog.cache_ttl"),
+        (&["--set", "environment=staging"][..], None, "environment"),
+    ] {
+        let mut command = Command::new(BINARY);
+        command.args(args).arg("dev-token");
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let output = command.output().expect("run");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        assert!(stderr.starts_with(&format!("error: invalid setting {key}: ")), "{stderr}");
+        assert!(!stderr.contains('`'), "{stderr}");
+        // What is wrong, between the key and where the value came from, does not repeat the key.
+        let what = stderr
+            .split_once(&format!("{key}: "))
+            .map_or("", |(_, rest)| rest.split(" (from ").next().unwrap_or_default());
+        let last = key.rsplit('.').next().unwrap_or(key);
+        assert!(!what.is_empty() && !what.contains(last), "the key once: {stderr}");
+    }
+}
