@@ -37,6 +37,16 @@ pub const METRICS: &[(Kind, &str, &str)] = &[
         "gateway_upstream_retries_total",
         "Retries towards Partner Center after a timeout, connect error, 429 or 503.",
     ),
+    (
+        Kind::Counter,
+        "gateway_upstream_retries_refused_total",
+        "Retries the per-partner retry budget refused: the caller got Partner Center's error at once.",
+    ),
+    (
+        Kind::Counter,
+        "gateway_upstream_reads_total",
+        "Buffered upstream reads by operation and how each was answered (sent, coalesced, cached).",
+    ),
     (Kind::Counter, "gateway_upstream_throttled_total", "429 answers from Partner Center, by partner."),
     (Kind::Gauge, "gateway_circuit_state", "Circuit to Partner Center per partner: 0 closed, 1 half-open, 2 open."),
     (Kind::Counter, "gateway_token_requests_total", "Azure AD token requests by partner, flow and outcome."),
@@ -111,6 +121,7 @@ pub fn register_at_zero(partners: &[&str]) {
     for &partner in partners {
         let partner = partner.to_owned();
         metrics::counter!("gateway_upstream_throttled_total", "partner" => partner.clone()).increment(0);
+        metrics::counter!("gateway_upstream_retries_refused_total", "partner" => partner.clone()).increment(0);
         for flow in ["app_only", "app_user"] {
             for outcome in ["ok", "error"] {
                 metrics::counter!("gateway_token_requests_total", "partner" => partner.clone(), "flow" => flow, "outcome" => outcome)
