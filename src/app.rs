@@ -195,7 +195,7 @@ impl Application {
             min_retries: settings.partner_center.retry.budget_min_retries,
             window: settings.partner_center.retry.budget_window,
         })
-        .with_shared_reads(SharedReads::new(response_cache_policy(&settings.partner_center)));
+        .with_shared_reads(SharedReads::new(response_cache_policy(&settings.partner_center)?));
         let (per_minute, burst) = (settings.partner_center.budget_per_minute, settings.partner_center.budget_burst);
         if per_minute > 0 {
             let budget = |per_minute: u32, burst: u32| -> Arc<dyn RateBudget> {
@@ -257,6 +257,7 @@ impl Application {
             facade_options(&settings)?,
         )
         .with_exports(exports);
+        let _ = telemetry::metrics_handle();
         crate::metrics_catalog::register_at_zero(&partner_names.iter().map(|p| &*p.id).collect::<Vec<_>>());
         let authenticator = authenticator(&settings, http, partner_names).await?;
         let rest_listener = TcpListener::bind(settings.rest.listen).await.map_err(|source| StartError::Bind {
@@ -708,17 +709,41 @@ async fn authenticator(
     }
 }
 
-/// The response cache's options: each opted-in operation with its time to live (names were
-/// checked against [`CACHEABLE_OPERATIONS`] when the settings were loaded), and whether
-/// identical reads in flight are shared.
-fn response_cache_policy(settings: &crate::config::PartnerCenterSettings) -> ResponseCachePolicy {
-    let ttl = settings
-        .response_cache
-        .ttl
-        .iter()
-        .filter_map(|(operation, ttl)| {
-            CACHEABLE_OPERATIONS.iter().find(|known| **known == operation.as_str()).map(|known| (*known, **ttl))
-        })
-        .collect();
-    ResponseCachePolicy { ttl, max_bytes: settings.response_cache.max_bytes, coalesce: settings.coalesce_reads }
+/// The response cache's options: each opted-in operation (one of [`CACHEABLE_OPERATIONS`]) with
+/// its time to live, and whether identical reads in flight are shared.
+fn response_cache_policy(settings: &crate::config::PartnerCenterSettings) -> Result<ResponseCachePolicy, StartError> {
+    let mut ttl = std::collections::HashMap::new();
+    for (operation, time) in &settings.response_cache.ttl {
+        let Some(known) = CACHEABLE_OPERATIONS.iter().find(|known| **known == operation.as_str()) else {
+            return Err(StartError::Config(ConfigError::new(
+                format!("partner_center.response_cache.ttl.{operation}"),
+                format!("is not a cacheable read; choose from {}", CACHEABLE_OPERATIONS.join(", ")),
+            )));
+        };
+        ttl.insert(*known, **time);
+    }
+    Ok(ResponseCachePolicy { ttl, max_bytes: settings.response_cache.max_bytes, coalesce: settings.coalesce_reads })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn only_cacheable_reads_may_be_cached() {
+        let mut settings = crate::config::PartnerCenterSettings::default();
+        settings.response_cache.ttl.insert("customers.list".to_owned(), Duration::from_secs(60).into());
+        let policy = response_cache_policy(&settings).expect("a read");
+        assert_eq!(policy.ttl.get("customers.list"), Some(&Duration::from_secs(60)));
+
+        settings.response_cache.ttl.insert("carts.checkout".to_owned(), Duration::from_secs(60).into());
+        let Err(StartError::Config(error)) = response_cache_policy(&settings) else {
+            panic!("a write is never cached");
+        };
+        let text = error.to_string();
+        assert!(text.contains("partner_center.response_cache.ttl.carts.checkout"), "{text}");
+        assert!(text.contains("customers.list"), "the valid names are listed: {text}");
+    }
 }

@@ -104,10 +104,9 @@ pub fn describe() {
 }
 
 /// Creates, at zero, the series whose labels come from closed sets known at start-up, so they are
-/// scraped before anything happens. `partners` are the configured partner ids.
+/// scraped before anything happens. `partners` are the configured partner ids. Call it once the
+/// gateway's recorder is installed (`telemetry::metrics_handle`), or the series go nowhere.
 pub fn register_at_zero(partners: &[&str]) {
-    // The series go to the gateway's recorder: make sure it is installed.
-    let _ = crate::telemetry::metrics_handle();
     for transport in ["rest", "grpc"] {
         metrics::counter!("gateway_load_shed_total", "transport" => transport).increment(0);
         metrics::counter!("gateway_connections_refused_total", "transport" => transport).increment(0);

@@ -7,22 +7,22 @@
 //! jitter, honouring `Retry-After`, never past the caller's deadline. An upstream 401 drops the
 //! token and retries once with a fresh one.
 
-use std::{borrow::Cow, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderName, Method, StatusCode};
 use rand::Rng;
-use serde::{Serialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 use uuid::Uuid;
 
+pub use super::call::{UpstreamRequest, UpstreamResponse};
 use super::{
     circuit::CircuitBreakers,
-    error::{classify, is_retryable_status, retry_after},
+    error::{caller_deadline, classify, is_retryable_status, retry_after},
     retry_budget::{RetryBudget, RetryBudgetPolicy},
     shared_reads::{ReadOutcome, SharedReads},
-    token::{TokenCache, TokenFlow},
+    token::TokenCache,
 };
 use crate::{
     context::RequestContext,
@@ -43,95 +43,6 @@ pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Below this much time left there is no point starting another attempt.
 const MIN_ATTEMPT_BUDGET: Duration = Duration::from_millis(50);
-
-/// One logical call to Partner Center.
-#[derive(Debug, Clone)]
-pub struct UpstreamRequest {
-    /// Stable operation name for metrics and logs, e.g. `customers.list`.
-    pub operation: &'static str,
-    pub method: Method,
-    /// Path under the API root, starting with `/v1/`; ids in it are already validated.
-    pub path: String,
-    pub query: Vec<(Cow<'static, str>, String)>,
-    pub headers: HeaderMap,
-    pub body: Option<Bytes>,
-    pub flow: TokenFlow,
-    /// The `MS-RequestId` to send; a fresh one per call when unset. Set it to resume a logical
-    /// call that may have been committed before (Partner Center replays it instead of repeating).
-    pub request_id: Option<Uuid>,
-}
-
-impl UpstreamRequest {
-    pub fn new(operation: &'static str, method: Method, path: impl Into<String>) -> Self {
-        Self {
-            operation,
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            headers: HeaderMap::new(),
-            body: None,
-            flow: TokenFlow::AppOnly,
-            request_id: None,
-        }
-    }
-
-    pub fn get(operation: &'static str, path: impl Into<String>) -> Self {
-        Self::new(operation, Method::GET, path)
-    }
-
-    pub fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((Cow::Borrowed(key), value.into()));
-        self
-    }
-
-    pub fn query_opt(self, key: &'static str, value: Option<impl Into<String>>) -> Self {
-        match value {
-            Some(value) => self.query(key, value),
-            None => self,
-        }
-    }
-
-    /// Adds a header; values that cannot be a header are a bug in the caller of this method.
-    pub fn header(mut self, name: HeaderName, value: &str) -> Result<Self> {
-        let value = HeaderValue::from_str(value).map_err(|e| Error::internal(format!("header {name}: {e}")))?;
-        self.headers.insert(name, value);
-        Ok(self)
-    }
-
-    pub fn json(mut self, body: &impl Serialize) -> Result<Self> {
-        self.body = Some(Bytes::from(serde_json::to_vec(body).map_err(Error::internal)?));
-        self.headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(self)
-    }
-
-    pub fn flow(mut self, flow: TokenFlow) -> Self {
-        self.flow = flow;
-        self
-    }
-
-    pub fn request_id(mut self, request_id: Uuid) -> Self {
-        self.request_id = Some(request_id);
-        self
-    }
-}
-
-/// A successful answer, body read.
-#[derive(Debug, Clone)]
-pub struct UpstreamResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl UpstreamResponse {
-    pub fn json<T: DeserializeOwned>(&self, operation: &str) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            Error::new(ErrorKind::UpstreamUnavailable, "Partner Center answered with a body the gateway cannot read")
-                .with_reason(Reason::UpstreamMalformedResponse)
-                .with_source(format!("{operation}: {e}"))
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -565,13 +476,6 @@ impl Upstream {
         let response = UpstreamResponse { status, headers, body };
         if status.is_success() { Attempt::Done(Received::Full(response)) } else { Attempt::Rejected(response) }
     }
-}
-
-/// The caller's own deadline ran out: not a failure of Partner Center (it never counts towards
-/// the circuit breaker, whatever the caller's deadline).
-pub(super) fn caller_deadline() -> Error {
-    Error::new(ErrorKind::UpstreamTimeout, "the request's deadline passed while waiting for Partner Center")
-        .with_reason(Reason::DeadlineExceeded)
 }
 
 /// Upstream reads by how they were answered: sent, joined to one in flight, or from the cache.

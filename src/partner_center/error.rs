@@ -152,6 +152,13 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     }
 }
 
+/// The caller's own deadline ran out: not a failure of Partner Center (it never counts towards
+/// the circuit breaker, whatever the caller's deadline).
+pub fn caller_deadline() -> Error {
+    Error::new(ErrorKind::UpstreamTimeout, "the request's deadline passed while waiting for Partner Center")
+        .with_reason(Reason::DeadlineExceeded)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 
 pub mod agreements;
 pub mod api;
+pub mod call;
 pub mod catalog;
 pub mod circuit;
 pub mod client;

@@ -29,7 +29,10 @@ use futures::{
 use parking_lot::Mutex;
 use tokio::{task::JoinHandle, time::Instant};
 
-use super::client::{UpstreamRequest, UpstreamResponse};
+use super::{
+    call::{UpstreamRequest, UpstreamResponse},
+    error::caller_deadline,
+};
 use crate::{
     context::RequestContext,
     error::{Error, Result},
@@ -245,7 +248,7 @@ impl SharedReads {
         let result = match ctx.remaining() {
             Some(left) => match tokio::time::timeout(left, answer).await {
                 Ok(result) => result,
-                Err(_) => Err(super::client::caller_deadline()),
+                Err(_) => Err(caller_deadline()),
             },
             None => answer.await,
         };
