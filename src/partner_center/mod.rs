@@ -1,4 +1,6 @@
-//! Everything that knows Partner Center's wire format: the HTTP client (`client`), Azure AD tokens
+//! Everything that knows Partner Center's wire format: the HTTP client (`client`) with the calls it
+//! sends (`call`), coalesced and cached reads (`shared_reads`) and its retry budget
+//! (`retry_budget`), Azure AD tokens
 //! (`token`), wire shapes (`models`), error classification (`error`) and one typed method per
 //! upstream operation (`customers`, `catalog`, ...). The facade sees only [`PartnerCenterApi`]
 //! (`api`), which [`PartnerCenter`] implements, and gets `crate::model` types back.
