@@ -207,6 +207,11 @@ impl PartnerCenterClient {
         };
         let (outcome, result) = self.reads.read(ctx, partner, request, start_call).await;
         read_counter(request.operation, outcome).increment(1);
+        if outcome == ReadOutcome::Coalesced {
+            // A caller request served by an upstream call: the retry budget is a fraction of
+            // those, so a shared call that serves hundreds of callers may still be retried.
+            self.upstream.retry_budget.record_first_attempt(partner);
+        }
         match result {
             // The call this read joined ran out of its first caller's time, not of this one's.
             Err(error)
