@@ -1,6 +1,6 @@
 //! A retry budget per partner tenant, in the manner of Envoy's retry budget and gRPC's retry
 //! throttling: retries may add at most a fraction of the first attempts seen over a sliding
-//! window (plus a small floor, so a quiet partner can still retry a lone failure). When Partner
+//! window (at least a small floor, so a quiet partner can still retry a lone failure). When Partner
 //! Center is failing for everyone, callers then get its error after about one attempt instead of
 //! seven, and the partner's Partner Center budget is not spent on a storm of retries.
 
