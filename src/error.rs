@@ -734,6 +734,22 @@ pub fn render_error_reference() -> String {
     out
 }
 
+/// A `reqwest` error with its causes, the URL written as `show_url` has it (URLs may carry
+/// continuation tokens or access signatures that must not reach logs or errors).
+pub fn reqwest_error_text(error: &reqwest::Error, show_url: impl Fn(&url::Url) -> String) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), &show_url(url));
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

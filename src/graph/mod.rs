@@ -548,16 +548,6 @@ trait Describe {
 impl Describe for reqwest::Error {
     /// The error and its causes without the URL's query (a blob URL carries the SAS).
     fn describe(&self) -> String {
-        let mut text = self.to_string();
-        if let Some(url) = self.url() {
-            text = text.replace(url.as_str(), &loggable(url));
-        }
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
+        crate::error::reqwest_error_text(self, loggable)
     }
 }

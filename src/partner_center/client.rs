@@ -530,17 +530,7 @@ trait WithoutUrlRef {
 impl WithoutUrlRef for reqwest::Error {
     /// The error text without the URL (query strings may hold continuation tokens).
     fn without_url_ref(&self) -> String {
-        let mut text = self.to_string();
-        if let Some(url) = self.url() {
-            text = text.replace(url.as_str(), "<partner center>");
-        }
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
+        crate::error::reqwest_error_text(self, |_| "<partner center>".to_owned())
     }
 }
 
