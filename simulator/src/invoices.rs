@@ -68,7 +68,7 @@ fn bad_request(description: impl Into<String>) -> PcError {
 
 fn invoice_wire(invoice: &InvoiceSpec, by_id: bool) -> Value {
     let kind = invoice.invoice_type.wire();
-    let id = invoice.id;
+    let id = &*invoice.id;
     let details: Vec<Value> = invoice
         .lines
         .iter()
@@ -133,11 +133,15 @@ fn invoice_wire(invoice: &InvoiceSpec, by_id: bool) -> Value {
 }
 
 /// I1 (app-only allowed): offset paging, newest first.
-async fn list(Extension(partner): Extension<PartnerTenant>, RawQuery(raw): RawQuery) -> Result<Response, PcError> {
+async fn list(
+    State(state): State<Arc<SimState>>,
+    Extension(partner): Extension<PartnerTenant>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PcError> {
     let query = query_pairs(raw.as_deref());
     let size = data::page_size(&query, INVOICE_PAGE_DEFAULT, INVOICE_PAGE_MAX)?;
     let offset = data::page_offset(&query)?;
-    let invoices = data::invoices_of(&partner.tenant_id);
+    let invoices = data::invoices_of(&partner.tenant_id, state.now());
     let start = usize::try_from(offset).unwrap_or(usize::MAX).min(invoices.len());
     let page = &invoices[start..invoices.len().min(start.saturating_add(size))];
     let items = page.iter().map(|i| invoice_wire(i, false)).collect();
@@ -148,12 +152,13 @@ async fn list(Extension(partner): Extension<PartnerTenant>, RawQuery(raw): RawQu
 
 /// I3 (app+user only).
 async fn get_one(
+    State(state): State<Arc<SimState>>,
     Extension(partner): Extension<PartnerTenant>,
     Path(invoice_id): Path<String>,
 ) -> Result<Response, PcError> {
     partner.require_app_user()?;
-    let invoice = data::invoice(&partner.tenant_id, &invoice_id).ok_or_else(|| not_found(&invoice_id))?;
-    Ok(Json(invoice_wire(invoice, true)).into_response())
+    let invoice = data::invoice(&partner.tenant_id, &invoice_id, state.now()).ok_or_else(|| not_found(&invoice_id))?;
+    Ok(Json(invoice_wire(&invoice, true)).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,12 +227,13 @@ pub fn statement_pdf(invoice: &InvoiceSpec) -> Vec<u8> {
 
 /// I4 (app+user only): the statement PDF, streamed in chunks.
 async fn statement(
+    State(state): State<Arc<SimState>>,
     Extension(partner): Extension<PartnerTenant>,
     Path(invoice_id): Path<String>,
 ) -> Result<Response, PcError> {
     partner.require_app_user()?;
-    let invoice = data::invoice(&partner.tenant_id, &invoice_id).ok_or_else(|| not_found(&invoice_id))?;
-    let pdf = Bytes::from(statement_pdf(invoice));
+    let invoice = data::invoice(&partner.tenant_id, &invoice_id, state.now()).ok_or_else(|| not_found(&invoice_id))?;
+    let pdf = Bytes::from(statement_pdf(&invoice));
     let length = pdf.len();
     let chunks: Vec<Result<Bytes, Infallible>> =
         (0..length).step_by(PDF_CHUNK).map(|start| Ok(pdf.slice(start..length.min(start + PDF_CHUNK)))).collect();
@@ -273,9 +279,9 @@ async fn summaries(
 ) -> Result<Response, PcError> {
     partner.require_app_user()?;
     let accounting = iso(data::today(state.now()));
-    let invoices = data::invoices_of(&partner.tenant_id);
+    let invoices = data::invoices_of(&partner.tenant_id, state.now());
     let mut currencies: Vec<&str> = Vec::new();
-    for invoice in invoices {
+    for invoice in &invoices {
         if !currencies.contains(&invoice.currency) {
             currencies.push(invoice.currency);
         }
@@ -283,7 +289,7 @@ async fn summaries(
     let items = currencies
         .iter()
         .map(|currency| {
-            let all: Vec<&InvoiceSpec> = invoices.iter().filter(|i| i.currency == *currency).collect();
+            let all: Vec<&InvoiceSpec> = invoices.iter().map(|i| &**i).filter(|i| i.currency == *currency).collect();
             let details: Vec<Value> = [InvoiceType::Recurring, InvoiceType::OneTime]
                 .into_iter()
                 .filter_map(|kind| {
@@ -484,9 +490,9 @@ fn serve_line_items(
     let invoice = if unbilled {
         None
     } else {
-        Some(data::invoice(&partner.tenant_id, invoice_id).ok_or_else(|| not_found(invoice_id))?)
+        Some(data::invoice(&partner.tenant_id, invoice_id, state.now()).ok_or_else(|| not_found(invoice_id))?)
     };
-    let canonical_id = invoice.map_or("unbilled", |i| i.id);
+    let canonical_id = invoice.as_ref().map_or("unbilled", |i| &*i.id);
 
     // On `seekOperation=Next` the token is authoritative: it fills in what the request leaves
     // out, and what the request does say must agree with it.
@@ -511,7 +517,7 @@ fn serve_line_items(
         None
     };
 
-    let (scope, total) = match invoice {
+    let (scope, total) = match &invoice {
         None => {
             if !kind.seek_paged() {
                 return Err(bad_request("Unbilled line items are only available for the OneTime provider."));
@@ -677,9 +683,11 @@ mod tests {
         assert_eq!(first["links"]["self"]["uri"], "/invoices?size=2&offset=0");
         assert_eq!(first["links"]["next"]["uri"], "/invoices?size=2&offset=2");
         let (all, pages) = walk_offset(&sim, &app, "/v1/invoices?size=2").await;
-        assert_eq!((all.len(), pages), (data::INVOICES.len(), 3));
+        let issued = data::invoices_of(data::INVOICE_PARTNER_TENANT, std::time::SystemTime::now()).len();
+        assert!(issued > data::INVOICES.len(), "monthly invoices continue after the fixed history");
+        assert_eq!((all.len(), pages), (issued, issued.div_ceil(2)));
         let ids: HashSet<&str> = all.iter().filter_map(|i| i["id"].as_str()).collect();
-        assert_eq!(ids.len(), data::INVOICES.len());
+        assert_eq!(ids.len(), issued);
 
         let recurring = all.iter().find(|i| i["id"] == INVOICE_RECURRING).expect("recurring");
         assert_eq!(recurring["invoiceType"], "Recurring");
@@ -796,7 +804,8 @@ mod tests {
         let usd = &items[0];
         assert!(usd["balanceAmount"].as_f64().is_some_and(|b| b > 0.0));
         assert_eq!(usd["firstInvoiceCreationDate"], "2025-01-08T00:00:00Z");
-        assert_eq!(usd["latestInvoiceDate"], "2025-03-08T00:00:00Z");
+        let newest = data::invoices_of(data::INVOICE_PARTNER_TENANT, std::time::SystemTime::now())[0].invoice_date;
+        assert_eq!(usd["latestInvoiceDate"], data::iso(newest).as_str(), "the monthly invoices run up to today");
     }
 
     #[tokio::test]
@@ -878,8 +887,10 @@ mod tests {
         let digits: String = pdf[at..].iter().take_while(|b| b.is_ascii_digit()).map(|b| char::from(*b)).collect();
         let length: usize = digits.parse().expect("number");
         assert!(pdf[stream + length..].starts_with(b"\nendstream"));
-        let other =
-            super::statement_pdf(data::invoice(data::INVOICE_PARTNER_TENANT, INVOICE_ONETIME).expect("invoice"));
+        let other = super::statement_pdf(
+            &data::invoice(data::INVOICE_PARTNER_TENANT, INVOICE_ONETIME, std::time::SystemTime::now())
+                .expect("invoice"),
+        );
         assert_ne!(other, pdf, "each invoice has its own statement");
     }
 

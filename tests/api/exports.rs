@@ -579,6 +579,73 @@ async fn v1_line_items_that_moved_to_exports_are_409_naming_the_export() {
     }
 }
 
+/// Every invoice through the gateway's REST list, newest first.
+async fn all_invoices(app: &TestApp, token: &str) -> Vec<Value> {
+    let mut invoices = Vec::new();
+    let mut path = "/v1/invoices?pageSize=20".to_owned();
+    loop {
+        let (status, page) = app.get_json(&path, token).await;
+        assert_eq!(status, 200, "{page}");
+        invoices.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["nextPageToken"].as_str() {
+            Some(next) => path = format!("/v1/invoices?pageSize=20&pageToken={next}"),
+            None => return invoices,
+        }
+    }
+}
+
+#[tokio::test]
+async fn invoices_continue_to_the_simulated_clock_and_new_commerce_ones_read_as_exports() {
+    let app = TestApp::spawn().await;
+    let token = token(&app);
+    let invoices = all_invoices(&app, &token).await;
+    let newest_one_time = invoices.iter().find(|i| i["invoiceType"] == "OneTime").expect("a one-time invoice");
+    let id = newest_one_time["id"].as_str().expect("id").to_owned();
+    // Dated the 8th of this month or the last one: the list reaches today, not March 2025.
+    let dated = newest_one_time["invoiceDate"].as_str().expect("date");
+    let today = time::OffsetDateTime::now_utc().date();
+    let age =
+        today - time::Date::parse(&dated[..10], &time::format_description::well_known::Iso8601::DATE).expect("date");
+    assert!(age.whole_days() < 40, "newest one-time invoice {id} is dated {dated}");
+
+    // Its period is after March 2025: v1 refuses its new-commerce line items, the exports have them.
+    let (status, problem) = app
+        .get_json(
+            &format!("/v1/invoices/{id}/line-items?provider=onetime&type=billing_line_items&currencyCode=USD"),
+            &token,
+        )
+        .await;
+    assert_eq!((status, problem["reason"].as_str()), (409, Some("MOVED_TO_BILLING_EXPORTS")), "{problem}");
+    assert_eq!(problem["violations"][0]["subject"], "billedReconciliation");
+    let export = start_ok(&app, &token, json!({"kind": "billedReconciliation", "invoiceId": id})).await;
+    assert_eq!(finished(&app, &token, &export).await["status"], "succeeded");
+    let items = ndjson(&app, &token, &export).await;
+    let expected = billing_data::invoice(billing_data::INVOICE_PARTNER_TENANT, &id, std::time::SystemTime::now())
+        .and_then(|i| i.count(billing_data::LineKind::OneTimeBilling))
+        .expect("the simulator's count");
+    assert_eq!(u64::try_from(items.len()).ok(), Some(expected));
+    assert!(items.iter().all(|i| i["invoiceNumber"] == id.as_str()), "items of {id}");
+    // March 2025, before the cut-over, is still on v1.
+    let (status, page) = app
+        .get_json(
+            "/v1/invoices/G320250301/line-items?provider=onetime&type=billing_line_items&currencyCode=USD",
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+
+    // Two simulated months later, two or three more months of invoices of each type.
+    let two_months = Duration::from_secs(62 * 86_400);
+    app.sim.advance_clock(two_months);
+    let later = all_invoices(&app, &token).await;
+    let issued =
+        billing_data::invoices_of(billing_data::INVOICE_PARTNER_TENANT, std::time::SystemTime::now() + two_months);
+    assert_eq!(later.len(), issued.len());
+    assert!(later.len() >= invoices.len() + 4, "one one-time and one recurring invoice a month");
+    let added = later.len() - invoices.len();
+    assert!(later[added..].iter().zip(&invoices).all(|(a, b)| a["id"] == b["id"]), "older invoices unchanged");
+}
+
 #[tokio::test]
 async fn an_export_id_survives_a_gateway_restart() {
     const ISSUER: &str = "https://issuer.example.test/";

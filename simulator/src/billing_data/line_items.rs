@@ -420,7 +420,8 @@ mod tests {
 
     #[test]
     fn items_are_deterministic_and_independent_of_their_neighbours() {
-        let invoice = invoice(INVOICE_PARTNER_TENANT, INVOICE_LARGE).expect("large invoice");
+        let invoice =
+            invoice(INVOICE_PARTNER_TENANT, INVOICE_LARGE, std::time::SystemTime::now()).expect("large invoice");
         let scope = invoice.scope();
         for kind in [LineKind::OneTimeBilling, LineKind::OneTimeUsage] {
             let page = line_items(&scope, kind, INVOICE_LARGE_ITEMS, 4_000, 3);
@@ -433,7 +434,9 @@ mod tests {
 
     #[test]
     fn every_item_carries_its_kind_and_the_documented_wire_values() {
-        let scope = invoice(INVOICE_PARTNER_TENANT, INVOICE_RECURRING).expect("recurring").scope();
+        let scope = invoice(INVOICE_PARTNER_TENANT, INVOICE_RECURRING, std::time::SystemTime::now())
+            .expect("recurring")
+            .scope();
         for (kind, provider, line_type, object) in [
             (LineKind::OfficeBilling, "office", "billing_line_items", "LicenseBasedLineItem"),
             (LineKind::AzureBilling, "azure", "billing_line_items", "UsageBasedLineItem"),
@@ -452,7 +455,8 @@ mod tests {
 
     #[test]
     fn daily_rated_items_carry_every_documented_field() {
-        let scope = invoice(INVOICE_PARTNER_TENANT, INVOICE_ONETIME).expect("onetime").scope();
+        let scope =
+            invoice(INVOICE_PARTNER_TENANT, INVOICE_ONETIME, std::time::SystemTime::now()).expect("onetime").scope();
         let item = line_item(&scope, LineKind::OneTimeUsage, 12);
         for field in [
             "partnerId",
@@ -525,7 +529,8 @@ mod tests {
 
     #[test]
     fn unique_keys_hold_across_a_whole_small_scope() {
-        let scope = invoice(INVOICE_PARTNER_TENANT, INVOICE_ONETIME).expect("onetime").scope();
+        let scope =
+            invoice(INVOICE_PARTNER_TENANT, INVOICE_ONETIME, std::time::SystemTime::now()).expect("onetime").scope();
         let usage = line_items(&scope, LineKind::OneTimeUsage, ONETIME_USAGE_ITEMS, 0, ONETIME_USAGE_ITEMS as usize);
         let keys: HashSet<String> =
             usage.iter().map(|i| format!("{}|{}|{}", i["resourceUri"], i["meterId"], i["usageDate"])).collect();
@@ -533,7 +538,9 @@ mod tests {
         let billing = line_items(&scope, LineKind::OneTimeBilling, ONETIME_BILLING_ITEMS, 0, 1000);
         let refs: HashSet<&str> = billing.iter().filter_map(|i| i["referenceId"].as_str()).collect();
         assert_eq!(refs.len(), ONETIME_BILLING_ITEMS as usize);
-        let recurring = invoice(INVOICE_PARTNER_TENANT, INVOICE_RECURRING).expect("recurring").scope();
+        let recurring = invoice(INVOICE_PARTNER_TENANT, INVOICE_RECURRING, std::time::SystemTime::now())
+            .expect("recurring")
+            .scope();
         let daily = line_items(&recurring, LineKind::AzureUsage, RECURRING_AZURE_USAGE_ITEMS, 0, 2000);
         let keys: HashSet<String> = daily.iter().map(|i| format!("{}|{}", i["resourceGuid"], i["usageDate"])).collect();
         assert_eq!(keys.len(), RECURRING_AZURE_USAGE_ITEMS as usize);

@@ -248,7 +248,7 @@ pub fn resolve(request: &ExportRequest, partner_tenant: &str, now: SystemTime) -
             dataset.items = MILLION_ITEMS;
             return Ok(dataset);
         }
-        let Some(invoice) = billing_data::invoice(partner_tenant, invoice_id) else {
+        let Some(invoice) = billing_data::invoice(partner_tenant, invoice_id, now) else {
             return Err(if invoice_id.starts_with(['D', 'd']) {
                 legacy_invoice(invoice_id)
             } else {
@@ -256,14 +256,14 @@ pub fn resolve(request: &ExportRequest, partner_tenant: &str, now: SystemTime) -
             });
         };
         if invoice.invoice_type == InvoiceType::Recurring {
-            return Err(legacy_invoice(invoice.id));
+            return Err(legacy_invoice(&invoice.id));
         }
         let items = invoice.count(kind.line_kind()).unwrap_or(0);
         if items == 0 {
             return Err(PlannedFailure::no_data());
         }
         let mut dataset =
-            base(invoice.id, invoice.id.to_owned(), invoice.currency, invoice.period_start, invoice.period_days());
+            base(&invoice.id, invoice.id.to_string(), invoice.currency, invoice.period_start, invoice.period_days());
         dataset.invoice_version = Some(yyyymm(invoice.invoice_date));
         dataset.items = items;
         return Ok(dataset);
