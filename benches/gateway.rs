@@ -79,6 +79,14 @@ async fn run() {
     // 1. The same GET: straight to the simulator, through nginx, through the gateway.
     if wanted("get") {
         report.section("GET one customer (Partner Center A3 / gateway GET /v1/customers/{id})");
+        // The same hop with a worker thread per core, beside the default single event loop.
+        let threads = cores().to_string();
+        let per_core = Gateway::start(
+            &work,
+            "per-core",
+            &sim,
+            &["partner_center.coalesce_reads=false", &format!("runtime.worker_threads={threads}")],
+        );
         for &concurrency in &LEVELS {
             let direct = format!("{}v1/customers/{CUSTOMER}", sim.url);
             let baseline = measure(concurrency, window, get_op(&http, &direct, &aad)).await;
@@ -105,16 +113,24 @@ async fn run() {
             let grpc_cpu = gateway.cpu() - before;
             let grpc_cpu_per_request = grpc_cpu.as_secs_f64() * 1e6 / (grpc.count + grpc.warmup_count).max(1) as f64;
             report.row("gateway gRPC", concurrency, &grpc, Some(&baseline));
+            let url = format!("{}/v1/customers/{CUSTOMER}", per_core.rest);
+            let before = per_core.cpu();
+            let spread = measure(concurrency, window, get_op(&http, &url, &jwt)).await;
+            let spread_cpu_per_request =
+                (per_core.cpu() - before).as_secs_f64() * 1e6 / (spread.count + spread.warmup_count).max(1) as f64;
+            report.row(&format!("gateway REST, {threads} worker threads"), concurrency, &spread, Some(&baseline));
             // What the hop adds to the direct call's p50, as a multiple of that call.
             let added =
                 |stats: &Stats| (stats.p50.as_secs_f64() - baseline.p50.as_secs_f64()) / baseline.p50.as_secs_f64();
             report.note(format!(
-            "c={concurrency}: gateway CPU per request {rest_cpu_per_request:.0} µs (REST), {grpc_cpu_per_request:.0} µs (gRPC){}; gRPC/REST p50 {:.2}, throughput {:.2}; \
+            "c={concurrency}: gateway CPU per request {rest_cpu_per_request:.0} µs (REST), {grpc_cpu_per_request:.0} µs (gRPC), \
+             {spread_cpu_per_request:.0} µs (REST, {threads} worker threads){}; gRPC/REST p50 {:.2}, throughput {:.2}; \
              p50 added to the direct call's: REST {:.2}×, gRPC {:.2}× of it",
             nginx_cpu_per_request.map_or(String::new(), |nginx| format!(
-                "; nginx {nginx:.0} µs (gateway/nginx: REST {:.2}×, gRPC {:.2}×)",
+                "; nginx {nginx:.0} µs (gateway/nginx: REST {:.2}×, gRPC {:.2}×, REST with {threads} threads {:.2}×)",
                 rest_cpu_per_request / nginx,
-                grpc_cpu_per_request / nginx
+                grpc_cpu_per_request / nginx,
+                spread_cpu_per_request / nginx
             )),
             grpc.p50.as_secs_f64() / rest.p50.as_secs_f64(),
             grpc.per_second / rest.per_second,
@@ -122,6 +138,7 @@ async fn run() {
             added(&grpc),
         ));
         }
+        drop(per_core);
     }
     if nginx.is_none() {
         report.note(

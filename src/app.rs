@@ -17,7 +17,7 @@ use crate::{
     config::{
         AuthMode, ConfigError, DEFAULT_AUTHORITY, DEFAULT_DEV_AUDIENCE, DEFAULT_DEV_ISSUER, RedisSettings, Settings,
     },
-    edge::{AppState, CallerSlots, Readiness, StreamLimits},
+    edge::{AppState, AppStateInner, CallerSlots, Readiness, StreamLimits},
     facade::{
         CatalogCache, Facade, FacadeOptions, FacadeParts,
         exports::{ExportOptions, Exports},
@@ -278,7 +278,7 @@ impl Application {
             })?),
             None => None,
         };
-        let state = AppState {
+        let state = AppState::new(AppStateInner {
             facade: Arc::new(facade),
             authenticator: Arc::new(authenticator),
             readiness: Arc::new(Readiness::default()),
@@ -301,7 +301,7 @@ impl Application {
                     settings.limits.caller_burst,
                 )) as Arc<dyn RateBudget>
             }),
-        };
+        });
         #[cfg(feature = "simulator")]
         let simulator_url =
             simulator.as_ref().map(partner_center_simulator::SimulatorHandle::base_url).or(external_url);

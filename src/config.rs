@@ -68,6 +68,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub simulator: SimulatorSettings,
     pub redis: RedisSettings,
+    pub runtime: RuntimeSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -604,6 +605,25 @@ pub struct MetricsSettings {
     pub listen: Option<SocketAddr>,
 }
 
+/// The async runtime the gateway's requests run on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeSettings {
+    /// Threads serving requests. One event loop, as an nginx worker or linkerd2-proxy by default:
+    /// a request and its upstream call stay on one thread, without the cross-thread wake-ups that
+    /// cost a second worker half as much CPU again per request (BENCHMARKS.md).
+    pub worker_threads: usize,
+}
+
+/// Most worker threads accepted (a typo guard, not a tuning hint).
+pub const MAX_WORKER_THREADS: usize = 256;
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self { worker_threads: 1 }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -764,6 +784,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             tracing: TracingSettings::default(),
             metrics: MetricsSettings::default(),
+            runtime: RuntimeSettings::default(),
             simulator: SimulatorSettings::default(),
             redis: RedisSettings::default(),
         }
@@ -974,6 +995,12 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&self.tracing.sample_ratio) {
             return Err(ConfigError::new("tracing.sample_ratio", "must be between 0.0 and 1.0"));
+        }
+        if !(1..=MAX_WORKER_THREADS).contains(&self.runtime.worker_threads) {
+            return Err(ConfigError::new(
+                "runtime.worker_threads",
+                format!("must be between 1 and {MAX_WORKER_THREADS}"),
+            ));
         }
         if self.limits.max_in_flight == 0 {
             return Err(ConfigError::new("limits.max_in_flight", "must be at least 1"));
@@ -1250,6 +1277,17 @@ mod tests {
         assert!(error.message.contains("between 1s and 1h"), "{error}");
         let error = load(&[], &[("partner_center.retry.budget_ratio", "-1")]).expect_err("negative");
         assert_eq!(error.key, "partner_center.retry.budget_ratio");
+    }
+
+    #[test]
+    fn worker_threads_default_to_one_event_loop_and_are_bounded() {
+        assert_eq!(load(&[], &[]).expect("defaults").runtime.worker_threads, 1);
+        let settings = load(&[("GATEWAY_RUNTIME__WORKER_THREADS", "4")], &[]).expect("valid");
+        assert_eq!(settings.runtime.worker_threads, 4);
+        for bad in ["0", "257"] {
+            let error = load(&[], &[("runtime.worker_threads", bad)]).expect_err("out of range");
+            assert_eq!(error.key, "runtime.worker_threads", "{error}");
+        }
     }
 
     #[test]

@@ -25,9 +25,27 @@ use crate::{
     telemetry::{self, CountAndDuration, HandleCache},
 };
 
-/// What every REST handler and gRPC service shares.
+/// What every REST handler and gRPC service shares. Cloned for every request (axum's `State`,
+/// each middleware), so it is one pointer: a clone is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl AppState {
+    pub fn new(inner: AppStateInner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+pub struct AppStateInner {
     pub facade: Arc<Facade>,
     pub authenticator: Arc<Authenticator>,
     pub readiness: Arc<Readiness>,
