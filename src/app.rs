@@ -257,7 +257,8 @@ impl Application {
             facade_options(&settings)?,
         )
         .with_exports(exports);
-        let _ = telemetry::metrics_handle();
+        // The recorder first: the series registered at zero go to it.
+        let metrics = telemetry::metrics_handle();
         crate::metrics_catalog::register_at_zero(&partner_names.iter().map(|p| &*p.id).collect::<Vec<_>>());
         let authenticator = authenticator(&settings, http, partner_names).await?;
         let rest_listener = TcpListener::bind(settings.rest.listen).await.map_err(|source| StartError::Bind {
@@ -282,7 +283,7 @@ impl Application {
             facade: Arc::new(facade),
             authenticator: Arc::new(authenticator),
             readiness: Arc::new(Readiness::default()),
-            metrics: telemetry::metrics_handle(),
+            metrics,
             rest_timeout: settings.rest.request_timeout,
             grpc_default_timeout: settings.grpc.default_timeout,
             admission: Admission::new(settings.limits.max_in_flight),

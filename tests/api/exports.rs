@@ -80,17 +80,7 @@ async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
 }
 
 async fn pages(app: &TestApp, token: &str, id: &str, size: u32) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut path = format!("/v1/billing/exports/{id}/line-items?pageSize={size}");
-    loop {
-        let (status, page) = app.get_json(&path, token).await;
-        assert_eq!(status, 200, "{page}");
-        items.extend(page["items"].as_array().expect("items").iter().cloned());
-        match page["nextPageToken"].as_str() {
-            Some(next) => path = format!("/v1/billing/exports/{id}/line-items?pageSize={size}&pageToken={next}"),
-            None => return items,
-        }
-    }
+    app.all_pages(&format!("/v1/billing/exports/{id}/line-items"), token, size).await
 }
 
 async fn ndjson(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
@@ -579,26 +569,11 @@ async fn v1_line_items_that_moved_to_exports_are_409_naming_the_export() {
     }
 }
 
-/// Every invoice through the gateway's REST list, newest first.
-async fn all_invoices(app: &TestApp, token: &str) -> Vec<Value> {
-    let mut invoices = Vec::new();
-    let mut path = "/v1/invoices?pageSize=20".to_owned();
-    loop {
-        let (status, page) = app.get_json(&path, token).await;
-        assert_eq!(status, 200, "{page}");
-        invoices.extend(page["items"].as_array().expect("items").iter().cloned());
-        match page["nextPageToken"].as_str() {
-            Some(next) => path = format!("/v1/invoices?pageSize=20&pageToken={next}"),
-            None => return invoices,
-        }
-    }
-}
-
 #[tokio::test]
 async fn invoices_continue_to_the_simulated_clock_and_new_commerce_ones_read_as_exports() {
     let app = TestApp::spawn().await;
     let token = token(&app);
-    let invoices = all_invoices(&app, &token).await;
+    let invoices = app.all_pages("/v1/invoices", &token, 20).await;
     let newest_one_time = invoices.iter().find(|i| i["invoiceType"] == "OneTime").expect("a one-time invoice");
     let id = newest_one_time["id"].as_str().expect("id").to_owned();
     // Dated the 8th of this month or the last one: the list reaches today, not March 2025.
@@ -637,7 +612,7 @@ async fn invoices_continue_to_the_simulated_clock_and_new_commerce_ones_read_as_
     // Two simulated months later, two or three more months of invoices of each type.
     let two_months = Duration::from_secs(62 * 86_400);
     app.sim.advance_clock(two_months);
-    let later = all_invoices(&app, &token).await;
+    let later = app.all_pages("/v1/invoices", &token, 20).await;
     let issued =
         billing_data::invoices_of(billing_data::INVOICE_PARTNER_TENANT, std::time::SystemTime::now() + two_months);
     assert_eq!(later.len(), issued.len());

@@ -178,6 +178,23 @@ impl TestApp {
         (status, body)
     }
 
+    /// Every item of a REST list, following `nextPageToken` with `pageSize` until the last page;
+    /// each page must be 200.
+    pub async fn all_pages(&self, path: &str, token: &str, page_size: u32) -> Vec<Value> {
+        let mut items = Vec::new();
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut url = format!("{path}{separator}pageSize={page_size}");
+        loop {
+            let (status, body) = self.get_json(&url, token).await;
+            assert_eq!(status, 200, "{url}: {body}");
+            items.extend(body["items"].as_array().expect("items").iter().cloned());
+            match body["nextPageToken"].as_str() {
+                Some(next) => url = format!("{path}{separator}pageSize={page_size}&pageToken={next}"),
+                None => return items,
+            }
+        }
+    }
+
     pub async fn send_json(
         &self,
         method: reqwest::Method,

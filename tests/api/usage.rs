@@ -10,7 +10,7 @@ use partner_center_gateway::{
 };
 use partner_center_simulator::seed;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tonic::Code;
 
 use crate::helpers::{FABRIKAM, LITWARE, TestApp, authed};
@@ -19,22 +19,6 @@ const PLAN: &str = seed::FABRIKAM_AZURE_PLAN;
 
 async fn client(app: &TestApp) -> UsageServiceClient<tonic::transport::Channel> {
     UsageServiceClient::new(app.channel().await)
-}
-
-/// Walks a REST list to its end, returning every item.
-async fn walk(app: &TestApp, path: &str, token: &str, page_size: u32) -> Vec<Value> {
-    let mut items = Vec::new();
-    let separator = if path.contains('?') { '&' } else { '?' };
-    let mut url = format!("{path}{separator}pageSize={page_size}");
-    loop {
-        let (status, body) = app.get_json(&url, token).await;
-        assert_eq!(status, 200, "{url}: {body}");
-        items.extend(body["items"].as_array().expect("items").iter().cloned());
-        match body["nextPageToken"].as_str() {
-            Some(next) => url = format!("{path}{separator}pageSize={page_size}&pageToken={next}"),
-            None => return items,
-        }
-    }
 }
 
 #[tokio::test]
@@ -46,7 +30,7 @@ async fn partner_wide_usage_needs_the_star_scope() {
     assert_eq!(summary["partnerId"], seed::CONTOSO_TENANT_ID);
     assert!(summary["totalCost"].as_str().is_some_and(|c| c.parse::<f64>().is_ok()), "decimal string: {summary}");
 
-    let records = walk(&app, "/v1/usage/customers", &all, 40).await;
+    let records = app.all_pages("/v1/usage/customers", &all, 40).await;
     let ids: HashSet<&str> = records.iter().filter_map(|r| r["customerId"].as_str()).collect();
     assert_eq!(ids.len(), records.len(), "every customer once");
     let fabrikam = records.iter().find(|r| r["customerId"] == FABRIKAM).expect("Fabrikam");
@@ -128,7 +112,7 @@ async fn customer_and_subscription_usage_over_both_transports() {
     // MS-AZR-0145P: monthly records per resource type.
     let legacy = seed::LITWARE_0145P_SUBSCRIPTION;
     let monthly =
-        walk(&app, &format!("/v1/customers/{LITWARE}/subscriptions/{legacy}/usage/monthly"), &token, 50).await;
+        app.all_pages(&format!("/v1/customers/{LITWARE}/subscriptions/{legacy}/usage/monthly"), &token, 50).await;
     assert!(!monthly.is_empty());
     assert!(monthly[0]["quantityUsed"].is_string());
     let grpc_monthly = grpc
@@ -148,7 +132,7 @@ async fn customer_and_subscription_usage_over_both_transports() {
 
     // Azure plan: resources and meters, paged over REST and streamed over gRPC, the same items.
     let resources =
-        walk(&app, &format!("/v1/customers/{FABRIKAM}/subscriptions/{PLAN}/usage/resources"), &token, 60).await;
+        app.all_pages(&format!("/v1/customers/{FABRIKAM}/subscriptions/{PLAN}/usage/resources"), &token, 60).await;
     let uris: HashSet<&str> = resources.iter().filter_map(|r| r["resourceUri"].as_str()).collect();
     assert_eq!(uris.len(), resources.len());
     assert!(resources.len() > 100, "enough to page: {}", resources.len());
@@ -166,7 +150,8 @@ async fn customer_and_subscription_usage_over_both_transports() {
     }
     assert_eq!(streamed.len(), uris.len());
 
-    let meters = walk(&app, &format!("/v1/customers/{FABRIKAM}/subscriptions/{PLAN}/usage/meters"), &token, 1000).await;
+    let meters =
+        app.all_pages(&format!("/v1/customers/{FABRIKAM}/subscriptions/{PLAN}/usage/meters"), &token, 1000).await;
     let mut stream = grpc
         .stream_meter_usage_records(authed(
             pb::StreamMeterUsageRecordsRequest { customer_id: FABRIKAM.into(), subscription_id: PLAN.into() },
