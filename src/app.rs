@@ -33,6 +33,7 @@ use crate::{
         retry_budget::RetryBudgetPolicy,
         shared_reads::{CACHEABLE_OPERATIONS, ResponseCachePolicy, SharedReads},
         token::{PartnerCredentials, RefreshToken, SecretSource},
+        transport::{TransportSettings, UpstreamHttp},
     },
     server,
     shared_state::{
@@ -179,9 +180,20 @@ impl Application {
             tokens.clone(),
             retry.clone(),
         )?;
+        let partner_center_http = UpstreamHttp::new(
+            &upstream.base_url,
+            TransportSettings {
+                connect_timeout: settings.partner_center.connect_timeout,
+                pool_idle_timeout: Duration::from_secs(90),
+            },
+        )
+        .map_err(|e| StartError::Setup(format!("partner center client: {e}")))?;
+        if let Some(proxy) = partner_center_http.proxy() {
+            tracing::info!(proxy, "partner center calls go through the environment's proxy (HTTPS_PROXY)");
+        }
         let mut client = PartnerCenterClient::new(
-            http.clone(),
-            upstream.base_url,
+            partner_center_http,
+            &upstream.base_url,
             tokens,
             retry,
             settings.partner_center.attempt_timeout,

@@ -15,7 +15,8 @@
 //!   then talks to Partner Center through the `PartnerCenterApi` seam. Also the catalog cache,
 //!   signed page tokens, idempotency records and read-your-writes state.
 //! - `partner_center/`: the only code that knows Partner Center's wire format: `PartnerCenterApi`
-//!   and its implementation, the HTTP client (retries, deadlines, circuit breaker, budget), shared
+//!   and its implementation, the HTTP client (retries, deadlines, circuit breaker, budget) over
+//!   its own connection pool (`transport`: hyper and rustls, `HTTPS_PROXY` tunnels), shared
 //!   reads (identical calls in flight coalesced, the opt-in response cache), the retry budget,
 //!   Azure AD tokens, paging, error classification.
 //! - `graph/`: Microsoft Graph's partner billing exports (client, wire shapes, blob streaming).

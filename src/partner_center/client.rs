@@ -9,7 +9,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use http::{HeaderName, Method, StatusCode};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -23,6 +26,7 @@ use super::{
     retry_budget::{RetryBudget, RetryBudgetPolicy},
     shared_reads::{ReadOutcome, SharedReads},
     token::TokenCache,
+    transport::{TransportError, UpstreamHttp},
 };
 use crate::{
     context::RequestContext,
@@ -69,8 +73,9 @@ pub struct PartnerCenterClient {
 /// What sends calls upstream; cheap to clone, so a shared read can run in its own task.
 #[derive(Clone)]
 struct Upstream {
-    http: reqwest::Client,
-    base_url: Arc<Url>,
+    http: UpstreamHttp,
+    /// The API root every call's path is appended to (`base_url` up to its last `/`).
+    root: Arc<str>,
     tokens: Arc<TokenCache>,
     retry: RetryPolicy,
     attempt_timeout: Duration,
@@ -110,13 +115,14 @@ fn budgeted_resource(operation: &str) -> &'static str {
 /// A successful answer: read whole, or with its body still streaming.
 enum Received {
     Full(UpstreamResponse),
-    Streaming(reqwest::Response),
+    Streaming(http::Response<Incoming>),
 }
 
 /// How to make one attempt.
 struct AttemptSpec<'a> {
-    url: &'a Url,
-    request_id: Uuid,
+    uri: &'a Uri,
+    /// `MS-RequestId` and `MS-CorrelationId`, the same on every attempt.
+    ids: &'a (HeaderValue, HeaderValue),
     bearer: &'a http::HeaderValue,
     timeout: Duration,
     /// Hand a 2xx answer back before reading its body.
@@ -132,16 +138,18 @@ enum Attempt {
 
 impl PartnerCenterClient {
     pub fn new(
-        http: reqwest::Client,
-        base_url: Url,
+        http: UpstreamHttp,
+        base_url: &Url,
         tokens: Arc<TokenCache>,
         retry: RetryPolicy,
         attempt_timeout: Duration,
     ) -> Self {
+        // `join` semantics, worked out once: a base without a trailing `/` loses its last segment.
+        let root = base_url.join(".").map_or_else(|_| base_url.to_string(), |root| root.to_string());
         Self {
             upstream: Upstream {
                 http,
-                base_url: Arc::new(base_url),
+                root: Arc::from(root),
                 tokens,
                 retry,
                 attempt_timeout,
@@ -200,6 +208,12 @@ impl PartnerCenterClient {
             }
             return result;
         }
+        if !self.reads.shares(request.operation) {
+            // Neither coalesced nor cached: the pass-through hop, sent from the caller's own task.
+            ctx.freshness.record_uncacheable();
+            read_counter(request.operation, ReadOutcome::Sent).increment(1);
+            return self.upstream.send_buffered(ctx, partner, request).await;
+        }
         let start_call = || -> futures::future::BoxFuture<'static, Result<UpstreamResponse>> {
             let (upstream, ctx, partner, request) =
                 (self.upstream.clone(), ctx.clone(), partner.to_owned(), request.clone());
@@ -233,7 +247,7 @@ impl PartnerCenterClient {
         ctx: &RequestContext,
         partner: &str,
         request: &UpstreamRequest,
-    ) -> Result<reqwest::Response> {
+    ) -> Result<http::Response<Incoming>> {
         ctx.freshness.record_uncacheable();
         let result = self.upstream.send(ctx, partner, request, true).await;
         if request.method != Method::GET {
@@ -290,20 +304,8 @@ impl Upstream {
         stream: bool,
     ) -> Result<Received> {
         let request_id = request.request_id.unwrap_or_else(Uuid::new_v4);
-        let mut url = self
-            .base_url
-            .join(request.path.trim_start_matches('/'))
-            .map_err(|e| Error::internal(format!("upstream url for {}: {e}", request.operation)))?;
-        // Compared part by part: `Url::origin` allocates.
-        let same_origin = url.scheme() == self.base_url.scheme()
-            && url.host_str() == self.base_url.host_str()
-            && url.port_or_known_default() == self.base_url.port_or_known_default();
-        if !same_origin {
-            return Err(Error::internal(format!("{} would leave the Partner Center origin", request.operation)));
-        }
-        if !request.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(request.query.iter().map(|(k, v)| (k.as_ref(), v.as_str())));
-        }
+        let uri = self.uri(request)?;
+        let ids = (uuid_header(request_id), uuid_header(ctx.correlation_id));
         let mut attempt = 0;
         let mut renewed_token = false;
         loop {
@@ -322,7 +324,7 @@ impl Upstream {
             let caller_bound = timeout < self.attempt_timeout;
             let started = Instant::now();
             let bearer = token.bearer();
-            let spec = AttemptSpec { url: &url, request_id, bearer: &bearer, timeout, stream };
+            let spec = AttemptSpec { uri: &uri, ids: &ids, bearer: &bearer, timeout, stream };
             let outcome = self.attempt(ctx, request, spec).await;
             // 0: no answer.
             let status = match &outcome {
@@ -425,61 +427,120 @@ impl Upstream {
         }
     }
 
-    async fn attempt(&self, ctx: &RequestContext, request: &UpstreamRequest, spec: AttemptSpec<'_>) -> Attempt {
-        let AttemptSpec { url, request_id, bearer, timeout, stream } = spec;
-        let mut builder = self.http.request(request.method.clone(), url.clone());
-        // A streamed body may outlive the attempt timeout; the caller's deadline still bounds it.
-        if !stream {
-            builder = builder.timeout(timeout);
+    /// The call's absolute URI: the API root, the path (ids in it already validated) and the
+    /// query, form-encoded. Appended to a root ending in `/`, nothing can lead it to another origin.
+    fn uri(&self, request: &UpstreamRequest) -> Result<Uri> {
+        let path = request.path.trim_start_matches('/');
+        if path.contains(['?', '#']) {
+            return Err(Error::internal(format!("{}: the path carries a query or fragment", request.operation)));
         }
-        builder = builder
-            .headers(request.headers.clone())
-            .header(http::header::AUTHORIZATION, bearer.clone())
-            .header(MS_REQUEST_ID, request_id.to_string())
-            .header(MS_CORRELATION_ID, ctx.correlation_id.to_string())
-            .header(TRACEPARENT, ctx.trace.child_header(rand::random()))
-            .header(MS_CONTRACT_VERSION, "v1");
-        if let Some(locale) = &ctx.locale {
-            builder = builder.header(X_LOCALE, locale);
+        let mut target = String::with_capacity(self.root.len() + path.len() + 64);
+        target.push_str(&self.root);
+        target.push_str(path);
+        if !request.query.is_empty() {
+            target.push('?');
+            let query_start = target.len();
+            url::form_urlencoded::Serializer::for_suffix(&mut target, query_start)
+                .extend_pairs(request.query.iter().map(|(k, v)| (k.as_ref(), v.as_str())));
+        }
+        Uri::try_from(target).map_err(|e| Error::internal(format!("upstream url for {}: {e}", request.operation)))
+    }
+
+    async fn attempt(&self, ctx: &RequestContext, request: &UpstreamRequest, spec: AttemptSpec<'_>) -> Attempt {
+        let AttemptSpec { uri, ids, bearer, timeout, stream } = spec;
+        let body = request.body.clone().unwrap_or_default();
+        let mut outbound = http::Request::new(Full::new(body));
+        *outbound.method_mut() = request.method.clone();
+        *outbound.uri_mut() = uri.clone();
+        let headers = outbound.headers_mut();
+        headers.reserve(request.headers.len() + 8);
+        for (name, value) in &request.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        headers.insert(http::header::AUTHORIZATION, bearer.clone());
+        headers.insert(MS_REQUEST_ID, ids.0.clone());
+        headers.insert(MS_CORRELATION_ID, ids.1.clone());
+        if let Ok(traceparent) = HeaderValue::try_from(ctx.trace.child_header(rand::random())) {
+            headers.insert(TRACEPARENT, traceparent);
+        }
+        headers.insert(MS_CONTRACT_VERSION, HeaderValue::from_static("v1"));
+        if let Some(locale) = ctx.locale.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+            headers.insert(X_LOCALE, locale);
         }
         // One Accept per request: the operation's own, else JSON.
         if !request.headers.contains_key(http::header::ACCEPT) {
-            builder = builder.header(http::header::ACCEPT, "application/json");
+            headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
         }
-        match &request.body {
-            Some(body) => builder = builder.body(body.clone()),
-            None if request.method == Method::POST => builder = builder.header(http::header::CONTENT_LENGTH, "0"),
-            None => {}
+        if request.body.is_none() && request.method == Method::POST {
+            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
-        let sent = if stream { tokio::time::timeout(timeout, builder.send()).await } else { Ok(builder.send().await) };
-        let response = match sent {
-            Ok(Ok(response)) => response,
-            Ok(Err(error)) => return transport_error(request.operation, &error),
-            Err(_) => {
-                return Attempt::Transport {
-                    error: Error::new(ErrorKind::UpstreamTimeout, "Partner Center did not answer in time"),
-                    retryable: true,
-                };
-            }
-        };
-        let status = response.status();
-        if stream && status.is_success() {
-            return Attempt::Done(Received::Streaming(response));
-        }
-        let headers = response.headers().clone();
-        if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-            return Attempt::Transport {
-                error: Error::new(ErrorKind::UpstreamUnavailable, "Partner Center's answer is too large")
-                    .with_source(request.operation.to_owned()),
-                retryable: false,
+        let exchange = async {
+            let response = match self.http.send(outbound).await {
+                Ok(response) => response,
+                Err(error) => return transport_error(request.operation, error),
             };
-        }
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(error) => return transport_error(request.operation, &error),
+            let status = response.status();
+            if stream && status.is_success() {
+                return Attempt::Done(Received::Streaming(response));
+            }
+            let (parts, body) = response.into_parts();
+            let declared = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+                return too_large(request.operation);
+            }
+            let body = match read_body(body).await {
+                Ok(body) => body,
+                Err(BodyError::TooLarge) => return too_large(request.operation),
+                Err(BodyError::Broken(text)) => {
+                    return transport_error(request.operation, TransportError { connect: false, text });
+                }
+            };
+            let response = UpstreamResponse { status, headers: parts.headers, body };
+            if status.is_success() { Attempt::Done(Received::Full(response)) } else { Attempt::Rejected(response) }
         };
-        let response = UpstreamResponse { status, headers, body };
-        if status.is_success() { Attempt::Done(Received::Full(response)) } else { Attempt::Rejected(response) }
+        // A streamed body may outlive the attempt timeout (only its headers are awaited here);
+        // the caller's deadline still bounds it.
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(attempt) => attempt,
+            Err(_) => Attempt::Transport {
+                error: Error::new(ErrorKind::UpstreamTimeout, "Partner Center did not answer in time"),
+                retryable: true,
+            },
+        }
+    }
+}
+
+/// A UUID as a header value, written without an intermediate `String`.
+fn uuid_header(id: Uuid) -> HeaderValue {
+    let mut buffer = Uuid::encode_buffer();
+    let text = id.hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+enum BodyError {
+    TooLarge,
+    Broken(String),
+}
+
+/// Reads a whole answer, refusing one larger than [`MAX_BODY_BYTES`] (with or without a declared
+/// length).
+async fn read_body(body: Incoming) -> std::result::Result<Bytes, BodyError> {
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
+        Err(error) => Err(BodyError::Broken(super::transport::chain(error.as_ref()))),
+    }
+}
+
+fn too_large(operation: &str) -> Attempt {
+    Attempt::Transport {
+        error: Error::new(ErrorKind::UpstreamUnavailable, "Partner Center's answer is too large")
+            .with_source(operation.to_owned()),
+        retryable: false,
     }
 }
 
@@ -505,32 +566,20 @@ fn upstream_metrics(operation: &'static str, partner: &str, status: u16) -> Coun
     })
 }
 
-fn transport_error(operation: &str, error: &reqwest::Error) -> Attempt {
-    let source = format!("{operation}: {}", error.without_url_ref());
-    if error.is_timeout() {
-        Attempt::Transport {
-            error: Error::new(ErrorKind::UpstreamTimeout, "Partner Center did not answer in time").with_source(source),
-            retryable: true,
-        }
+/// No answer: the connection could not be made, broke, or the answer's body broke off. Each is
+/// safe to retry: the attempt carries the logical call's `MS-RequestId`.
+fn transport_error(operation: &str, error: TransportError) -> Attempt {
+    let source = format!("{operation}: {}", error.text);
+    let message = if error.connect {
+        "the gateway could not reach Partner Center"
     } else {
-        Attempt::Transport {
-            error: Error::new(ErrorKind::UpstreamUnavailable, "the gateway could not reach Partner Center")
-                .with_reason(Reason::UpstreamUnreachable)
-                .with_source(source),
-            // Connect errors, resets and truncated bodies: safe to retry with the same MS-RequestId.
-            retryable: error.is_connect() || error.is_request() || error.is_body() || error.is_decode(),
-        }
-    }
-}
-
-trait WithoutUrlRef {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrlRef for reqwest::Error {
-    /// The error text without the URL (query strings may hold continuation tokens).
-    fn without_url_ref(&self) -> String {
-        crate::error::reqwest_error_text(self, |_| "<partner center>".to_owned())
+        "the connection to Partner Center broke off"
+    };
+    Attempt::Transport {
+        error: Error::new(ErrorKind::UpstreamUnavailable, message)
+            .with_reason(Reason::UpstreamUnreachable)
+            .with_source(source),
+        retryable: true,
     }
 }
 

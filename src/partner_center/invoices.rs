@@ -97,10 +97,14 @@ impl PartnerCenter {
             .unwrap_or("application/octet-stream")
             .to_owned();
         let extension = if content_type.starts_with("application/pdf") { ".pdf" } else { "" };
-        let content_length = response.content_length();
-        let body = response.bytes_stream().map_err(|e| {
+        let content_length = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let body = http_body_util::BodyDataStream::new(response.into_body()).map_err(|e| {
             Error::new(ErrorKind::UpstreamUnavailable, "the statement download from Partner Center broke off")
-                .with_source(format!("statement body: {}", e.without_url()))
+                .with_source(format!("statement body: {}", super::transport::chain(&e)))
         });
         Ok(Statement {
             content_type,

@@ -21,6 +21,7 @@ pub mod retry_budget;
 pub mod shared_reads;
 pub mod subscriptions;
 pub mod token;
+pub mod transport;
 pub mod upgrades;
 pub mod usage;
 
@@ -104,6 +105,7 @@ pub mod testing {
         ));
         let retry =
             RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) };
-        PartnerCenterClient::new(reqwest::Client::new(), base, tokens, retry, Duration::from_secs(5))
+        let http = super::transport::UpstreamHttp::new(&base, Default::default()).expect("a client without a proxy");
+        PartnerCenterClient::new(http, &base, tokens, retry, Duration::from_secs(5))
     }
 }

@@ -192,6 +192,12 @@ impl SharedReads {
         request.method == http::Method::GET && request.body.is_none() && request.request_id.is_none()
     }
 
+    /// Whether reads of `operation` are shared at all: joined while in flight, or cached. When
+    /// neither, a read is sent like a write, without a task or a key of its own.
+    pub fn shares(&self, operation: &str) -> bool {
+        self.coalesce || (self.cache.is_some() && self.ttl.contains_key(operation))
+    }
+
     /// A write for `partner` at `path` happened (or may have): later reads of its scope neither
     /// join earlier calls nor see earlier cached answers.
     pub fn invalidate(&self, partner: &str, path: &str) {

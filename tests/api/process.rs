@@ -46,12 +46,24 @@ pub struct GatewayProcess {
 
 impl GatewayProcess {
     pub async fn start(extra: &[&str]) -> Self {
-        // Port 0 everywhere; the process logs what it bound.
+        // Port 0 everywhere; the process logs what it bound. Extra settings go beside the first,
+        // before the subcommand: clap lets a global `--set` given after it replace the ones
+        // given before, which would put the simulator on its fixed default port.
+        let (mut settings, mut serve_args) = (Vec::new(), Vec::new());
+        let mut args = extra.iter();
+        while let Some(&arg) = args.next() {
+            if arg == "--set" {
+                settings.extend([arg, args.next().copied().unwrap_or_default()]);
+            } else {
+                serve_args.push(arg);
+            }
+        }
         let mut command = Command::new(BINARY);
         command
             .args(["--set", "simulator.listen=127.0.0.1:0"])
+            .args(settings)
             .args(["serve", "--rest-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"])
-            .args(extra)
+            .args(serve_args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
