@@ -741,13 +741,27 @@ pub fn reqwest_error_text(error: &reqwest::Error, show_url: impl Fn(&url::Url) -
     if let Some(url) = error.url() {
         text = text.replace(url.as_str(), &show_url(url));
     }
-    let mut source = std::error::Error::source(error);
+    push_causes(&mut text, std::error::Error::source(error));
+    text
+}
+
+/// An error and its causes, `: `-separated.
+pub fn error_chain_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    push_causes(&mut text, error.source());
+    text
+}
+
+fn push_causes(text: &mut String, mut source: Option<&(dyn std::error::Error + 'static)>) {
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        // hyper repeats its cause in its own text at times.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
-    text
 }
 
 #[cfg(test)]

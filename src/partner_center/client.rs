@@ -484,12 +484,7 @@ impl Upstream {
                 return Attempt::Done(Received::Streaming(response));
             }
             let (parts, body) = response.into_parts();
-            let declared = parts
-                .headers
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+            if super::transport::declared_length(&parts.headers).is_some_and(|len| len > MAX_BODY_BYTES as u64) {
                 return too_large(request.operation);
             }
             let body = match read_body(body).await {
@@ -532,7 +527,7 @@ async fn read_body(body: Incoming) -> std::result::Result<Bytes, BodyError> {
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
-        Err(error) => Err(BodyError::Broken(super::transport::chain(error.as_ref()))),
+        Err(error) => Err(BodyError::Broken(crate::error::error_chain_text(error.as_ref()))),
     }
 }
 

@@ -97,14 +97,10 @@ impl PartnerCenter {
             .unwrap_or("application/octet-stream")
             .to_owned();
         let extension = if content_type.starts_with("application/pdf") { ".pdf" } else { "" };
-        let content_length = response
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let content_length = super::transport::declared_length(response.headers());
         let body = http_body_util::BodyDataStream::new(response.into_body()).map_err(|e| {
             Error::new(ErrorKind::UpstreamUnavailable, "the statement download from Partner Center broke off")
-                .with_source(format!("statement body: {}", super::transport::chain(&e)))
+                .with_source(format!("statement body: {}", crate::error::error_chain_text(&e)))
         });
         Ok(Statement {
             content_type,

@@ -125,27 +125,16 @@ impl UpstreamHttp {
     /// Sends `request` (absolute URI) and returns the answer with its body still to be read.
     pub async fn send(&self, mut request: Request<Full<Bytes>>) -> Result<Response<Incoming>, TransportError> {
         request.headers_mut().entry(http::header::USER_AGENT).or_insert_with(|| self.user_agent.clone());
-        self.client
-            .request(request)
-            .await
-            .map_err(|error| TransportError { connect: error.is_connect(), text: chain(&error) })
+        self.client.request(request).await.map_err(|error| TransportError {
+            connect: error.is_connect(),
+            text: crate::error::error_chain_text(&error),
+        })
     }
 }
 
-/// An error and its causes, `: `-separated.
-pub fn chain(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // hyper repeats its cause in its own text at times.
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+/// The length an answer declares in `Content-Length`, if it is a number.
+pub fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
 }
 
 /// Opens the TCP connection, directly or through a proxy's `CONNECT` tunnel.
