@@ -124,10 +124,13 @@ impl CallerSlots {
                 let all = self.per_caller;
                 slots.retain(|_, s| s.available_permits() < all);
             }
-            slots
-                .entry(Arc::from(key))
-                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_caller)))
-                .clone()
+            match slots.get(key.as_str()) {
+                Some(semaphore) => semaphore.clone(),
+                None => slots
+                    .entry(Arc::from(key))
+                    .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_caller)))
+                    .clone(),
+            }
         };
         match semaphore.try_acquire_owned() {
             Ok(permit) => Ok(CallerSlot { _permit: permit }),

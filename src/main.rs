@@ -99,13 +99,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `work` on a multi-thread runtime with `worker_threads` (tokio's default, one per core,
-/// when `None`).
+/// Runs `work` on a runtime with `worker_threads` (tokio's default, one per core, when `None`).
+/// One thread is a `current_thread` runtime: the same single event loop without the
+/// multi-thread scheduler's cross-thread wake-ups and atomics on every task switch.
 fn on_runtime(worker_threads: Option<usize>, work: impl Future<Output = Result<(), String>>) -> Result<(), String> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = worker_threads {
-        builder.worker_threads(threads);
-    }
+    let mut builder = match worker_threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(threads) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(threads);
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     let runtime = builder.enable_all().build().map_err(|error| format!("cannot start the async runtime: {error}"))?;
     runtime.block_on(work)
 }

@@ -15,13 +15,11 @@ pub mod usage;
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use axum::{
-    extract::{Request as HttpRequest, State},
-    middleware::Next,
-    response::Response as HttpResponse,
-};
+use axum::{extract::Request as HttpRequest, response::Response as HttpResponse};
+use futures::FutureExt;
 use prost::Message;
 use tonic::{Request, Response, Status};
+use tower::ServiceExt;
 use tracing::Instrument;
 
 use crate::{
@@ -29,6 +27,7 @@ use crate::{
     context::RequestContext,
     edge::{self, AppState, CallerSlot, ConnectionControl, Inbound, StreamProgress, Transport},
     error::Result,
+    server::around::Around,
 };
 
 /// Generated code for `proto/partnercenter/gateway/v1/*.proto`.
@@ -58,7 +57,13 @@ pub fn router(
     state: AppState,
     health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
     max_message_bytes: usize,
-) -> std::io::Result<axum::Router> {
+) -> std::io::Result<
+    impl tower::Service<HttpRequest, Response = HttpResponse, Error = std::convert::Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static,
+> {
     use pb::{
         billing_service_server::BillingServiceServer, catalog_service_server::CatalogServiceServer,
         commerce_service_server::CommerceServiceServer, customer_service_server::CustomerServiceServer,
@@ -78,8 +83,7 @@ pub fn router(
         .add_service(service!(ProductUpgradeServiceServer, upgrades::ProductUpgradeRpc { state: state.clone() }))
         .add_service(service!(UsageServiceServer, usage::UsageRpc { state: state.clone() }))
         .add_service(service!(BillingServiceServer, billing::BillingRpc { state: state.clone() }))
-        .into_axum_router()
-        .layer(axum::middleware::from_fn_with_state(state, admit_rpc));
+        .into_axum_router();
     let reflection = |v1: bool| {
         let builder = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -93,11 +97,29 @@ pub fn router(
     };
     use tonic::service::Routes;
     let open = Routes::from(axum::Router::new()).add_service(health).into_axum_router();
-    Ok(gateway
+    let all = gateway
         .merge(open)
         .merge(reflection(true).map_err(std::io::Error::other)?.into_axum_router())
         .merge(reflection(false).map_err(std::io::Error::other)?.into_axum_router())
-        .fallback(|| async { Status::unimplemented("no such service or method").into_http::<axum::body::Body>() }))
+        .fallback(|| async { Status::unimplemented("no such service or method").into_http::<axum::body::Body>() });
+    Ok(Around::new(all, move |request: HttpRequest, all: axum::Router| {
+        let state = state.clone();
+        async move {
+            if is_gateway_rpc(request.uri().path()) {
+                admit_rpc(&state, request, all).await
+            } else {
+                // Health and reflection need no token.
+                all.oneshot(request).await.unwrap_or_else(|never| match never {})
+            }
+        }
+        .boxed()
+    }))
+}
+
+/// Whether `path` (`/package.Service/Method`) names one of the gateway's own services.
+fn is_gateway_rpc(path: &str) -> bool {
+    let service = path.trim_start_matches('/').split_once('/').map_or("", |(service, _)| service);
+    SERVICE_NAMES.contains(&service)
 }
 
 /// The caller a request was admitted as, with the slot it holds (taken by the RPC's wrapper).
@@ -109,11 +131,11 @@ struct AdmittedCaller {
 
 /// Every gateway RPC is authenticated, charged and given a caller slot here, from its headers,
 /// before its message is read: an unauthenticated stream is answered at once and never buffers.
-async fn admit_rpc(State(state): State<AppState>, mut request: HttpRequest, next: Next) -> HttpResponse {
+async fn admit_rpc(state: &AppState, mut request: HttpRequest, next: axum::Router) -> HttpResponse {
     match state.admit_caller(request.headers()).await {
         Ok((caller, slot)) => {
             request.extensions_mut().insert(AdmittedCaller { caller, slot: Arc::new(slot) });
-            next.run(request).await
+            next.oneshot(request).await.unwrap_or_else(|never| match never {})
         }
         Err(error) => {
             let inbound = state.begin(Transport::Grpc, method_label(request.uri().path()), request.headers(), None);

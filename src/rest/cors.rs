@@ -9,9 +9,8 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderName, HeaderValue, Method, header},
-    middleware::Next,
     response::Response,
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -93,14 +92,14 @@ pub fn is_local_origin(origin: &HeaderValue) -> bool {
 
 /// A browser's preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) from an
 /// origin the policy does not allow gets a 403 problem naming the setting that would allow it;
-/// everything else passes.
-pub async fn refuse_unknown_origins(State(policy): State<CorsPolicy>, request: Request, next: Next) -> Response {
+/// everything else passes (`None`).
+pub fn refusal(policy: &CorsPolicy, request: &Request) -> Option<Response> {
     let preflight =
         request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let origin = request.headers().get(header::ORIGIN).cloned();
-    let Some(origin) = origin.filter(|origin| preflight && !policy.allows(origin)) else {
-        return next.run(request).await;
-    };
+    if !preflight {
+        return None;
+    }
+    let origin = request.headers().get(header::ORIGIN).filter(|origin| !policy.allows(origin))?;
     let shown = String::from_utf8_lossy(origin.as_bytes()).chars().take(200).collect::<String>();
     let detail = if policy.is_closed() {
         format!(
@@ -121,7 +120,7 @@ pub async fn refuse_unknown_origins(State(policy): State<CorsPolicy>, request: R
     }
     let error = Error::permission_denied(detail).with_reason(Reason::CorsOriginNotAllowed);
     let context = ProblemContext { instance: Some(request.uri().path().to_owned()), ..ProblemContext::default() };
-    problem::render(&error, &context)
+    Some(problem::render(&error, &context))
 }
 
 #[cfg(test)]

@@ -1,18 +1,20 @@
 //! The REST request pipeline around every handler: request ids, deadline, problem rendering,
 //! one log line per failed request, and request metrics.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
-    extract::{MatchedPath, Request, State},
+    extract::Request,
     http::{HeaderName, HeaderValue, Method, Uri},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use tracing::Instrument;
 
-use super::problem::{ErrorExtension, ProblemContext, render};
+use super::{
+    pipeline::RouteTemplates,
+    problem::{ErrorExtension, ProblemContext, render},
+};
 use crate::{
     edge::{self, AppState, CallerSlot, ConnectionControl, HoldWhileStreaming, StreamProgress, Transport},
     error::{Error, ErrorKind, Reason},
@@ -23,10 +25,17 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Builds the [`RequestContext`](crate::context::RequestContext), bounds the request by the REST
 /// timeout, and turns any error response into its final problem+json (path, request id,
-/// correlation id); the edge records the outcome.
-pub async fn request_context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-    let operation = edge::rest_operation(request.method(), route);
+/// correlation id); the edge records the outcome. `next` runs the rest of the pipeline.
+pub async fn request_context<F>(
+    state: &AppState,
+    routes: &RouteTemplates,
+    mut request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: Future<Output = Response>,
+{
+    let operation = edge::rest_operation(request.method(), routes.matched(request.uri().path()));
     let inbound = state.begin(Transport::Rest, operation, request.headers(), Some(state.rest_timeout));
     request.extensions_mut().insert(inbound.ctx.clone());
     let path = request.uri().path().to_owned();
@@ -36,16 +45,16 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     // answer even at capacity.
     let is_api = path.starts_with("/v1/") && request.method() != Method::OPTIONS;
     let mut response = if is_api {
-        match admit(&state, &mut request).instrument(inbound.span.clone()).await {
+        match admit(state, &mut request).instrument(inbound.span.clone()).await {
             Err(refused) => refused.into_response(),
             Ok(held) => {
                 let connection = request.extensions().get::<ConnectionControl>().cloned();
-                let response = run_bounded(&state, next, request).instrument(inbound.span.clone()).await;
-                hold_while_streaming(response, held, connection, &state)
+                let response = run_bounded(state, next(request)).instrument(inbound.span.clone()).await;
+                hold_while_streaming(response, held, connection, state)
             }
         }
     } else {
-        run_bounded(&state, next, request).instrument(inbound.span.clone()).await
+        run_bounded(state, next(request)).instrument(inbound.span.clone()).await
     };
 
     let error = response.extensions_mut().remove::<ErrorExtension>().map(|ErrorExtension(error)| error);
@@ -114,9 +123,9 @@ fn hold_while_streaming(
 
 /// Runs the request, a little past the deadline the upstream calls already honour: this only
 /// catches work that ignores it.
-async fn run_bounded(state: &AppState, next: Next, request: Request) -> Response {
+async fn run_bounded(state: &AppState, run: impl Future<Output = Response>) -> Response {
     let limit = state.rest_timeout + Duration::from_secs(1);
-    match tokio::time::timeout(limit, next.run(request)).await {
+    match tokio::time::timeout(limit, run).await {
         Ok(response) => response,
         Err(_) => Error::new(
             ErrorKind::UpstreamTimeout,

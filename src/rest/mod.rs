@@ -15,18 +15,22 @@ pub mod exports;
 pub mod extract;
 pub mod middleware;
 pub mod paths;
+pub mod pipeline;
 pub mod problem;
 pub mod service;
 pub mod subscriptions;
 pub mod upgrades;
 pub mod usage;
 
+use std::{convert::Infallible, sync::Arc};
+
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request},
     http::{HeaderValue, header},
+    response::Response,
 };
-use tower_http::catch_panic::CatchPanicLayer;
+use tower::{Layer, Service};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -140,9 +144,16 @@ fn swagger_ui() -> Router<AppState> {
     ))
 }
 
-/// The complete REST application.
-pub fn router(state: AppState, settings: &Settings) -> Router {
+/// The complete REST application: the routes, and around them (outermost first) refusal of
+/// unknown origins' preflights, CORS, the request context (with panic catching), the body
+/// deadline and the body limit, wrapped once around the whole router (see [`pipeline`]).
+pub fn router(
+    state: AppState,
+    settings: &Settings,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
+{
     let (mut app, openapi) = api().split_for_parts();
+    let mut templates: Vec<String> = openapi.paths.paths.keys().cloned().collect();
     if settings.rest.openapi_json {
         // Rendered once; the document never changes while the process runs.
         let document = openapi.to_json().unwrap_or_default();
@@ -152,27 +163,32 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
                 std::future::ready(([(header::CONTENT_TYPE, "application/json")], document.clone()))
             }),
         );
+        templates.push("/openapi.json".to_owned());
     }
     if settings.rest.swagger_ui {
         app = app.merge(swagger_ui());
+        templates.extend(["/swagger-ui", "/swagger-ui/", "/swagger-ui/{*rest}"].map(str::to_owned));
     }
+    let routes = Arc::new(pipeline::RouteTemplates::new(templates.iter().map(String::as_str)));
     let limits = &settings.limits;
     let body_limit = settings.rest.body_limit_bytes;
     let development = settings.environment == Environment::Development;
     let policy = cors::CorsPolicy::new(&settings.cors, settings.cors_allows_localhost(), development);
-    app.fallback(middleware::not_found)
+    let app = app
+        .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::Extension(extract::BodyLimit(body_limit)))
+        .with_state(state.clone());
+    let inner = tower::ServiceBuilder::new()
         // A body trickled in slowly must not hold its slots: it has this long, in all.
         .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(limits.request_body_timeout))
-        // A panic becomes a 500 problem, not a dropped connection.
-        .layer(CatchPanicLayer::custom(middleware::panic_response))
-        // Outermost: ids, deadline and the final problem+json for every error, the layers' own included.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
-        // Browsers' preflights are answered before anything else (and need no token).
-        .layer(tower::util::option_layer(policy.layer(settings.cors.max_age)))
-        // A preflight from an origin that may not call hears which setting would allow it.
-        .layer(axum::middleware::from_fn_with_state(policy, cors::refuse_unknown_origins))
-        .with_state(state)
+        .layer(axum::Extension(extract::BodyLimit(body_limit)))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .service(app);
+    // Ids, deadline, panics caught, and the final problem+json for every error, the layers' own
+    // included.
+    let with_context = pipeline::with_request_context(inner, state, routes);
+    // Browsers' preflights are answered before anything else (and need no token); one from an
+    // origin that may not call hears which setting would allow it.
+    let cors = tower::util::option_layer(policy.layer(settings.cors.max_age)).layer(with_context);
+    pipeline::RefuseUnknownOrigins::new(cors, policy)
 }

@@ -22,7 +22,7 @@ use std::{
     time::Duration,
 };
 
-use axum::{Router, body::Body, extract::Request, response::Response};
+use axum::{body::Body, extract::Request, response::Response};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::conn::auto,
@@ -173,45 +173,53 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// The router, seen once per connection: marks requests in flight and hands each its
-/// [`ConnectionControl`].
+/// The application, seen once per connection: marks requests in flight and hands each its
+/// [`ConnectionControl`]. hyper clones it for every request, so the application is called on that
+/// fresh copy rather than cloned once more.
 #[derive(Clone)]
-struct Tracked {
-    router: Router,
+struct Tracked<S> {
+    app: S,
     activity: Arc<Activity>,
     control: ConnectionControl,
 }
 
-impl Service<Request<hyper::body::Incoming>> for Tracked {
+impl<S> Service<Request<hyper::body::Incoming>> for Tracked<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
     type Response = Response;
     type Error = Infallible;
     type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.app.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<hyper::body::Incoming>) -> Self::Future {
         let in_flight = self.activity.begin(request.version() == http::Version::HTTP_2);
         let mut request = request.map(Body::new);
         request.extensions_mut().insert(self.control.clone());
-        let mut router = self.router.clone();
+        let answer = self.app.call(request);
         Box::pin(async move {
-            let response = router.call(request).await?;
+            let response = answer.await?;
             Ok(response.map(|body| Body::new(HoldWhileStreaming::new(body, in_flight))))
         })
     }
 }
 
-/// Serves `router` on `listener` until `stop` is cancelled, then lets in-flight requests finish
+/// Serves `app` on `listener` until `stop` is cancelled, then lets in-flight requests finish
 /// (each connection for up to [`CLOSE_GRACE`]).
-pub async fn serve(
+pub async fn serve<S>(
     listener: TcpListener,
-    router: Router,
+    app: S,
     limits: ConnectionLimits,
     transport: &'static str,
     stop: CancellationToken,
-) {
+) where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+{
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Header deadlines are kept by this loop (see the module doc): hyper's own starts with the
@@ -255,7 +263,7 @@ pub async fn serve(
         }
         let activity = Arc::new(Activity::new());
         let control = ConnectionControl::new();
-        let service = Tracked { router: router.clone(), activity: activity.clone(), control: control.clone() };
+        let service = Tracked { app: app.clone(), activity: activity.clone(), control: control.clone() };
         let (builder, limits, stop, open) = (builder.clone(), limits.clone(), stop.clone(), open.clone());
         connections.spawn(async move {
             open.increment(1.0);

@@ -1,8 +1,9 @@
 //! Serves REST and gRPC on their own listeners from one [`AppState`], and shuts both down
 //! gracefully: readiness and gRPC health flip first, in-flight requests finish (bounded by
 //! `rest.shutdown_grace`), then the process may exit. `connections` holds the limits every
-//! connection lives under.
+//! connection lives under; `around` wraps each edge's pipeline once around its whole router.
 
+pub mod around;
 pub mod connections;
 
 use std::{future::Future, time::Duration};
