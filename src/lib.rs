@@ -6,8 +6,10 @@
 //! may do what and `error` the one error vocabulary. Each module, top down:
 //!
 //! - `app`: the composition root: builds every layer from the settings (translating them into
-//!   each layer's own options) and binds the listeners; `server`: serves REST and gRPC, shuts down.
-//! - `rest/`: axum handlers, typed path extractors, DTOs, problem+json, OpenAPI, Swagger UI.
+//!   each layer's own options) and binds the listeners; `server`: serves REST and gRPC (connection
+//!   limits, each edge's pipeline wrapped once around its whole router), shuts down.
+//! - `rest/`: axum handlers, typed path extractors, DTOs, problem+json, OpenAPI, Swagger UI, and
+//!   the `pipeline` around them (request context, CORS, body limits).
 //! - `grpc/`: tonic services; `input` parses requests, `convert` builds responses.
 //! - `edge`: what every request does on either transport (context, admission, authentication,
 //!   the caller's budget, outcome metrics and logs) and the `AppState` both edges share.
