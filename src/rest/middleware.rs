@@ -64,7 +64,9 @@ where
             request_id: Some(inbound.ctx.request_id.clone()),
             correlation_id: Some(inbound.ctx.correlation_id.to_string()),
         };
-        response = render(error, &context);
+        let mut rendered = render(error, &context);
+        keep_added_headers(response.headers(), rendered.headers_mut());
+        response = rendered;
     }
     if let Ok(value) = HeaderValue::from_str(&inbound.ctx.request_id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
@@ -74,6 +76,14 @@ where
     }
     inbound.finish(edge::http_status_label(response.status().as_u16()), error.as_ref());
     response
+}
+
+/// What the router added to an error's answer that its final rendering would lose: the `Allow`
+/// of a 405 (RFC 9110 §15.5.6). The body's own headers (length, type) are the rendering's.
+fn keep_added_headers(answered: &axum::http::HeaderMap, rendered: &mut axum::http::HeaderMap) {
+    if let Some(allow) = answered.get(axum::http::header::ALLOW) {
+        rendered.insert(axum::http::header::ALLOW, allow.clone());
+    }
 }
 
 /// An answer built only from the response cache's operations says how old it is and how long

@@ -197,6 +197,12 @@ async fn unknown_routes_and_methods_are_problems_too() {
     let response = app.http.delete(app.url("/v1/customers")).bearer_auth(&token).send().await.expect("send");
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
+    // RFC 9110 §15.5.6: a 405 lists the methods the route does allow.
+    let allow = response.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(allow.contains("GET"), "Allow: {allow:?}");
+    let probe = app.http.request(reqwest::Method::TRACE, app.url("/livez")).send().await.expect("send");
+    assert_eq!(probe.status(), 405);
+    assert!(probe.headers().get("allow").is_some_and(|v| v.to_str().is_ok_and(|v| v.contains("GET"))), "{probe:?}");
 }
 
 #[tokio::test]
