@@ -19,7 +19,6 @@ use axum::{extract::Request as HttpRequest, response::Response as HttpResponse};
 use futures::FutureExt;
 use prost::Message;
 use tonic::{Request, Response, Status};
-use tower::ServiceExt;
 use tracing::Instrument;
 
 use crate::{
@@ -27,7 +26,7 @@ use crate::{
     context::RequestContext,
     edge::{self, AppState, CallerSlot, ConnectionControl, Inbound, StreamProgress, Transport},
     error::Result,
-    server::around::Around,
+    server::around::{self, Around},
 };
 
 /// Generated code for `proto/partnercenter/gateway/v1/*.proto`.
@@ -109,7 +108,7 @@ pub fn router(
                 admit_rpc(&state, request, all).await
             } else {
                 // Health and reflection need no token.
-                all.oneshot(request).await.unwrap_or_else(|never| match never {})
+                around::answer(all, request).await
             }
         }
         .boxed()
@@ -135,7 +134,7 @@ async fn admit_rpc(state: &AppState, mut request: HttpRequest, next: axum::Route
     match state.admit_caller(request.headers()).await {
         Ok((caller, slot)) => {
             request.extensions_mut().insert(AdmittedCaller { caller, slot: Arc::new(slot) });
-            next.oneshot(request).await.unwrap_or_else(|never| match never {})
+            around::answer(next, request).await
         }
         Err(error) => {
             let inbound = state.begin(Transport::Grpc, method_label(request.uri().path()), request.headers(), None);

@@ -11,10 +11,7 @@ use axum::{
 };
 use tracing::Instrument;
 
-use super::{
-    pipeline::RouteTemplates,
-    problem::{ErrorExtension, ProblemContext, render},
-};
+use super::problem::{ErrorExtension, ProblemContext, render};
 use crate::{
     edge::{self, AppState, CallerSlot, ConnectionControl, HoldWhileStreaming, StreamProgress, Transport},
     error::{Error, ErrorKind, Reason},
@@ -25,17 +22,18 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Builds the [`RequestContext`](crate::context::RequestContext), bounds the request by the REST
 /// timeout, and turns any error response into its final problem+json (path, request id,
-/// correlation id); the edge records the outcome. `next` runs the rest of the pipeline.
+/// correlation id); the edge records the outcome. `route` is the route template the path matches
+/// (the `operation` label); `next` runs the rest of the pipeline.
 pub async fn request_context<F>(
     state: &AppState,
-    routes: &RouteTemplates,
+    route: Option<&str>,
     mut request: Request,
     next: impl FnOnce(Request) -> F,
 ) -> Response
 where
     F: Future<Output = Response>,
 {
-    let operation = edge::rest_operation(request.method(), routes.matched(request.uri().path()));
+    let operation = edge::rest_operation(request.method(), route);
     let inbound = state.begin(Transport::Rest, operation, request.headers(), Some(state.rest_timeout));
     request.extensions_mut().insert(inbound.ctx.clone());
     let path = request.uri().path().to_owned();
@@ -65,7 +63,7 @@ where
             correlation_id: Some(inbound.ctx.correlation_id.to_string()),
         };
         let mut rendered = render(error, &context);
-        keep_added_headers(response.headers(), rendered.headers_mut());
+        keep_allow(response.headers(), rendered.headers_mut());
         response = rendered;
     }
     if let Ok(value) = HeaderValue::from_str(&inbound.ctx.request_id) {
@@ -78,9 +76,9 @@ where
     response
 }
 
-/// What the router added to an error's answer that its final rendering would lose: the `Allow`
-/// of a 405 (RFC 9110 §15.5.6). The body's own headers (length, type) are the rendering's.
-fn keep_added_headers(answered: &axum::http::HeaderMap, rendered: &mut axum::http::HeaderMap) {
+/// The `Allow` the router added to a 405 (RFC 9110 §15.5.6), which the final rendering would
+/// lose; the body's own headers (length, type) are the rendering's.
+fn keep_allow(answered: &axum::http::HeaderMap, rendered: &mut axum::http::HeaderMap) {
     if let Some(allow) = answered.get(axum::http::header::ALLOW) {
         rendered.insert(axum::http::header::ALLOW, allow.clone());
     }

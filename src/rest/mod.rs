@@ -1,8 +1,9 @@
 //! The REST edge: axum handlers under `/v1`, the OpenAPI 3.1 document and Swagger UI.
 //!
 //! Handlers extract and validate, call one facade function, and return JSON or an [`Error`]
-//! that `problem` renders as problem+json. Middleware (outermost first): request context and
-//! problem finishing, panic catching, body limit.
+//! that `problem` renders as problem+json. The `pipeline` around the whole router (outermost first):
+//! preflight refusal and CORS, request context and problem finishing (panics caught), body
+//! deadline and limit.
 
 pub mod agreements;
 pub mod billing;

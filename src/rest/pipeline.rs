@@ -13,10 +13,13 @@ use std::{
 
 use axum::{extract::Request, response::Response};
 use futures::{FutureExt, future::BoxFuture};
-use tower::{Service, ServiceExt};
+use tower::Service;
 
 use super::cors::CorsPolicy;
-use crate::{edge::AppState, server::around::Around};
+use crate::{
+    edge::AppState,
+    server::around::{self, Around},
+};
 
 /// The route templates the operation label is taken from: the OpenAPI document's paths and the
 /// documents' own routes, matched as axum matches them (the same `matchit` syntax).
@@ -52,11 +55,12 @@ where
     S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
-    Around::new(inner, move |request, inner: S| {
+    Around::new(inner, move |request: Request, inner: S| {
         let (state, routes) = (state.clone(), routes.clone());
         async move {
+            let route = routes.matched(request.uri().path());
             let run = |request| catching_panics(inner, request);
-            super::middleware::request_context(&state, &routes, request, run).await
+            super::middleware::request_context(&state, route, request, run).await
         }
         .boxed()
     })
@@ -67,9 +71,8 @@ async fn catching_panics<S>(inner: S, request: Request) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    match AssertUnwindSafe(inner.oneshot(request)).catch_unwind().await {
-        Ok(Ok(response)) => response,
-        Ok(Err(never)) => match never {},
+    match AssertUnwindSafe(around::answer(inner, request)).catch_unwind().await {
+        Ok(response) => response,
         Err(panic) => super::middleware::panic_response(panic),
     }
 }

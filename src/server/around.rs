@@ -14,7 +14,7 @@ use std::{
 
 use axum::{extract::Request, response::Response};
 use futures::FutureExt;
-use tower::Service;
+use tower::{Service, ServiceExt};
 
 /// Runs `around(request, inner)` for every request; `inner` is the rest of the application,
 /// ready to be called.
@@ -49,5 +49,16 @@ where
         let fresh = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, fresh);
         (self.around)(request, ready).map(Ok)
+    }
+}
+
+/// The rest of the application's answer to `request` (it cannot fail: its error is `Infallible`).
+pub async fn answer<S>(inner: S, request: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    match inner.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
     }
 }
