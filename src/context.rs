@@ -99,9 +99,18 @@ impl TraceContext {
         Some(Self { trace_id, parent_span_id: Some(span_id), sampled: flags[0] & 1 == 1 })
     }
 
-    /// The `traceparent` for a call made on this trace's behalf, as the child span `span_id`.
-    pub fn child_header(&self, span_id: [u8; 8]) -> String {
-        format!("00-{}-{}-{:02x}", to_hex(&self.trace_id), to_hex(&span_id), u8::from(self.sampled))
+    /// The `traceparent` for a call made on this trace's behalf, as the child span `span_id`:
+    /// written in place (this runs for every upstream attempt).
+    pub fn child_header(&self, span_id: [u8; 8]) -> http::HeaderValue {
+        let mut text = *b"00-________________________________-________________-__";
+        write_hex(&self.trace_id, &mut text[3..35]);
+        write_hex(&span_id, &mut text[36..52]);
+        write_hex(&[u8::from(self.sampled)], &mut text[53..55]);
+        match http::HeaderValue::from_bytes(&text) {
+            Ok(value) => value,
+            // Unreachable: dashes and hex digits only.
+            Err(_) => http::HeaderValue::from_static(""),
+        }
     }
 
     pub fn trace_id_hex(&self) -> String {
@@ -117,13 +126,18 @@ fn hex(text: &str) -> Option<Vec<u8>> {
 }
 
 fn to_hex(bytes: &[u8]) -> String {
+    let mut text = vec![0; bytes.len() * 2];
+    write_hex(bytes, &mut text);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// Lower-case hex of `bytes` into `out`, two digits per byte (`out` is twice as long).
+fn write_hex(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    for (byte, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
     }
-    text
 }
 
 impl RequestContext {
@@ -189,6 +203,8 @@ mod tests {
         assert_eq!(ctx.trace.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
         let child = ctx.trace.child_header([1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(child, "00-4bf92f3577b34da6a3ce929d0e0e4736-0102030405060708-01");
+        let unsampled = TraceContext { sampled: false, ..ctx.trace };
+        assert_eq!(unsampled.child_header([0xff; 8]), "00-4bf92f3577b34da6a3ce929d0e0e4736-ffffffffffffffff-00");
         for bad in [
             "",
             "00-xyz-00f067aa0ba902b7-01",

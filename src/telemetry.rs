@@ -192,12 +192,13 @@ pub fn init_test_logging() {
 /// taken by every request the handle is looked up here instead. Keys are small values (interned
 /// strings, status codes) from bounded sets: routes, RPC methods, partners, statuses.
 pub struct HandleCache<K, H> {
-    handles: parking_lot::RwLock<std::collections::HashMap<K, H>>,
+    // foldhash, not SipHash: the keys are never chosen by a caller.
+    handles: parking_lot::RwLock<foldhash::HashMap<K, H>>,
 }
 
 impl<K: Eq + std::hash::Hash, H: Clone> HandleCache<K, H> {
     pub fn new() -> Self {
-        Self { handles: parking_lot::RwLock::new(std::collections::HashMap::new()) }
+        Self { handles: parking_lot::RwLock::new(foldhash::HashMap::default()) }
     }
 
     /// The handle for `key`, made (once) by `make`.
@@ -221,7 +222,7 @@ pub type CountAndDuration = (metrics::Counter, metrics::Histogram);
 /// `text` as a `&'static str`, stored once: for label values from small, fixed sets (route
 /// templates, partner ids) that [`HandleCache`] keys use.
 pub fn intern(text: &str) -> &'static str {
-    static INTERNED: OnceLock<parking_lot::RwLock<std::collections::HashSet<&'static str>>> = OnceLock::new();
+    static INTERNED: OnceLock<parking_lot::RwLock<foldhash::HashSet<&'static str>>> = OnceLock::new();
     let interned = INTERNED.get_or_init(Default::default);
     if let Some(found) = interned.read().get(text) {
         return found;

@@ -122,7 +122,7 @@ enum Received {
 struct AttemptSpec<'a> {
     uri: &'a Uri,
     /// `MS-RequestId` and `MS-CorrelationId`, the same on every attempt.
-    ids: &'a (HeaderValue, HeaderValue),
+    ids: (Uuid, Uuid),
     bearer: &'a http::HeaderValue,
     timeout: Duration,
     /// Hand a 2xx answer back before reading its body.
@@ -305,7 +305,7 @@ impl Upstream {
     ) -> Result<Received> {
         let request_id = request.request_id.unwrap_or_else(Uuid::new_v4);
         let uri = self.uri(request)?;
-        let ids = (uuid_header(request_id), uuid_header(ctx.correlation_id));
+        let ids = (request_id, ctx.correlation_id);
         let mut attempt = 0;
         let mut renewed_token = false;
         loop {
@@ -324,7 +324,7 @@ impl Upstream {
             let caller_bound = timeout < self.attempt_timeout;
             let started = Instant::now();
             let bearer = token.bearer();
-            let spec = AttemptSpec { uri: &uri, ids: &ids, bearer: &bearer, timeout, stream };
+            let spec = AttemptSpec { uri: &uri, ids, bearer: &bearer, timeout, stream };
             let outcome = self.attempt(ctx, request, spec).await;
             // 0: no answer.
             let status = match &outcome {
@@ -458,11 +458,9 @@ impl Upstream {
             headers.append(name.clone(), value.clone());
         }
         headers.insert(http::header::AUTHORIZATION, bearer.clone());
-        headers.insert(MS_REQUEST_ID, ids.0.clone());
-        headers.insert(MS_CORRELATION_ID, ids.1.clone());
-        if let Ok(traceparent) = HeaderValue::try_from(ctx.trace.child_header(rand::random())) {
-            headers.insert(TRACEPARENT, traceparent);
-        }
+        headers.insert(MS_REQUEST_ID, uuid_header(ids.0));
+        headers.insert(MS_CORRELATION_ID, uuid_header(ids.1));
+        headers.insert(TRACEPARENT, ctx.trace.child_header(rand::random()));
         headers.insert(MS_CONTRACT_VERSION, HeaderValue::from_static("v1"));
         if let Some(locale) = ctx.locale.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
             headers.insert(X_LOCALE, locale);

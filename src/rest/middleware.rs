@@ -36,12 +36,13 @@ where
     let operation = edge::rest_operation(request.method(), route);
     let inbound = state.begin(Transport::Rest, operation, request.headers(), Some(state.rest_timeout));
     request.extensions_mut().insert(inbound.ctx.clone());
-    let path = request.uri().path().to_owned();
+    // Kept for an error's `instance`; a clone of hyper's parsed URI shares its bytes.
+    let uri = request.uri().clone();
     let is_get = request.method() == Method::GET;
 
     // Only API calls are authenticated, admitted or shed: probes, metrics and documents must
     // answer even at capacity.
-    let is_api = path.starts_with("/v1/") && request.method() != Method::OPTIONS;
+    let is_api = uri.path().starts_with("/v1/") && request.method() != Method::OPTIONS;
     let mut response = if is_api {
         match admit(state, &mut request).instrument(inbound.span.clone()).await {
             Err(refused) => refused.into_response(),
@@ -58,7 +59,7 @@ where
     let error = response.extensions_mut().remove::<ErrorExtension>().map(|ErrorExtension(error)| error);
     if let Some(error) = &error {
         let context = ProblemContext {
-            instance: Some(path),
+            instance: Some(uri.path().to_owned()),
             request_id: Some(inbound.ctx.request_id.clone()),
             correlation_id: Some(inbound.ctx.correlation_id.to_string()),
         };
