@@ -44,6 +44,8 @@ const ISSUER: &str = "https://issuer.bench.example/";
 const AUDIENCE: &str = "api://partner-center-gateway-bench";
 const CUSTOMER: &str = seed::CUSTOMER_FABRIKAM;
 const LEVELS: [usize; 3] = [1, 16, 128];
+/// Alternating windows of nginx and the gateway's REST hop per level, for CPU per request.
+const CPU_ROUNDS: usize = 3;
 
 fn main() {
     // The load generator gets one thread: the servers under test share the other cores with it,
@@ -91,44 +93,59 @@ async fn run() {
             let direct = format!("{}v1/customers/{CUSTOMER}", sim.url);
             let baseline = measure(concurrency, window, get_op(&http, &direct, &aad)).await;
             report.row("direct to the simulator", concurrency, &baseline, None);
-            let mut nginx_cpu_per_request = None;
-            if let Some(nginx) = &nginx {
-                let url = format!("{}/v1/customers/{CUSTOMER}", nginx.url);
-                let before = nginx.cpu();
-                let stats = measure(concurrency, window, get_op(&http, &url, &aad)).await;
-                let used = nginx.cpu() - before;
-                nginx_cpu_per_request =
-                    Some(used.as_secs_f64() * 1e6 / (stats.count + stats.warmup_count).max(1) as f64);
-                report.row("nginx proxy_pass", concurrency, &stats, Some(&baseline));
-            }
+            // nginx and the gateway's REST hop alternate for CPU_ROUNDS windows each, and the ratio is
+            // the median of each round's pair: a window's CPU per request moves with where the
+            // scheduler puts the processes on few cores (most at c=1, where each request wakes every
+            // process from idle), and adjacent windows share that drift.
+            let nginx_url = nginx.as_ref().map(|nginx| format!("{}/v1/customers/{CUSTOMER}", nginx.url));
             let url = format!("{}/v1/customers/{CUSTOMER}", gateway.rest);
-            let before = gateway.cpu();
-            let rest = measure(concurrency, window, get_op(&http, &url, &jwt)).await;
-            let rest_cpu = gateway.cpu() - before;
-            let rest_cpu_per_request = rest_cpu.as_secs_f64() * 1e6 / (rest.count + rest.warmup_count).max(1) as f64;
-            report.row("gateway REST", concurrency, &rest, Some(&baseline));
+            let mut nginx_cpu = Vec::new();
+            let mut rest_cpu = Vec::new();
+            let mut rest = None;
+            for round in 0..CPU_ROUNDS {
+                if let (Some(nginx), Some(nginx_url)) = (&nginx, &nginx_url) {
+                    let before = nginx.cpu();
+                    let stats = measure(concurrency, window, get_op(&http, nginx_url, &aad)).await;
+                    nginx_cpu.push(cpu_per_request(nginx.cpu() - before, &stats));
+                    if round == 0 {
+                        report.row("nginx proxy_pass", concurrency, &stats, Some(&baseline));
+                    }
+                }
+                let before = gateway.cpu();
+                let stats = measure(concurrency, window, get_op(&http, &url, &jwt)).await;
+                rest_cpu.push(cpu_per_request(gateway.cpu() - before, &stats));
+                if round == 0 {
+                    report.row("gateway REST", concurrency, &stats, Some(&baseline));
+                    rest = Some(stats);
+                }
+            }
+            let rest = rest.expect("CPU_ROUNDS is at least one");
+            let rest_cpu_per_request = median(&rest_cpu);
+            let nginx_cpu_per_request = (!nginx_cpu.is_empty()).then(|| median(&nginx_cpu));
+            let round_ratios: Vec<f64> = rest_cpu.iter().zip(&nginx_cpu).map(|(rest, nginx)| rest / nginx).collect();
             let channels = grpc_channels(&gateway.grpc, concurrency.div_ceil(32)).await;
             let before = gateway.cpu();
             let grpc = measure(concurrency, window, grpc_op(channels, &jwt)).await;
-            let grpc_cpu = gateway.cpu() - before;
-            let grpc_cpu_per_request = grpc_cpu.as_secs_f64() * 1e6 / (grpc.count + grpc.warmup_count).max(1) as f64;
+            let grpc_cpu_per_request = cpu_per_request(gateway.cpu() - before, &grpc);
             report.row("gateway gRPC", concurrency, &grpc, Some(&baseline));
             let url = format!("{}/v1/customers/{CUSTOMER}", per_core.rest);
             let before = per_core.cpu();
             let spread = measure(concurrency, window, get_op(&http, &url, &jwt)).await;
-            let spread_cpu_per_request =
-                (per_core.cpu() - before).as_secs_f64() * 1e6 / (spread.count + spread.warmup_count).max(1) as f64;
+            let spread_cpu_per_request = cpu_per_request(per_core.cpu() - before, &spread);
             report.row(&format!("gateway REST, {threads} worker threads"), concurrency, &spread, Some(&baseline));
             // What the hop adds to the direct call's p50, as a multiple of that call.
             let added =
                 |stats: &Stats| (stats.p50.as_secs_f64() - baseline.p50.as_secs_f64()) / baseline.p50.as_secs_f64();
             report.note(format!(
-            "c={concurrency}: gateway CPU per request {rest_cpu_per_request:.0} µs (REST), {grpc_cpu_per_request:.0} µs (gRPC), \
+            "c={concurrency}: gateway CPU per request {rest_cpu_per_request:.0} µs (REST, median of {CPU_ROUNDS} windows: {}), {grpc_cpu_per_request:.0} µs (gRPC), \
              {spread_cpu_per_request:.0} µs (REST, {threads} worker threads){}; gRPC/REST p50 {:.2}, throughput {:.2}; \
              p50 added to the direct call's: REST {:.2}×, gRPC {:.2}× of it",
+            rest_cpu.iter().map(|cpu| format!("{cpu:.0}")).collect::<Vec<_>>().join(" "),
             nginx_cpu_per_request.map_or(String::new(), |nginx| format!(
-                "; nginx {nginx:.0} µs (gateway/nginx: REST {:.2}×, gRPC {:.2}×, REST with {threads} threads {:.2}×)",
-                rest_cpu_per_request / nginx,
+                "; nginx {nginx:.0} µs (windows: {}; gateway/nginx: REST {:.2}× [rounds {}], gRPC {:.2}×, REST with {threads} threads {:.2}×)",
+                nginx_cpu.iter().map(|cpu| format!("{cpu:.0}")).collect::<Vec<_>>().join(" "),
+                median(&round_ratios),
+                round_ratios.iter().map(|ratio| format!("{ratio:.2}")).collect::<Vec<_>>().join(" "),
                 grpc_cpu_per_request / nginx,
                 spread_cpu_per_request / nginx
             )),
@@ -432,6 +449,22 @@ struct Stats {
     p50: Duration,
     p99: Duration,
     per_second: f64,
+}
+
+/// Microseconds of a process's CPU per request over a measurement (its warm-up included, as the
+/// CPU reading spans both).
+fn cpu_per_request(used: Duration, stats: &Stats) -> f64 {
+    used.as_secs_f64() * 1e6 / (stats.count + stats.warmup_count).max(1) as f64
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
 }
 
 /// Runs `op` in `concurrency` closed loops for `window` (after a short warm-up that is not counted).
