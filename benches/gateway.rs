@@ -1,7 +1,7 @@
 //! What the gateway costs per request, measured against what a caller would otherwise use.
 //!
 //! ```text
-//! cargo bench --bench gateway                          # the full run, about 6 minutes
+//! cargo bench --bench gateway                          # the full run, 6–7 minutes
 //! PCG_BENCH_SECONDS=1 cargo bench --bench gateway      # shorter measurement windows
 //! PCG_BENCH_ONLY=get,latency,dashboard cargo bench --bench gateway   # chosen sections
 //! ```
