@@ -477,10 +477,10 @@ pub fn method_label(method: &http::Method) -> &'static str {
 
 /// `GET /v1/customers/{customerId}`: a REST operation label, from a known method and the matched
 /// route template (or `unmatched`). Both come from closed sets, so interning stays bounded.
-pub fn rest_operation(method: &http::Method, route: Option<&str>) -> &'static str {
+pub fn rest_operation(method: &http::Method, route: Option<&'static str>) -> &'static str {
     static LABELS: std::sync::LazyLock<HandleCache<(&'static str, &'static str), &'static str>> =
         std::sync::LazyLock::new(HandleCache::new);
-    let route = route.map_or("unmatched", telemetry::intern);
+    let route = route.unwrap_or("unmatched");
     LABELS.get((method_label(method), route), |(method, route)| telemetry::intern(&format!("{method} {route}")))
 }
 

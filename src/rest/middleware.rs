@@ -26,7 +26,7 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// (the `operation` label); `next` runs the rest of the pipeline.
 pub async fn request_context<F>(
     state: &AppState,
-    route: Option<&str>,
+    route: Option<&'static str>,
     mut request: Request,
     next: impl FnOnce(Request) -> F,
 ) -> Response
