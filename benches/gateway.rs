@@ -140,12 +140,12 @@ async fn run() {
             "c={concurrency}: gateway CPU per request {rest_cpu_per_request:.0} µs (REST, median of {CPU_ROUNDS} windows: {}), {grpc_cpu_per_request:.0} µs (gRPC), \
              {spread_cpu_per_request:.0} µs (REST, {threads} worker threads){}; gRPC/REST p50 {:.2}, throughput {:.2}; \
              p50 added to the direct call's: REST {:.2}×, gRPC {:.2}× of it",
-            rest_cpu.iter().map(|cpu| format!("{cpu:.0}")).collect::<Vec<_>>().join(" "),
+            listed(&rest_cpu, 0),
             nginx_cpu_per_request.map_or(String::new(), |nginx| format!(
                 "; nginx {nginx:.0} µs (windows: {}; gateway/nginx: REST {:.2}× [rounds {}], gRPC {:.2}×, REST with {threads} threads {:.2}×)",
-                nginx_cpu.iter().map(|cpu| format!("{cpu:.0}")).collect::<Vec<_>>().join(" "),
+                listed(&nginx_cpu, 0),
                 median(&round_ratios),
-                round_ratios.iter().map(|ratio| format!("{ratio:.2}")).collect::<Vec<_>>().join(" "),
+                listed(&round_ratios, 2),
                 grpc_cpu_per_request / nginx,
                 spread_cpu_per_request / nginx
             )),
@@ -455,6 +455,11 @@ struct Stats {
 /// CPU reading spans both).
 fn cpu_per_request(used: Duration, stats: &Stats) -> f64 {
     used.as_secs_f64() * 1e6 / (stats.count + stats.warmup_count).max(1) as f64
+}
+
+/// `values` with `decimals` digits each, space-separated (every window or round of a figure).
+fn listed(values: &[f64], decimals: usize) -> String {
+    values.iter().map(|value| format!("{value:.decimals$}")).collect::<Vec<_>>().join(" ")
 }
 
 fn median(values: &[f64]) -> f64 {
